@@ -1,0 +1,67 @@
+# Siaga: `make run` (real local infrastructure + services + demo traffic) and `make test` (the whole suite).
+# Everything is installed from the package registries and cached in git-ignored folders under .cache/.
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+ROOT := $(CURDIR)
+export UV_CACHE_DIR := $(ROOT)/.cache/uv
+export UV_PYTHON_DOWNLOADS := never
+export UV_PYTHON := python3
+export PIP_CACHE_DIR := $(ROOT)/.cache/pip
+export SIAGA_ROOT := $(ROOT)
+UV_VERSION := 0.13.8
+BOOT := $(ROOT)/.cache/bootstrap
+UV := $(shell command -v uv 2>/dev/null || echo $(BOOT)/bin/uv)
+PYTEST_ARGS ?=
+
+.PHONY: help bootstrap sync infra run stop test lint typecheck docs bench clean-state
+
+help:
+	@echo "make run    start Kafka, FerretDB and all services with demo traffic"
+	@echo "make test   install what is needed, start the real servers, run ruff, mypy and pytest"
+	@echo "make bench  run the benchmarks (results in bench/results/)"
+	@echo "make docs   regenerate JSON Schemas and AsyncAPI documents"
+	@echo "make stop   stop everything make run / make test started"
+
+$(BOOT)/bin/uv:
+	python3 -m venv $(BOOT)
+	$(BOOT)/bin/pip install --quiet "uv==$(UV_VERSION)"
+
+bootstrap: $(if $(filter $(BOOT)/bin/uv,$(UV)),$(BOOT)/bin/uv)
+
+sync: bootstrap
+	$(UV) sync --locked --all-packages
+
+infra: sync
+	$(UV) run --no-sync python -m siaga_devstack up
+
+run: infra
+	$(UV) run --no-sync python -m siaga_devstack run
+
+stop:
+	-$(UV) run --no-sync python -m siaga_devstack down
+
+lint: sync
+	$(UV) run --no-sync ruff check .
+	$(UV) run --no-sync ruff format --check .
+
+typecheck: sync
+	$(UV) run --no-sync mypy
+
+test: sync
+	bash deploy/setup/apt-packages.sh
+	$(UV) run --no-sync python -m siaga_devstack up
+	$(UV) run --no-sync ruff check .
+	$(UV) run --no-sync ruff format --check .
+	$(UV) run --no-sync mypy
+	$(UV) run --no-sync pytest $(PYTEST_ARGS)
+
+docs: sync
+	$(UV) run --no-sync python -m siaga_schemas.export --out schemas/jsonschema
+	$(UV) run --no-sync python -m siaga_runtime.asyncapi_export --out schemas/asyncapi
+
+bench: infra
+	$(UV) run --no-sync python -m bench
+
+clean-state: stop
+	rm -rf .devstack

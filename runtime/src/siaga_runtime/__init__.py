@@ -1,0 +1,45 @@
+"""Siaga shared runtime: what every service stands on.
+
+- ``ServiceRuntime``: broker, MongoDB client, stores, batch subscribers, outbox relay, timers, shutdown.
+- ``AggregateStore`` / ``Decision``: single-document writes carrying state, dedup record and outbox.
+- ``Projection``: how a topic's events change one kind of document.
+- ``make_http_app``: FastAPI with health, metrics, AsyncAPI and scoped bearer auth.
+"""
+
+from .auth import Authenticator, Principal, Role, current_principal
+from .clock import AcceleratedClock, Clock, ManualClock, SystemClock
+from .consumer import BatchPipeline, Projection
+from .errors import EventRejected, is_transient
+from .http import asyncapi_document, make_http_app
+from .logs import bind, configure_logging
+from .metrics import RuntimeMetrics
+from .service import ServiceRuntime
+from .settings import RuntimeSettings
+from .store import AggregateStore, ApplyResult, Decision, Doc, strip_reserved
+
+__all__ = [
+    "AcceleratedClock",
+    "AggregateStore",
+    "ApplyResult",
+    "Authenticator",
+    "BatchPipeline",
+    "Clock",
+    "Decision",
+    "Doc",
+    "EventRejected",
+    "ManualClock",
+    "Principal",
+    "Projection",
+    "Role",
+    "RuntimeMetrics",
+    "RuntimeSettings",
+    "ServiceRuntime",
+    "SystemClock",
+    "asyncapi_document",
+    "bind",
+    "configure_logging",
+    "current_principal",
+    "is_transient",
+    "make_http_app",
+    "strip_reserved",
+]

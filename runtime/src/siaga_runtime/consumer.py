@@ -1,0 +1,187 @@
+"""Batch consumption: decode, dead-letter what can never work, apply the rest idempotently, then commit.
+
+The subscriber that calls ``BatchPipeline.process`` commits the batch's offsets only after ``process``
+returns, so an offset is committed only once every effect of the batch is durable in MongoDB and every dead
+letter is acknowledged by Kafka. Transient failures (MongoDB or Kafka unavailable) are retried with backoff
+until the dependency returns; they never produce dead letters.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from functools import partial
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from siaga_schemas import DeadLetterReason, Envelope, InvalidEvent, dead_letter_topic, decode_event
+
+from .deadletter import DeadLetter, DeadLetterSink
+from .errors import EventRejected, is_transient
+from .logs import bind
+from .metrics import RuntimeMetrics
+from .store import AggregateStore, ApplyResult, Decide
+
+__all__ = ["BatchPipeline", "Projection", "TransientRetry"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Projection:
+    """How one kind of document reacts to a topic: which document an event targets, and what changes.
+
+    ``route`` returns the document id, or ``None`` when this projection ignores the event.
+    """
+
+    name: str
+    store: AggregateStore
+    route: Callable[[Envelope[Any]], str | None]
+    decide: Decide
+
+
+class TransientRetry:
+    """Retry an operation while its failure is transient; stop only when shutting down."""
+
+    def __init__(self, metrics: RuntimeMetrics, stopping: asyncio.Event, max_backoff: float = 5.0) -> None:
+        self.metrics = metrics
+        self.stopping = stopping
+        self.max_backoff = max_backoff
+
+    async def run(self, op: Callable[[], Any], what: str) -> Any:
+        backoff = 0.1
+        while True:
+            try:
+                return await op()
+            except Exception as exc:
+                if not is_transient(exc):
+                    raise
+                dependency = "kafka" if "kafka" in type(exc).__module__ else "mongodb"
+                self.metrics.transient_retries.labels(self.metrics.service, dependency).inc()
+                self.metrics.dependency_up.labels(dependency).set(0)
+                if self.stopping.is_set():
+                    raise
+                log.warning(
+                    "%s: %s unavailable (%s); retrying in %.1fs",
+                    what,
+                    dependency,
+                    type(exc).__name__,
+                    backoff,
+                )
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, self.max_backoff)
+
+
+class BatchPipeline:
+    """Everything between a batch of raw records and the commit of their offsets."""
+
+    def __init__(
+        self,
+        *,
+        service: str,
+        projections: Sequence[Projection],
+        dead_letters: DeadLetterSink,
+        metrics: RuntimeMetrics,
+        retry: TransientRetry,
+        accept: set[str] | None = None,
+        handler_retries: int = 3,
+    ) -> None:
+        self.service = service
+        self.projections = list(projections)
+        self.dead_letters = dead_letters
+        self.metrics = metrics
+        self.retry = retry
+        self.accept = accept
+        self.handler_retries = handler_retries
+
+    def _decode(self, records: Sequence[Any]) -> tuple[list[tuple[Any, Envelope[Any]]], list[DeadLetter]]:
+        good: list[tuple[Any, Envelope[Any]]] = []
+        bad: list[DeadLetter] = []
+        for r in records:
+            try:
+                env = decode_event(r.value, list(r.headers or ()), accept=self.accept)
+            except InvalidEvent as exc:
+                bad.append(self._letter(r, exc.reason, "InvalidEvent", exc.message))
+                continue
+            good.append((r, env))
+        return good, bad
+
+    @staticmethod
+    def _letter(record: Any, reason: DeadLetterReason, error_class: str, message: str) -> DeadLetter:
+        return DeadLetter(
+            topic=record.topic,
+            partition=record.partition,
+            offset=record.offset,
+            key=record.key,
+            value=record.value,
+            headers=list(record.headers or ()),
+            reason=reason,
+            error_class=error_class,
+            message=message,
+        )
+
+    async def process(self, records: Sequence[Any]) -> None:
+        if not records:
+            return
+        topic = records[0].topic
+        started = time.perf_counter()
+        good, letters = self._decode(records)
+        by_id = {env.id: rec for rec, env in good}
+        for projection in self.projections:
+            items = [(doc_id, env) for _, env in good if (doc_id := projection.route(env)) is not None]
+            if not items:
+                continue
+            result = await self._apply(projection, items)
+            for env, exc in result.rejected:
+                reason = (
+                    DeadLetterReason.SCHEMA_VIOLATION
+                    if isinstance(exc, EventRejected | ValueError)
+                    else (DeadLetterReason.HANDLER_ERROR)
+                )
+                with bind(event_id=env.id, correlation_id=env.correlationid):
+                    log.warning("event rejected by %s: %s: %s", projection.name, type(exc).__name__, exc)
+                letters.append(self._letter(by_id[env.id], reason, type(exc).__name__, str(exc)))
+            for event_type, n in result.applied_types.items():
+                self.metrics.events_applied.labels(self.service, topic, event_type).inc(n)
+            if result.duplicates:
+                self.metrics.duplicates_skipped.labels(self.service, topic).inc(result.duplicates)
+        if letters:
+            unique = list({(dl.topic, dl.partition, dl.offset): dl for dl in letters}.values())
+            await self.retry.run(lambda: self.dead_letters.publish(unique, dead_letter_topic), "dead letters")
+        self.metrics.batch_size.labels(self.service, topic).observe(len(records))
+        self.metrics.batch_duration.labels(self.service, topic).observe(time.perf_counter() - started)
+
+    async def _apply(self, projection: Projection, items: list[tuple[str, Envelope[Any]]]) -> Any:
+        """Apply the batch; if a write keeps failing for a non-transient reason, isolate the culprit."""
+        try:
+            return await self.retry.run(
+                lambda: projection.store.apply(items, projection.decide), projection.name
+            )
+        except Exception as exc:
+            if is_transient(exc):
+                raise
+            log.warning("batch write failed (%s); applying one event at a time", type(exc).__name__)
+        total = ApplyResult()
+        for item in items:
+            last: Exception | None = None
+            for _ in range(self.handler_retries + 1):
+                try:
+                    one = await self.retry.run(
+                        partial(projection.store.apply, [item], projection.decide), projection.name
+                    )
+                except Exception as exc:
+                    if is_transient(exc):
+                        raise
+                    last = exc
+                    continue
+                total.applied += one.applied
+                total.duplicates += one.duplicates
+                total.applied_types.update(one.applied_types)
+                total.rejected.extend(one.rejected)
+                last = None
+                break
+            if last is not None:
+                total.rejected.append((item[1], last))
+        return total

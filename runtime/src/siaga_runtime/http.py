@@ -1,0 +1,125 @@
+"""The HTTP side of a service: FastAPI with health, metrics, AsyncAPI and the service's own routers."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from .auth import Authenticator
+from .service import ServiceRuntime
+
+__all__ = ["asyncapi_document", "make_http_app"]
+
+log = logging.getLogger(__name__)
+
+
+def asyncapi_document(runtime: ServiceRuntime, title: str, description: str = "") -> dict[str, Any]:
+    """The service's AsyncAPI 3.0 document, generated from its FastStream broker."""
+    from faststream.specification import AsyncAPI
+
+    spec = AsyncAPI(
+        runtime.broker, title=title, version="1.0.0", description=description, schema_version="3.0.0"
+    )
+    doc: dict[str, Any] = json.loads(spec.to_specification().to_json())
+    _document_consumed_payloads(runtime, doc)
+    return doc
+
+
+def _document_consumed_payloads(runtime: ServiceRuntime, doc: dict[str, Any]) -> None:
+    """Subscribers take raw records (so bad ones can be dead-lettered), which FastStream documents as an
+    empty payload; fill in the CloudEvents each subscriber accepts instead."""
+    from pydantic import TypeAdapter
+
+    from .service import envelope_union
+
+    schemas = doc.setdefault("components", {}).setdefault("schemas", {})
+    messages = doc["components"].get("messages", {})
+    for channel, models in runtime.consumed.items():
+        if not models:
+            continue
+        adapter: TypeAdapter[Any] = TypeAdapter(envelope_union(models))
+        payload = adapter.json_schema(ref_template="#/components/schemas/{model}")
+        schemas.update(payload.pop("$defs", {}))
+        payload_name = f"{channel}:Payload"
+        schemas[payload_name] = payload
+        for name, message in messages.items():
+            if name.startswith(f"{channel}:"):
+                message["payload"] = {"$ref": f"#/components/schemas/{payload_name}"}
+    if not any(m.get("payload", {}).get("$ref", "").endswith("/EmptyPayload") for m in messages.values()):
+        schemas.pop("EmptyPayload", None)
+
+
+def _validation_error(_: Request, exc: Exception) -> Response:
+    """422 with every offending field named as a dotted path, e.g. ``body.lines.0.quantity``."""
+    assert isinstance(exc, RequestValidationError)
+    errors = [
+        {
+            "field": ".".join(str(p) for p in e.get("loc", ())),
+            "message": e.get("msg", ""),
+            "type": e.get("type", ""),
+        }
+        for e in exc.errors()
+    ]
+    fields = ", ".join(e["field"] for e in errors)
+    return JSONResponse({"detail": f"invalid request: {fields}", "errors": errors}, status_code=422)
+
+
+def make_http_app(
+    runtime: ServiceRuntime,
+    *,
+    title: str,
+    description: str,
+    routers: Sequence[APIRouter] = (),
+    on_startup: Sequence[Callable[[], Awaitable[Any]]] = (),
+    authenticator: Authenticator | None = None,
+) -> FastAPI:
+    """Compose a service's FastAPI app; the lifespan starts and stops the runtime."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await runtime.start()
+        for hook in on_startup:
+            await hook()
+        try:
+            yield
+        finally:
+            await runtime.stop()
+
+    app = FastAPI(title=title, description=description, version="1.0.0", lifespan=lifespan)
+    app.state.runtime = runtime
+    app.state.authenticator = authenticator or Authenticator.from_file(
+        runtime.settings.auth_tokens_file, dev_tokens=runtime.settings.auth_dev_tokens
+    )
+    app.add_exception_handler(RequestValidationError, _validation_error)
+
+    @app.get("/health/live", tags=["operations"], summary="The process is alive")
+    async def live() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/health/ready", tags=["operations"], summary="Kafka and MongoDB are reachable")
+    async def ready() -> JSONResponse:
+        status = await runtime.readiness()
+        ok = all(status.values()) and runtime.started
+        return JSONResponse(
+            {"status": "ok" if ok else "unavailable", **status}, status_code=200 if ok else 503
+        )
+
+    @app.get("/metrics", tags=["operations"], summary="Prometheus metrics", response_class=PlainTextResponse)
+    async def metrics() -> Response:
+        return Response(generate_latest(runtime.registry), media_type=CONTENT_TYPE_LATEST)
+
+    @app.get("/asyncapi.json", tags=["operations"], summary="AsyncAPI 3.0 document of this service's topics")
+    async def asyncapi() -> dict[str, Any]:
+        return asyncapi_document(runtime, title, description)
+
+    for router in routers:
+        app.include_router(router)
+    return app

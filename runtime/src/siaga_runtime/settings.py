@@ -1,0 +1,110 @@
+"""Settings from environment variables (pydantic-settings). Secrets are ``SecretStr`` and never logged."""
+
+from __future__ import annotations
+
+import ssl
+from typing import Any, Literal
+from urllib.parse import urlsplit, urlunsplit
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["RuntimeSettings", "redact_url"]
+
+
+def redact_url(url: str) -> str:
+    """``mongodb://user:secret@host/db`` → ``mongodb://user:***@host/db``."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+class RuntimeSettings(BaseSettings):
+    """What every Siaga service reads from its environment. Services subclass it for their own settings."""
+
+    model_config = SettingsConfigDict(env_file=None, extra="ignore", case_sensitive=False)
+
+    service_name: str = Field("siaga", description="Service name, used in logs, metrics and event sources.")
+    kafka_bootstrap_servers: str = Field("127.0.0.1:9092", description="Kafka bootstrap servers.")
+    kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    kafka_sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] = "SCRAM-SHA-512"
+    kafka_sasl_username: str | None = None
+    kafka_sasl_password: SecretStr | None = None
+    kafka_ssl_cafile: str | None = Field(None, description="CA bundle for TLS to Kafka.")
+    kafka_ssl_certfile: str | None = None
+    kafka_ssl_keyfile: str | None = None
+    kafka_group_prefix: str = Field("siaga", description="Consumer group ids are '<prefix>.<service>'.")
+    kafka_topic_prefix: str = Field("", description="Prefix for every topic name (isolates test runs).")
+    kafka_create_topics: bool = Field(True, description="Create registered topics at start-up.")
+    mongodb_url: SecretStr = Field(
+        SecretStr("mongodb://127.0.0.1:27017"), description="MongoDB URL; may contain credentials."
+    )
+    mongodb_database: str = Field("siaga", description="Database owned by this service.")
+    http_host: str = "127.0.0.1"
+    http_port: int = 8000
+    log_level: str = "INFO"
+    log_json: bool = True
+    batch_max_records: int = Field(2000, ge=1, description="Records per consumed batch.")
+    batch_timeout_ms: int = Field(100, ge=1, description="Longest wait to fill a batch.")
+    handler_retries: int = Field(
+        3, ge=0, description="Retries of a failing event before it is dead-lettered."
+    )
+    shutdown_timeout_s: float = Field(20.0, gt=0, description="Bound on graceful shutdown.")
+    auth_tokens_file: str | None = Field(
+        None, description="YAML file of API tokens (hashed) and their scopes."
+    )
+    auth_dev_tokens: bool = Field(False, description="Accept the well-known demo tokens (local runs only).")
+
+    def mongodb_url_redacted(self) -> str:
+        return redact_url(self.mongodb_url.get_secret_value())
+
+    def topic_name(self, name: str) -> str:
+        return f"{self.kafka_topic_prefix}{name}"
+
+    def group_id(self, suffix: str = "") -> str:
+        return f"{self.kafka_group_prefix}.{self.service_name}{'.' + suffix if suffix else ''}"
+
+    def kafka_security_kwargs(self) -> dict[str, Any]:
+        """Arguments for aiokafka clients; empty for PLAINTEXT."""
+        proto = self.kafka_security_protocol
+        kwargs: dict[str, Any] = {"security_protocol": proto}
+        if proto in ("SSL", "SASL_SSL"):
+            ctx = ssl.create_default_context(cafile=self.kafka_ssl_cafile)
+            if self.kafka_ssl_certfile:
+                ctx.load_cert_chain(self.kafka_ssl_certfile, self.kafka_ssl_keyfile)
+            kwargs["ssl_context"] = ctx
+        if proto.startswith("SASL"):
+            kwargs["sasl_mechanism"] = self.kafka_sasl_mechanism
+            kwargs["sasl_plain_username"] = self.kafka_sasl_username
+            kwargs["sasl_plain_password"] = (
+                self.kafka_sasl_password.get_secret_value() if self.kafka_sasl_password else None
+            )
+        return kwargs
+
+    def faststream_security(self) -> Any:
+        """The same security, as FastStream's security object (``None`` for PLAINTEXT)."""
+        from faststream.security import BaseSecurity, SASLPlaintext, SASLScram256, SASLScram512
+
+        kw = self.kafka_security_kwargs()
+        ctx = kw.get("ssl_context")
+        proto = self.kafka_security_protocol
+        if proto == "PLAINTEXT":
+            return None
+        if proto == "SSL":
+            return BaseSecurity(ssl_context=ctx)
+        user = self.kafka_sasl_username or ""
+        password = self.kafka_sasl_password.get_secret_value() if self.kafka_sasl_password else ""
+        cls = {"PLAIN": SASLPlaintext, "SCRAM-SHA-256": SASLScram256, "SCRAM-SHA-512": SASLScram512}[
+            self.kafka_sasl_mechanism
+        ]
+        return cls(username=user, password=password, ssl_context=ctx, use_ssl=proto == "SASL_SSL")
+
+    def safe_summary(self) -> dict[str, Any]:
+        """Settings fit for a log line: secrets masked."""
+        data = self.model_dump()
+        data["mongodb_url"] = self.mongodb_url_redacted()
+        if data.get("kafka_sasl_password"):
+            data["kafka_sasl_password"] = "***"  # noqa: S105 (the mask, not a password)
+        return data

@@ -1,0 +1,264 @@
+"""Events published by the logistics service (topic ``siaga.logistics.events.v1``) and its inbound updates."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import ClassVar
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from ..codec import registry
+from ..common import Identifier
+from ..envelope import EventData
+from ..regions import RegionCode
+from ..topics import LOGISTICS_EVENTS, LOGISTICS_STATUS_UPDATES
+
+__all__ = [
+    "DelaySeverity",
+    "DiscrepancyCategory",
+    "HandoverRecord",
+    "ItemType",
+    "PodLine",
+    "RegionAtRisk",
+    "RejectionReason",
+    "ShipmentCheckpointPassed",
+    "ShipmentDelayed",
+    "ShipmentDelivered",
+    "ShipmentDiscrepancyFound",
+    "ShipmentDispatched",
+    "ShipmentLine",
+    "ShipmentPlanned",
+    "ShipmentStatusReported",
+    "Site",
+    "SiteKind",
+    "TransportMode",
+]
+
+
+class ItemType(StrEnum):
+    BALLOT_BOX = "ballot_box"
+    VOTING_BOOTH = "voting_booth"
+    BALLOT = "ballot"
+    INK = "ink"
+    SEAL = "seal"
+    MARKING_TOOL = "marking_tool"
+    FORMS_ENVELOPES = "forms_envelopes"
+    TPS_KIT = "tps_kit"
+
+
+class SiteKind(StrEnum):
+    WAREHOUSE = "warehouse"
+    PPK = "ppk"
+    PPS = "pps"
+    TPS = "tps"
+
+
+class TransportMode(StrEnum):
+    LAND = "land"
+    RIVER = "river"
+    SEA = "sea"
+    AIR = "air"
+    ON_FOOT = "on_foot"
+
+
+class RejectionReason(StrEnum):
+    DAMAGED = "damaged"
+    WRONG_TYPE = "wrong_type"
+    WRONG_DESTINATION = "wrong_destination"
+    SHORT = "short"
+
+
+class DelaySeverity(StrEnum):
+    """How bad a delay is, from the slack left to the legal H-1 deadline."""
+
+    WARNING = "warning"
+    CRITICAL = "critical"
+    WILL_MISS_H1 = "will_miss_h1"
+
+
+class DiscrepancyCategory(StrEnum):
+    """The '6 tepat' broken, as categories."""
+
+    SHORT = "short"
+    DAMAGED = "damaged"
+    WRONG_TYPE = "wrong_type"
+    WRONG_DESTINATION = "wrong_destination"
+
+
+class Site(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    kind: SiteKind = Field(description="Warehouse, PPK, PPS or TPS.", examples=["pps"])
+    region: RegionCode = Field(description="Region of the site.", examples=["65.01.01"])
+    site_id: Identifier = Field(description="Site id.", examples=["pps-65.01.01.2001"])
+    name: str | None = Field(
+        None, max_length=200, description="Display name.", examples=["PPS Tanjung Selor Hilir"]
+    )
+
+
+class ShipmentLine(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    item: ItemType = Field(description="Item type.", examples=["ballot"])
+    variant: str | None = Field(
+        None, max_length=60, description="E.g. the contest of a ballot.", examples=["bupati"]
+    )
+    quantity: int = Field(ge=0, description="Quantity in the item's unit.", examples=[612])
+    unit: str = Field(max_length=20, description="Unit.", examples=["sheet"])
+
+
+class PodLine(BaseModel):
+    """Proof of delivery for one line: accepted + rejected == shipped."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    item: ItemType = Field(description="Item type.", examples=["ballot_box"])
+    variant: str | None = Field(None, max_length=60, description="Variant.", examples=[None])
+    shipped: int = Field(ge=0, description="Quantity shipped.", examples=[5])
+    accepted: int = Field(ge=0, description="Quantity accepted.", examples=[4])
+    rejected: int = Field(ge=0, description="Quantity rejected.", examples=[1])
+    rejection_reasons: dict[RejectionReason, int] = Field(
+        default_factory=dict, description="Rejected quantity by reason.", examples=[{"damaged": 1}]
+    )
+
+
+class _LogisticsEvent(EventData):
+    topic: ClassVar[str] = LOGISTICS_EVENTS.name
+
+
+class _ShipmentEvent(_LogisticsEvent):
+    shipment_id: Identifier = Field(description="Shipment id.", examples=["shp-65.01-000123"])
+    destination_region: RegionCode = Field(description="Region of the destination.", examples=["65.01.01"])
+
+    def partition_key(self) -> str:
+        return self.shipment_id
+
+
+@registry.register
+class ShipmentPlanned(_ShipmentEvent):
+    event_type: ClassVar[str] = "siaga.logistics.shipment-planned"
+
+    plan_id: Identifier = Field(description="Distribution plan.", examples=["plan-pilkada2024-65.01"])
+    origin: Site = Field(description="Where it leaves from.")
+    destination: Site = Field(description="Where it goes.")
+    lines: list[ShipmentLine] = Field(min_length=1, description="Items and quantities.")
+    transport_mode: TransportMode = Field(description="Transport mode of the leg.", examples=["river"])
+    planned_dispatch_at: AwareDatetime = Field(description="Planned dispatch time.")
+    eta: AwareDatetime = Field(description="Expected arrival.")
+    deadline_at: AwareDatetime = Field(description="Latest arrival for this leg, derived back from H-1.")
+
+
+@registry.register
+class ShipmentDispatched(_ShipmentEvent):
+    event_type: ClassVar[str] = "siaga.logistics.shipment-dispatched"
+
+    dispatched_at: AwareDatetime = Field(description="When it left.")
+    eta: AwareDatetime = Field(description="Expected arrival.")
+
+
+@registry.register
+class ShipmentCheckpointPassed(_ShipmentEvent):
+    event_type: ClassVar[str] = "siaga.logistics.shipment-checkpoint-passed"
+
+    place: str = Field(max_length=200, description="Checkpoint.", examples=["Dermaga Tanjung Selor"])
+    region: RegionCode | None = Field(None, description="Region of the checkpoint.", examples=["65.01.01"])
+    passed_at: AwareDatetime = Field(description="When it passed.")
+    eta: AwareDatetime | None = Field(None, description="Revised ETA, if any.")
+
+
+class HandoverRecord(BaseModel):
+    """Berita acara serah terima."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    number: str = Field(max_length=80, description="Document number.", examples=["BA-65.01-0042"])
+    handed_over_by: str = Field(
+        max_length=120, description="Official handing over.", examples=["PPK Tanjung Selor"]
+    )
+    received_by: str = Field(
+        max_length=120, description="Official receiving.", examples=["Ketua PPS Tanjung Selor Hilir"]
+    )
+    at: AwareDatetime = Field(description="When it was signed.")
+    photo_ref: str | None = Field(
+        None, max_length=300, description="Photo reference.", examples=["photo/ba-0042.jpg"]
+    )
+
+
+@registry.register
+class ShipmentDelivered(_ShipmentEvent):
+    event_type: ClassVar[str] = "siaga.logistics.shipment-delivered"
+
+    delivered_at: AwareDatetime = Field(description="When it arrived.")
+    lines: list[PodLine] = Field(min_length=1, description="Proof of delivery per line.")
+    handover: HandoverRecord = Field(description="Handover record.")
+
+
+@registry.register
+class ShipmentDelayed(_ShipmentEvent):
+    event_type: ClassVar[str] = "siaga.logistics.shipment-delayed"
+
+    severity: DelaySeverity = Field(description="Severity from the slack to H-1.", examples=["critical"])
+    eta: AwareDatetime = Field(description="The ETA that passed.")
+    deadline_at: AwareDatetime = Field(description="The legal H-1 deadline for the destination.")
+    slack_seconds: int = Field(
+        description="Seconds left to the deadline at detection (negative: missed).", examples=[86400]
+    )
+    detected_at: AwareDatetime = Field(description="When the delay was detected.")
+    transport_mode: TransportMode | None = Field(
+        None, description="Mode of the delayed leg.", examples=["river"]
+    )
+
+
+@registry.register
+class ShipmentDiscrepancyFound(_ShipmentEvent):
+    event_type: ClassVar[str] = "siaga.logistics.shipment-discrepancy-found"
+
+    category: DiscrepancyCategory = Field(description="What is wrong.", examples=["damaged"])
+    item: ItemType = Field(description="Item type concerned.", examples=["ballot_box"])
+    quantity: int = Field(ge=0, description="Quantity concerned.", examples=[2])
+    detected_at: AwareDatetime = Field(description="When it was found.")
+    note: str | None = Field(None, max_length=500, description="Detail.", examples=["lid cracked"])
+
+
+@registry.register
+class RegionAtRisk(_LogisticsEvent):
+    event_type: ClassVar[str] = "siaga.logistics.region-at-risk"
+
+    region: RegionCode = Field(description="Region behind its plan.", examples=["65.01"])
+    as_of: AwareDatetime = Field(description="Time of the readiness reading.")
+    tps_total: int = Field(ge=0, description="TPS in the region.", examples=[412])
+    tps_ready: int = Field(ge=0, description="TPS fully supplied.", examples=[120])
+    readiness: float = Field(ge=0, le=1, description="Share of TPS fully supplied.", examples=[0.29])
+    planned: float = Field(ge=0, le=1, description="Share planned by now.", examples=[0.6])
+
+    def partition_key(self) -> str:
+        return self.region
+
+
+@registry.register
+class ShipmentStatusReported(EventData):
+    """Inbound: a status or scan update from another agency's logistics system."""
+
+    event_type: ClassVar[str] = "siaga.logistics.shipment-status-reported"
+    topic: ClassVar[str] = LOGISTICS_STATUS_UPDATES.name
+
+    shipment_id: Identifier = Field(description="Shipment id.", examples=["shp-65.01-000123"])
+    status: str = Field(
+        pattern=r"^(dispatched|checkpoint|delivered)$",
+        description="Reported status.",
+        examples=["checkpoint"],
+    )
+    observed_at: AwareDatetime = Field(
+        description="When the scan happened; older scans never overwrite newer."
+    )
+    place: str | None = Field(
+        None, max_length=200, description="Where.", examples=["Bandara Tanjung Harapan"]
+    )
+    region: RegionCode | None = Field(None, description="Region of the scan.", examples=["65.01.01"])
+    lot_id: str | None = Field(
+        None, max_length=120, description="Scanned QR or lot id.", examples=["LOT-KS-000881"]
+    )
+    source_system: str = Field(max_length=80, description="Reporting system.", examples=["silog-kpu"])
+
+    def partition_key(self) -> str:
+        return self.shipment_id

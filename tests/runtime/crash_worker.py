@@ -1,0 +1,59 @@
+"""A consuming service process for the crash test: counts status events per shipment, and emits a milestone
+event for every 'delivered'. Run as ``python -m tests.runtime.crash_worker`` with the runtime's env vars."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from typing import Any, ClassVar
+
+from pydantic import Field
+from siaga_runtime import Decision, Projection, RuntimeSettings, ServiceRuntime, configure_logging
+from siaga_schemas import Envelope, EventData, TopicSpec, registry
+from siaga_schemas.topics import LOGISTICS_STATUS_UPDATES
+
+MILESTONES = TopicSpec(name="siaga.test.milestones.v1", owner="test", key="shipment id", description="test")
+
+
+@registry.register
+class MilestoneReached(EventData):
+    event_type: ClassVar[str] = "siaga.test.milestone-reached"
+    topic: ClassVar[str] = MILESTONES.name
+
+    shipment_id: str = Field(description="Shipment.", examples=["shp-1"])
+    count: int = Field(description="Events seen so far.", examples=[10])
+
+    def partition_key(self) -> str:
+        return self.shipment_id
+
+
+def decide(doc: dict[str, Any] | None, env: Envelope[Any]) -> Decision:
+    n = (doc or {}).get("n", 0) + 1
+    emit = (
+        [MilestoneReached(shipment_id=env.data.shipment_id, count=n)]
+        if env.data.status == "delivered"
+        else []
+    )
+    return Decision(state={"n": n}, emit=emit)
+
+
+async def main() -> None:
+    settings = RuntimeSettings()
+    configure_logging(settings.service_name, settings.log_level, settings.log_json)
+    runtime = ServiceRuntime(settings)
+    store = runtime.store("tracking")
+    runtime.publisher(MILESTONES)
+    runtime.subscribe(
+        LOGISTICS_STATUS_UPDATES, [Projection("tracking", store, lambda e: e.data.shipment_id, decide)]
+    )
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await runtime.start()
+    await stop.wait()
+    await runtime.stop()
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

@@ -1,0 +1,98 @@
+"""The hostile corpus, interleaved with valid events, against the real Kafka and FerretDB."""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from siaga_runtime import Decision, Projection, RuntimeSettings, ServiceRuntime
+from siaga_schemas import Envelope, dead_letter_topic
+from siaga_schemas.events.logistics import ShipmentStatusReported
+from siaga_schemas.topics import LOGISTICS_STATUS_UPDATES
+
+from ..helpers import produce, read_all, wait_until
+
+pytestmark = pytest.mark.integration
+CORPUS = [json.loads(line) for line in (Path(__file__).parent / "data" / "hostile_corpus.jsonl").open()]
+CT = [("content-type", b"application/cloudevents+json")]
+
+
+def _count(doc: dict[str, Any] | None, env: Envelope[Any]) -> Decision:
+    return Decision(state={"n": (doc or {}).get("n", 0) + 1, "status": env.data.status})
+
+
+def _valid(i: int) -> Envelope[Any]:
+    return Envelope.wrap(
+        ShipmentStatusReported(
+            shipment_id=f"shp-{i % 40}", status="checkpoint", observed_at=datetime.now(UTC), source_system="t"
+        ),
+        source="/test",
+    )
+
+
+async def test_every_hostile_record_is_dead_lettered_and_every_valid_one_applied(
+    settings_for: Callable[[str], RuntimeSettings],
+) -> None:
+    assert len(CORPUS) >= 200
+    settings = settings_for("corpus")
+    runtime = ServiceRuntime(settings)
+    store = runtime.store("tracking")
+    runtime.subscribe(
+        LOGISTICS_STATUS_UPDATES, [Projection("tracking", store, lambda e: e.data.shipment_id, _count)]
+    )
+    topic = settings.topic_name(LOGISTICS_STATUS_UPDATES.name)
+    await runtime.start()
+    try:
+        valid = [_valid(i) for i in range(300)]
+        records: list[tuple[str, bytes | None, bytes | None, list[tuple[str, bytes]]]] = []
+        for i, env in enumerate(valid):
+            records.append((topic, env.partitionkey.encode(), env.to_bytes(), CT))
+            if i < len(CORPUS):
+                r = CORPUS[i]
+                value = None if r["value_b64"] is None else base64.b64decode(r["value_b64"])
+                headers = [(k, base64.b64decode(v)) for k, v in r["headers"]]
+                records.append((topic, r["key"].encode(), value, headers))
+        await produce(settings.kafka_bootstrap_servers, records)
+
+        async def all_applied() -> bool:
+            total = sum([d["n"] async for d in store.collection.find({}, {"n": 1})])
+            return total >= len(valid)
+
+        await wait_until(all_applied, timeout=180, what="300 valid events applied")
+        letters = await read_all(settings.kafka_bootstrap_servers, dead_letter_topic(topic), len(CORPUS))
+        assert len(letters) == len(CORPUS)
+        by_key = {r["key"]: r for r in CORPUS}
+        for letter in letters:
+            original = by_key[letter.key.decode()]
+            headers = dict(letter.headers)
+            assert headers["dlt.reason"].decode() == original["reason"], original["case"]
+            assert headers["dlt.service"] == b"corpus"
+            assert headers["dlt.source.topic"].decode() == topic
+            assert int(headers["dlt.source.offset"]) >= 0
+            assert headers["dlt.error.message"], original["case"]
+            expected_value = (
+                None if original["value_b64"] is None else base64.b64decode(original["value_b64"])
+            )
+            assert letter.value == expected_value, original["case"]
+            for k, v in original["headers"]:
+                assert (k, base64.b64decode(v)) in letter.headers, original["case"]
+        # Still alive and consuming: one more valid event is applied.
+        extra = _valid(999)
+        await produce(
+            settings.kafka_bootstrap_servers, [(topic, extra.partitionkey.encode(), extra.to_bytes(), CT)]
+        )
+
+        async def extra_applied() -> bool:
+            total = sum([d["n"] async for d in store.collection.find({}, {"n": 1})])
+            return total == len(valid) + 1
+
+        await wait_until(extra_applied, timeout=60, what="the event after the corpus applied")
+        applied = runtime.metrics.events_applied.labels("corpus", topic, ShipmentStatusReported.event_type)
+        assert applied._value.get() == len(valid) + 1
+    finally:
+        await runtime.stop()

@@ -12,6 +12,10 @@ A consumer applies a whole batch with one ``find`` and one unordered ``bulk_writ
 version moved meanwhile (another replica, a sweeper, the outbox relay) is reloaded and its events are
 re-applied. A duplicate event is recognised inside the same document it would change, so an effect is
 applied at most once per document however often the event is delivered.
+
+The guard needs the server to evaluate a filter and write atomically. MongoDB does; FerretDB 1.x does not
+(it selects, filters and updates in separate steps), so the devstack puts a small proxy in front of it that
+runs write commands one at a time (deploy/ferretdb/proxy.go).
 """
 
 from __future__ import annotations

@@ -1,0 +1,1 @@
+"""Siaga meetings service."""

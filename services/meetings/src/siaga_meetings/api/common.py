@@ -1,0 +1,107 @@
+"""Request bodies, scope checks and the mapping of domain errors to HTTP responses."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from fastapi import HTTPException, Request, status
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, ConfigDict, Field
+from siaga_runtime import Principal, Role
+from siaga_schemas.common import Institution, Party
+from siaga_schemas.events.meetings import Recommendation, ReportValue
+
+from ..domain.errors import DomainError, ErrorKind
+from ..domain.meetings import AttendanceEntry
+
+__all__ = [
+    "ActionItemsBody",
+    "AttendanceBody",
+    "CancelBody",
+    "CompleteBody",
+    "HeldBody",
+    "MinutesBody",
+    "RecommendationsBody",
+    "SubmitBody",
+    "domain_error_response",
+    "require_institution",
+    "require_organiser",
+]
+
+_STATUS = {
+    ErrorKind.INVALID: 422,
+    ErrorKind.CONFLICT: status.HTTP_409_CONFLICT,
+    ErrorKind.NOT_FOUND: status.HTTP_404_NOT_FOUND,
+    ErrorKind.FORBIDDEN: status.HTTP_403_FORBIDDEN,
+}
+
+
+def domain_error_response(_: Request, exc: Exception) -> Response:
+    assert isinstance(exc, DomainError)
+    return JSONResponse(
+        {
+            "detail": f"{exc.field}: {exc.message}",
+            "errors": [{"field": exc.field, "message": exc.message, "type": exc.kind.value}],
+        },
+        status_code=_STATUS[exc.kind],
+    )
+
+
+def require_institution(principal: Principal, institution: Institution) -> None:
+    """Non-admin callers act only for their own institution (KPU cannot file Desk Pilkada reports)."""
+    if Role.ADMIN not in principal.roles and principal.institution is not institution:
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN, f"{principal.subject} may not act for institution {institution.value}"
+        )
+
+
+def require_organiser(principal: Principal) -> None:
+    if not principal.roles & {Role.ORGANISER, Role.ADMIN}:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, f"{principal.subject} is not an organiser")
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class AttendanceBody(_Body):
+    entries: list[AttendanceEntry] = Field(min_length=1, max_length=2000, description="Attendance per party.")
+
+
+class MinutesBody(_Body):
+    minutes: str = Field(min_length=1, max_length=20000, description="Minutes (notulen).")
+
+
+class RecommendationsBody(_Body):
+    recommendations: list[Recommendation] = Field(max_length=100, description="Numbered recommendations.")
+
+
+class HeldBody(_Body):
+    held_at: datetime | None = Field(None, description="When it was held (default: now).")
+
+
+class ActionItemsBody(_Body):
+    recommendation_ref: str = Field(
+        pattern=r"^\d+(\.[a-z])?$",
+        max_length=20,
+        description="Recommendation number and letter.",
+        examples=["3.a"],
+    )
+    title: str | None = Field(None, max_length=500, description="What must be done (default: the text).")
+    due_at: datetime = Field(description="Due; without an offset it is each assignee's local time.")
+    assignee: Party | None = Field(None, description="One assignee; or use fan_out.")
+    fan_out: bool = Field(False, description="Assign to every invited party.")
+
+
+class CompleteBody(_Body):
+    evidence: str | None = Field(None, max_length=2000, description="Evidence of completion (decree, link).")
+
+
+class CancelBody(_Body):
+    reason: str | None = Field(None, max_length=500, description="Why it is cancelled.")
+
+
+class SubmitBody(_Body):
+    values: dict[str, ReportValue] = Field(
+        description="Item values by item key; aggregated counts, never names."
+    )

@@ -1,0 +1,137 @@
+"""Routes for rakor, recommendations and action items."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, HTTPException, Query, status
+from siaga_runtime import Clock, Principal, Role, current_principal
+from siaga_schemas.regions import RegionCode
+
+from .. import handlers, repository
+from ..domain.actions import ActionItem, ActionStatus
+from ..domain.meetings import Meeting, MeetingRequest
+from ..handlers import Stores
+from ..settings import MeetingsSettings
+from .common import (
+    ActionItemsBody,
+    AttendanceBody,
+    CancelBody,
+    CompleteBody,
+    HeldBody,
+    MinutesBody,
+    RecommendationsBody,
+    require_institution,
+)
+
+__all__ = ["make_meetings_router"]
+
+Caller = Annotated[Principal, Depends(current_principal)]
+
+
+def make_meetings_router(stores: Stores, clock: Clock, settings: MeetingsSettings) -> APIRouter:
+    router = APIRouter(tags=["meetings"])
+
+    async def organised(meeting_id: str, principal: Principal) -> Meeting:
+        meeting = await repository.get_meeting(stores, meeting_id)
+        principal.require_write(meeting.organiser.region, organise=True)
+        require_institution(principal, meeting.organiser.institution)
+        return meeting
+
+    @router.post("/meetings", status_code=status.HTTP_201_CREATED, summary="Schedule a rakor")
+    async def schedule(body: MeetingRequest, principal: Caller) -> Meeting:
+        principal.require_write(body.organiser.region, organise=True)
+        require_institution(principal, body.organiser.institution)
+        return await handlers.schedule_meeting(stores, body, limit=settings.max_invited_parties)
+
+    @router.get("/meetings/{meeting_id}", summary="A meeting with attendance, minutes and recommendations")
+    async def get(meeting_id: str, principal: Caller) -> Meeting:
+        meeting = await repository.get_meeting(stores, meeting_id)
+        invited = any(principal.covers(p.region) for p in meeting.invited_parties)
+        if not principal.can_read(meeting.organiser.region) and not (invited and principal.roles):
+            principal.require_read(meeting.organiser.region)
+        return meeting
+
+    @router.put(
+        "/meetings/{meeting_id}/attendance",
+        summary="Record who attended, late or absent, and who represented",
+    )
+    async def attendance(meeting_id: str, body: AttendanceBody, principal: Caller) -> Meeting:
+        await organised(meeting_id, principal)
+        return await handlers.record_attendance(stores, meeting_id, body.entries)
+
+    @router.put("/meetings/{meeting_id}/minutes", summary="Record the minutes")
+    async def minutes(meeting_id: str, body: MinutesBody, principal: Caller) -> Meeting:
+        await organised(meeting_id, principal)
+        return await handlers.set_minutes(stores, meeting_id, body.minutes)
+
+    @router.put("/meetings/{meeting_id}/recommendations", summary="Record numbered recommendations")
+    async def recommendations(meeting_id: str, body: RecommendationsBody, principal: Caller) -> Meeting:
+        await organised(meeting_id, principal)
+        return await handlers.set_recommendations(stores, meeting_id, body.recommendations)
+
+    @router.post("/meetings/{meeting_id}/held", summary="Mark the rakor held (publishes meeting-held)")
+    async def held(meeting_id: str, body: HeldBody, principal: Caller) -> Meeting:
+        await organised(meeting_id, principal)
+        return await handlers.hold_meeting(stores, clock, meeting_id, body.held_at)
+
+    @router.post(
+        "/meetings/{meeting_id}/action-items",
+        status_code=status.HTTP_201_CREATED,
+        summary="Turn a recommendation into action items (one assignee, or every invited party)",
+    )
+    async def assign(meeting_id: str, body: ActionItemsBody, principal: Caller) -> list[ActionItem]:
+        await organised(meeting_id, principal)
+        return await handlers.assign_action_items(
+            stores,
+            clock,
+            meeting_id,
+            recommendation_ref=body.recommendation_ref,
+            title=body.title,
+            due_at=body.due_at,
+            assignee=body.assignee,
+            fan_out=body.fan_out,
+        )
+
+    @router.get("/action-items", summary="Action items assigned within a region, by status")
+    async def list_items(
+        principal: Caller,
+        region: Annotated[RegionCode, Query(description="Region; items of it and below it.")],
+        status_: Annotated[
+            ActionStatus | None, Query(alias="status", description="Filter by status.")
+        ] = None,
+        meeting_id: Annotated[str | None, Query(max_length=120, description="Filter by meeting.")] = None,
+    ) -> list[ActionItem]:
+        principal.require_read(region)
+        return await repository.list_action_items(
+            stores, within=region, status=status_, meeting_id=meeting_id
+        )
+
+    @router.get("/action-items/{item_id}", summary="One action item")
+    async def get_item(item_id: str, principal: Caller) -> ActionItem:
+        item = await repository.get_action_item(stores, item_id)
+        if not principal.can_read(item.assignee.region):
+            principal.require_read(item.organiser.region)
+        return item
+
+    @router.post("/action-items/{item_id}/complete", summary="The assignee completes an item, with evidence")
+    async def complete(item_id: str, body: CompleteBody, principal: Caller) -> ActionItem:
+        item = await repository.get_action_item(stores, item_id)
+        principal.require_write(item.assignee.region)
+        require_institution(principal, item.assignee.institution)
+        return await handlers.complete_action_item(stores, clock, item_id, body.evidence)
+
+    @router.post("/action-items/{item_id}/cancel", summary="The organiser cancels an item")
+    async def cancel(item_id: str, body: CancelBody, principal: Caller) -> ActionItem:
+        item = await repository.get_action_item(stores, item_id)
+        principal.require_write(item.organiser.region, organise=True)
+        require_institution(principal, item.organiser.institution)
+        return await handlers.cancel_action_item(stores, clock, item_id, body.reason)
+
+    @router.post("/operations/sweep", tags=["operations"], summary="Run the overdue sweeps now (admin)")
+    async def sweep(principal: Caller) -> dict[str, int]:
+        if Role.ADMIN not in principal.roles:
+            raise HTTPException(status.HTTP_403_FORBIDDEN, f"{principal.subject} is not an admin")
+        return await handlers.sweep_overdue(stores, clock, lookback_days=settings.report_lookback_days)
+
+    return router

@@ -5,7 +5,6 @@ from __future__ import annotations
 import socket
 
 import pytest
-
 from siaga_devstack import DevstackError, Stack, ensure_up
 from siaga_devstack.ferretdb import hello_ok
 from siaga_devstack.kafka import api_versions_ok
@@ -42,5 +41,7 @@ def test_a_port_in_use_gives_a_clear_error() -> None:
         busy.bind(("127.0.0.1", 0))
         busy.listen()
         port = busy.getsockname()[1]
-        with pytest.raises(DevstackError, match=rf"port {port} for Kafka is already in use.*SIAGA_KAFKA_PORT"):
+        with pytest.raises(
+            DevstackError, match=rf"port {port} for Kafka is already in use.*SIAGA_KAFKA_PORT"
+        ):
             require_free_port(port, "Kafka", "SIAGA_KAFKA_PORT")

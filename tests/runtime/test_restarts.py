@@ -13,7 +13,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-
 from siaga_runtime import Decision, Projection, RuntimeSettings, ServiceRuntime
 from siaga_schemas import Envelope
 from siaga_schemas.events.logistics import ShipmentStatusReported
@@ -43,12 +42,17 @@ def _count(doc: dict[str, Any] | None, env: Envelope[Any]) -> Decision:
 async def _stream_with_restart(settings: RuntimeSettings, restart: Callable[[], None]) -> None:
     runtime = ServiceRuntime(settings)
     store = runtime.store("tracking")
-    runtime.subscribe(LOGISTICS_STATUS_UPDATES, [Projection("tracking", store, lambda e: e.data.shipment_id, _count)])
+    runtime.subscribe(
+        LOGISTICS_STATUS_UPDATES, [Projection("tracking", store, lambda e: e.data.shipment_id, _count)]
+    )
     topic = settings.topic_name(LOGISTICS_STATUS_UPDATES.name)
     events = [
         Envelope.wrap(
             ShipmentStatusReported(
-                shipment_id=f"shp-{i % SHIPMENTS}", status="checkpoint", observed_at=datetime.now(UTC), source_system="t"
+                shipment_id=f"shp-{i % SHIPMENTS}",
+                status="checkpoint",
+                observed_at=datetime.now(UTC),
+                source_system="t",
             ),
             source="/test",
         )

@@ -11,9 +11,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from functools import partial
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from siaga_schemas import DeadLetterReason, Envelope, InvalidEvent, dead_letter_topic, decode_event

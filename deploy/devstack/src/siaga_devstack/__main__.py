@@ -18,8 +18,12 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "up":
             started = time.monotonic()
             e = stack.up()
-            print(f"kafka    {e.kafka_bootstrap} ({'external' if e.kafka_external else 'local, log ' + str(stack.paths.log('kafka'))})")
-            print(f"mongodb  {e.mongodb_url} ({'external' if e.mongodb_external else 'local FerretDB, log ' + str(stack.paths.log('ferretdb'))})")
+            print(
+                f"kafka    {e.kafka_bootstrap} ({'external' if e.kafka_external else 'local, log ' + str(stack.paths.log('kafka'))})"
+            )
+            print(
+                f"mongodb  {e.mongodb_url} ({'external' if e.mongodb_external else 'local FerretDB, log ' + str(stack.paths.log('ferretdb'))})"
+            )
             print(f"ready in {time.monotonic() - started:.1f}s")
         elif args.command == "down":
             stopped = stack.down()

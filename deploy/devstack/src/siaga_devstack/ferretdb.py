@@ -75,7 +75,11 @@ class FerretDB:
         self.install()
         self.paths.ferretdb_data.mkdir(parents=True, exist_ok=True)
         log = self.paths.log("ferretdb")
-        cmd = [str(self.paths.ferretdb_bin), f"--listen-addr=127.0.0.1:{self.port}", f"--sqlite-dir={self.paths.ferretdb_data}"]
+        cmd = [
+            str(self.paths.ferretdb_bin),
+            f"--listen-addr=127.0.0.1:{self.port}",
+            f"--sqlite-dir={self.paths.ferretdb_data}",
+        ]
         pid = spawn(cmd, pidfile=self.pidfile, log=log)
         wait_for(self.ready, timeout=timeout, what="FerretDB", log=log, pid_check=lambda: pid_running(pid))
 

@@ -59,8 +59,14 @@ class KafkaNode:
         print(f"devstack: fetching Kafka's classpath with Maven into {self.paths.kafka_lib}", flush=True)
         subprocess.run(
             [
-                "mvn", "-q", "-B", "-f", str(self.paths.kafka_pom), "dependency:copy-dependencies",
-                "-DincludeScope=runtime", f"-DoutputDirectory={self.paths.kafka_lib}",
+                "mvn",
+                "-q",
+                "-B",
+                "-f",
+                str(self.paths.kafka_pom),
+                "dependency:copy-dependencies",
+                "-DincludeScope=runtime",
+                f"-DoutputDirectory={self.paths.kafka_lib}",
                 f"-Dmaven.repo.local={self.paths.m2}",
             ],
             check=True,
@@ -69,10 +75,16 @@ class KafkaNode:
 
     def _java(self, *args: str) -> list[str]:
         return [
-            "java", "-Xms256m", "-Xmx768m", "-XX:+UseG1GC", "-Djava.awt.headless=true",
+            "java",
+            "-Xms256m",
+            "-Xmx768m",
+            "-XX:+UseG1GC",
+            "-Djava.awt.headless=true",
             f"-Dkafka.logs.dir={self.paths.logs}",
             f"-Dlog4j2.configurationFile={self.paths.kafka_log_config}",
-            "-cp", f"{self.paths.kafka_lib}/*", *args,
+            "-cp",
+            f"{self.paths.kafka_lib}/*",
+            *args,
         ]
 
     def _write_config(self) -> None:
@@ -111,9 +123,17 @@ class KafkaNode:
         self.paths.kafka_data.mkdir(parents=True, exist_ok=True)
         cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
         subprocess.run(
-            self._java("kafka.tools.StorageTool", "format", "-t", cluster_id,
-                       "-c", str(self.paths.kafka_config), "--standalone"),
-            check=True, stdout=subprocess.DEVNULL,
+            self._java(
+                "kafka.tools.StorageTool",
+                "format",
+                "-t",
+                cluster_id,
+                "-c",
+                str(self.paths.kafka_config),
+                "--standalone",
+            ),
+            check=True,
+            stdout=subprocess.DEVNULL,
         )
 
     def running(self) -> int | None:
@@ -129,8 +149,13 @@ class KafkaNode:
         self._format()
         log = self.paths.log("kafka-stdout")
         pid = spawn(self._java("kafka.Kafka", str(self.paths.kafka_config)), pidfile=self.pidfile, log=log)
-        wait_for(self.ready, timeout=timeout, what="Kafka", log=self.paths.log("kafka"),
-                 pid_check=lambda: pid_running(pid))
+        wait_for(
+            self.ready,
+            timeout=timeout,
+            what="Kafka",
+            log=self.paths.log("kafka"),
+            pid_check=lambda: pid_running(pid),
+        )
 
     def ready(self) -> bool:
         """A real Kafka protocol round trip (ApiVersions), not just an open port."""

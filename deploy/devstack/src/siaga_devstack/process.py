@@ -81,7 +81,9 @@ def pid_running(pid: int) -> bool:
     return stat.rsplit(")", 1)[-1].split()[0] != "Z"
 
 
-def spawn(cmd: list[str], *, pidfile: Path, log: Path, env: Mapping[str, str] | None = None, cwd: Path | None = None) -> int:
+def spawn(
+    cmd: list[str], *, pidfile: Path, log: Path, env: Mapping[str, str] | None = None, cwd: Path | None = None
+) -> int:
     """Start a detached process that outlives this one; its output goes to ``log``."""
     log.parent.mkdir(parents=True, exist_ok=True)
     pidfile.parent.mkdir(parents=True, exist_ok=True)
@@ -99,7 +101,9 @@ def spawn(cmd: list[str], *, pidfile: Path, log: Path, env: Mapping[str, str] | 
     return proc.pid
 
 
-def wait_for(check: Callable[[], bool], *, timeout: float, what: str, log: Path, pid_check: Callable[[], bool]) -> None:
+def wait_for(
+    check: Callable[[], bool], *, timeout: float, what: str, log: Path, pid_check: Callable[[], bool]
+) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if check():

@@ -26,7 +26,9 @@ def main(argv: list[str] | None = None) -> int:
             )
             print(f"ready in {time.monotonic() - started:.1f}s")
         elif args.command == "down":
-            stopped = stack.down()
+            from .run import stop_services
+
+            stopped = stop_services(stack) + stack.down()
             print("stopped: " + (", ".join(stopped) if stopped else "nothing was running"))
         elif args.command == "status":
             for name, server in (("kafka", stack.kafka), ("ferretdb", stack.ferretdb)):

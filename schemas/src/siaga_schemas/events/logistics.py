@@ -5,10 +5,10 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import ClassVar
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from ..codec import registry
-from ..common import Identifier
+from ..common import Identifier, Timestamp
 from ..envelope import EventData
 from ..regions import RegionCode
 from ..topics import LOGISTICS_EVENTS, LOGISTICS_STATUS_UPDATES
@@ -143,17 +143,17 @@ class ShipmentPlanned(_ShipmentEvent):
     destination: Site = Field(description="Where it goes.")
     lines: list[ShipmentLine] = Field(min_length=1, description="Items and quantities.")
     transport_mode: TransportMode = Field(description="Transport mode of the leg.", examples=["river"])
-    planned_dispatch_at: AwareDatetime = Field(description="Planned dispatch time.")
-    eta: AwareDatetime = Field(description="Expected arrival.")
-    deadline_at: AwareDatetime = Field(description="Latest arrival for this leg, derived back from H-1.")
+    planned_dispatch_at: Timestamp = Field(description="Planned dispatch time.")
+    eta: Timestamp = Field(description="Expected arrival.")
+    deadline_at: Timestamp = Field(description="Latest arrival for this leg, derived back from H-1.")
 
 
 @registry.register
 class ShipmentDispatched(_ShipmentEvent):
     event_type: ClassVar[str] = "siaga.logistics.shipment-dispatched"
 
-    dispatched_at: AwareDatetime = Field(description="When it left.")
-    eta: AwareDatetime = Field(description="Expected arrival.")
+    dispatched_at: Timestamp = Field(description="When it left.")
+    eta: Timestamp = Field(description="Expected arrival.")
 
 
 @registry.register
@@ -162,8 +162,10 @@ class ShipmentCheckpointPassed(_ShipmentEvent):
 
     place: str = Field(max_length=200, description="Checkpoint.", examples=["Dermaga Tanjung Selor"])
     region: RegionCode | None = Field(None, description="Region of the checkpoint.", examples=["65.01.01"])
-    passed_at: AwareDatetime = Field(description="When it passed.")
-    eta: AwareDatetime | None = Field(None, description="Revised ETA, if any.")
+    passed_at: Timestamp = Field(description="When it passed.")
+    eta: Timestamp | None = Field(
+        None, description="Revised ETA, if any.", examples=["2024-11-26T15:00:00+08:00"]
+    )
 
 
 class HandoverRecord(BaseModel):
@@ -178,7 +180,7 @@ class HandoverRecord(BaseModel):
     received_by: str = Field(
         max_length=120, description="Official receiving.", examples=["Ketua PPS Tanjung Selor Hilir"]
     )
-    at: AwareDatetime = Field(description="When it was signed.")
+    at: Timestamp = Field(description="When it was signed.")
     photo_ref: str | None = Field(
         None, max_length=300, description="Photo reference.", examples=["photo/ba-0042.jpg"]
     )
@@ -188,7 +190,7 @@ class HandoverRecord(BaseModel):
 class ShipmentDelivered(_ShipmentEvent):
     event_type: ClassVar[str] = "siaga.logistics.shipment-delivered"
 
-    delivered_at: AwareDatetime = Field(description="When it arrived.")
+    delivered_at: Timestamp = Field(description="When it arrived.")
     lines: list[PodLine] = Field(min_length=1, description="Proof of delivery per line.")
     handover: HandoverRecord = Field(description="Handover record.")
 
@@ -198,12 +200,12 @@ class ShipmentDelayed(_ShipmentEvent):
     event_type: ClassVar[str] = "siaga.logistics.shipment-delayed"
 
     severity: DelaySeverity = Field(description="Severity from the slack to H-1.", examples=["critical"])
-    eta: AwareDatetime = Field(description="The ETA that passed.")
-    deadline_at: AwareDatetime = Field(description="The legal H-1 deadline for the destination.")
+    eta: Timestamp = Field(description="The ETA that passed.")
+    deadline_at: Timestamp = Field(description="The legal H-1 deadline for the destination.")
     slack_seconds: int = Field(
         description="Seconds left to the deadline at detection (negative: missed).", examples=[86400]
     )
-    detected_at: AwareDatetime = Field(description="When the delay was detected.")
+    detected_at: Timestamp = Field(description="When the delay was detected.")
     transport_mode: TransportMode | None = Field(
         None, description="Mode of the delayed leg.", examples=["river"]
     )
@@ -216,7 +218,7 @@ class ShipmentDiscrepancyFound(_ShipmentEvent):
     category: DiscrepancyCategory = Field(description="What is wrong.", examples=["damaged"])
     item: ItemType = Field(description="Item type concerned.", examples=["ballot_box"])
     quantity: int = Field(ge=0, description="Quantity concerned.", examples=[2])
-    detected_at: AwareDatetime = Field(description="When it was found.")
+    detected_at: Timestamp = Field(description="When it was found.")
     note: str | None = Field(None, max_length=500, description="Detail.", examples=["lid cracked"])
 
 
@@ -225,7 +227,7 @@ class RegionAtRisk(_LogisticsEvent):
     event_type: ClassVar[str] = "siaga.logistics.region-at-risk"
 
     region: RegionCode = Field(description="Region behind its plan.", examples=["65.01"])
-    as_of: AwareDatetime = Field(description="Time of the readiness reading.")
+    as_of: Timestamp = Field(description="Time of the readiness reading.")
     tps_total: int = Field(ge=0, description="TPS in the region.", examples=[412])
     tps_ready: int = Field(ge=0, description="TPS fully supplied.", examples=[120])
     readiness: float = Field(ge=0, le=1, description="Share of TPS fully supplied.", examples=[0.29])
@@ -248,9 +250,7 @@ class ShipmentStatusReported(EventData):
         description="Reported status.",
         examples=["checkpoint"],
     )
-    observed_at: AwareDatetime = Field(
-        description="When the scan happened; older scans never overwrite newer."
-    )
+    observed_at: Timestamp = Field(description="When the scan happened; older scans never overwrite newer.")
     place: str | None = Field(
         None, max_length=200, description="Where.", examples=["Bandara Tanjung Harapan"]
     )

@@ -5,10 +5,10 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import ClassVar
 
-from pydantic import AwareDatetime, Field
+from pydantic import Field
 
 from ..codec import registry
-from ..common import Identifier, Severity
+from ..common import Identifier, Severity, Timestamp
 from ..envelope import EventData
 from ..regions import RegionCode
 from ..topics import NOTIFICATIONS_ALERTS, NOTIFICATIONS_EVENTS
@@ -59,8 +59,13 @@ class AlertRaised(_AlertEvent):
     summary: str = Field(
         max_length=1000, description="One-line summary.", examples=["Pengiriman shp-1 terlambat"]
     )
-    cause_event_id: str | None = Field(None, max_length=64, description="Event that raised it.")
-    starts_at: AwareDatetime = Field(description="When it started firing.")
+    cause_event_id: str | None = Field(
+        None,
+        max_length=64,
+        description="Event that raised it.",
+        examples=["0192f5c4-5b7e-7cc2-9a6e-2f4b1c8d9e01"],
+    )
+    starts_at: Timestamp = Field(description="When it started firing.")
 
 
 @registry.register
@@ -71,7 +76,7 @@ class AlertEscalated(_AlertEvent):
     receiver: str = Field(
         max_length=120, description="Receiver notified at this step.", examples=["kpu-province"]
     )
-    escalated_at: AwareDatetime = Field(description="When.")
+    escalated_at: Timestamp = Field(description="When.")
 
 
 @registry.register
@@ -80,16 +85,19 @@ class AlertAcknowledged(_AlertEvent):
 
     acknowledged_by: str = Field(max_length=120, description="Account.", examples=["kpu-65-coordinator"])
     comment: str | None = Field(None, max_length=2000, description="Comment.", examples=["Speedboat dikirim"])
-    acknowledged_at: AwareDatetime = Field(description="When.")
+    acknowledged_at: Timestamp = Field(description="When.")
 
 
 @registry.register
 class AlertResolved(_AlertEvent):
     event_type: ClassVar[str] = "siaga.notifications.alert-resolved"
 
-    resolved_at: AwareDatetime = Field(description="When.")
+    resolved_at: Timestamp = Field(description="When.")
     resolved_by: str | None = Field(
-        None, max_length=120, description="Account, or none when the cause cleared."
+        None,
+        max_length=120,
+        description="Account, or none when the cause cleared.",
+        examples=["kpu-65-coordinator"],
     )
     reason: str = Field(max_length=200, description="Why.", examples=["cause cleared: shipment delivered"])
 
@@ -107,14 +115,14 @@ class _NotificationEvent(_AlertEvent):
 class NotificationDelivered(_NotificationEvent):
     event_type: ClassVar[str] = "siaga.notifications.notification-delivered"
 
-    delivered_at: AwareDatetime = Field(description="When the channel accepted it.")
+    delivered_at: Timestamp = Field(description="When the channel accepted it.")
 
 
 @registry.register
 class NotificationFailed(_NotificationEvent):
     event_type: ClassVar[str] = "siaga.notifications.notification-failed"
 
-    failed_at: AwareDatetime = Field(description="When.")
+    failed_at: Timestamp = Field(description="When.")
     error: str = Field(
         max_length=500, description="Error class and message, secrets redacted.", examples=["HTTP 503"]
     )
@@ -128,7 +136,9 @@ class AlertNotification(EventData):
     event_type: ClassVar[str] = "siaga.notifications.alert-notification"
     topic: ClassVar[str] = NOTIFICATIONS_ALERTS.name
 
-    alert_ids: list[Identifier] = Field(min_length=1, description="Alerts in this notification (a group).")
+    alert_ids: list[Identifier] = Field(
+        min_length=1, description="Alerts in this notification (a group).", examples=[["alr-0192f5c4"]]
+    )
     group_key: str = Field(max_length=300, description="Grouping key.", examples=["region=65.01"])
     severity: Severity = Field(description="Highest severity in the group.", examples=["critical"])
     region: RegionCode | None = Field(None, description="Region.", examples=["65.01"])

@@ -3,6 +3,12 @@
 // FerretDB is embedded through its public ferretdb package (a plain `go install` of its own command panics
 // at start-up because build/version/version.txt is missing from the module zip). FerretDB itself listens on
 // a Unix socket; clients connect to the TCP address of the write-serialising proxy in proxy.go.
+//
+// Telemetry: the embedded ferretdb package never creates the telemetry reporter and additionally marks
+// telemetry as disabled and locked in its state, so nothing is sent anywhere. Its state stays in memory.
+//
+// SIGTERM or SIGINT cancels the context: the proxy stops accepting, FerretDB closes its listener, client
+// connections and the SQLite databases, and the process exits 0.
 package main
 
 import (
@@ -13,6 +19,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 
 	"github.com/FerretDB/FerretDB/ferretdb"
@@ -41,6 +48,9 @@ func main() {
 	sock := *socket
 	if sock == "" {
 		sock = filepath.Join(filepath.Dir(abs), "ferretdb.sock")
+		if len(sock) > 100 { // Unix socket paths are limited to 108 bytes
+			sock = filepath.Join(os.TempDir(), "siaga-ferretdb-"+strings.ReplaceAll(*listen, ":", "-")+".sock")
+		}
 	}
 	_ = os.Remove(sock)
 
@@ -56,16 +66,24 @@ func main() {
 	if err != nil {
 		fail(logger, "ferretdb", err)
 	}
-	done := make(chan struct{})
+	done := make(chan bool, 1) // true: FerretDB stopped on its own, not because of a signal
 	go func() {
-		f.Run(ctx)
-		close(done)
+		err := f.Run(ctx)
+		unexpected := ctx.Err() == nil
+		if unexpected {
+			logger.Error(fmt.Sprintf("ferretdb stopped unexpectedly: %v", err))
+			stop() // take the proxy down too, so the devstack sees the process exit
+		}
+		done <- unexpected
 	}()
 	logger.Info("siaga-ferretdb: serialising write commands", "listen", *listen, "upstream", sock)
 	if err := serveProxy(ctx, *listen, "unix", sock, logger); err != nil {
 		fail(logger, "listen "+*listen, err)
 	}
-	<-done
+	stop()
+	if unexpected := <-done; unexpected {
+		os.Exit(1)
+	}
 	logger.Info("siaga-ferretdb: stopped")
 }
 

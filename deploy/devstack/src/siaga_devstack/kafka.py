@@ -3,38 +3,38 @@
 from __future__ import annotations
 
 import base64
-import os
 import shutil
-import socket
-import struct
 import subprocess
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from .paths import Paths
+from .probes import api_versions_ok, kafka_ready
 from .process import (
     DevstackError,
     alive,
+    env_port,
     fingerprint,
+    java_major_version,
     pid_running,
-    port_open,
     require_free_port,
+    require_tool,
     spawn,
     stop_pidfile,
     wait_for,
 )
 
-__all__ = ["KafkaNode"]
+__all__ = ["KafkaNode", "api_versions_ok"]
 
-MARKER = "kafka.Kafka"
+HEAP = ("-Xms256m", "-Xmx768m")
 
 
 @dataclass(frozen=True)
 class KafkaNode:
     paths: Paths
-    port: int = int(os.environ.get("SIAGA_KAFKA_PORT", "9092"))
-    controller_port: int = int(os.environ.get("SIAGA_KAFKA_CONTROLLER_PORT", "9093"))
+    port: int = field(default_factory=lambda: env_port("SIAGA_KAFKA_PORT", 9092))
+    controller_port: int = field(default_factory=lambda: env_port("SIAGA_KAFKA_CONTROLLER_PORT", 9093))
 
     @property
     def bootstrap(self) -> str:
@@ -44,40 +44,47 @@ class KafkaNode:
     def pidfile(self) -> Path:
         return self.paths.pidfile("kafka")
 
+    @property
+    def log(self) -> Path:
+        return self.paths.log("kafka")
+
+    @property
+    def marker(self) -> str:
+        """Part of our broker's command line: its config file, unique to this checkout."""
+        return str(self.paths.kafka_config)
+
+    def installed(self) -> bool:
+        stamp = self.paths.kafka_lib / ".stamp"
+        return stamp.exists() and stamp.read_text() == fingerprint([self.paths.kafka_pom])
+
     def install(self) -> None:
         """Copy Kafka's runtime classpath from Maven Central (cached; redone only when pom.xml changes)."""
-        for tool in ("java", "mvn"):
-            if shutil.which(tool) is None:
-                raise DevstackError(f"'{tool}' is not installed: Kafka needs Java 17+ and Maven")
-        stamp = self.paths.kafka_lib / ".stamp"
-        wanted = fingerprint([self.paths.kafka_pom])
-        if stamp.exists() and stamp.read_text() == wanted:
+        if self.installed():
             return
-        if self.paths.kafka_lib.exists():
-            shutil.rmtree(self.paths.kafka_lib)
-        self.paths.kafka_lib.mkdir(parents=True)
-        print(f"devstack: fetching Kafka's classpath with Maven into {self.paths.kafka_lib}", flush=True)
-        subprocess.run(
-            [
-                "mvn",
-                "-q",
-                "-B",
-                "-f",
-                str(self.paths.kafka_pom),
-                "dependency:copy-dependencies",
-                "-DincludeScope=runtime",
-                f"-DoutputDirectory={self.paths.kafka_lib}",
-                f"-Dmaven.repo.local={self.paths.m2}",
-            ],
-            check=True,
-        )
-        stamp.write_text(wanted)
+        require_tool("mvn", "the devstack fetches Kafka's jars with Maven (e.g. the maven package)")
+        lib = self.paths.kafka_lib
+        if lib.exists():
+            shutil.rmtree(lib)
+        lib.mkdir(parents=True)
+        print(f"devstack: fetching Kafka's classpath with Maven into {lib}", flush=True)
+        cmd = [
+            "mvn",
+            "-q",
+            "-B",
+            "-Dstyle.color=never",
+            "-f",
+            str(self.paths.kafka_pom),
+            "dependency:copy-dependencies",
+        ]
+        cmd += ["-DincludeScope=runtime", f"-DoutputDirectory={lib}", f"-Dmaven.repo.local={self.paths.m2}"]
+        if subprocess.run(cmd, check=False).returncode != 0:
+            raise DevstackError(f"Maven could not fetch Kafka's classpath (pom: {self.paths.kafka_pom})")
+        (lib / ".stamp").write_text(fingerprint([self.paths.kafka_pom]))
 
     def _java(self, *args: str) -> list[str]:
         return [
             "java",
-            "-Xms256m",
-            "-Xmx768m",
+            *HEAP,
             "-XX:+UseG1GC",
             "-Djava.awt.headless=true",
             f"-Dkafka.logs.dir={self.paths.logs}",
@@ -87,110 +94,100 @@ class KafkaNode:
             *args,
         ]
 
-    def _write_config(self) -> None:
-        cfg = self.paths.kafka_config
-        cfg.parent.mkdir(parents=True, exist_ok=True)
-        cfg.write_text(
-            "\n".join(
-                [
-                    "process.roles=broker,controller",
-                    "node.id=1",
-                    f"listeners=PLAINTEXT://127.0.0.1:{self.port},CONTROLLER://127.0.0.1:{self.controller_port}",
-                    f"advertised.listeners=PLAINTEXT://127.0.0.1:{self.port}",
-                    "controller.listener.names=CONTROLLER",
-                    "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
-                    f"controller.quorum.bootstrap.servers=127.0.0.1:{self.controller_port}",
-                    f"log.dirs={self.paths.kafka_data}",
-                    "num.partitions=3",
-                    "auto.create.topics.enable=true",
-                    "offsets.topic.replication.factor=1",
-                    "offsets.topic.num.partitions=10",
-                    "transaction.state.log.replication.factor=1",
-                    "transaction.state.log.min.isr=1",
-                    "share.coordinator.state.topic.replication.factor=1",
-                    "share.coordinator.state.topic.min.isr=1",
-                    "group.initial.rebalance.delay.ms=0",
-                    "log.retention.hours=168",
-                    "log.segment.bytes=104857600",
-                    "",
-                ]
-            )
+    def config_text(self) -> str:
+        return "\n".join(
+            [
+                "# written by siaga_devstack on every start; edit deploy/devstack/src/siaga_devstack/kafka.py",
+                "process.roles=broker,controller",
+                "node.id=1",
+                f"listeners=PLAINTEXT://127.0.0.1:{self.port},CONTROLLER://127.0.0.1:{self.controller_port}",
+                f"advertised.listeners=PLAINTEXT://127.0.0.1:{self.port}",
+                "controller.listener.names=CONTROLLER",
+                "inter.broker.listener.name=PLAINTEXT",
+                "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+                f"controller.quorum.bootstrap.servers=127.0.0.1:{self.controller_port}",
+                f"log.dirs={self.paths.kafka_data}",
+                "num.partitions=3",
+                "default.replication.factor=1",
+                "auto.create.topics.enable=true",
+                "offsets.topic.replication.factor=1",
+                "offsets.topic.num.partitions=10",
+                "transaction.state.log.replication.factor=1",
+                "transaction.state.log.min.isr=1",
+                "transaction.state.log.num.partitions=10",
+                "share.coordinator.state.topic.replication.factor=1",
+                "share.coordinator.state.topic.min.isr=1",
+                "group.initial.rebalance.delay.ms=0",
+                "log.retention.hours=72",
+                "log.retention.bytes=1073741824",
+                "log.segment.bytes=67108864",
+                "log.retention.check.interval.ms=300000",
+                "",
+            ]
         )
 
     def _format(self) -> None:
+        """Format the KRaft storage once (when meta.properties is absent), as a standalone controller quorum."""
         if (self.paths.kafka_data / "meta.properties").exists():
             return
         self.paths.kafka_data.mkdir(parents=True, exist_ok=True)
         cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
-        subprocess.run(
-            self._java(
-                "kafka.tools.StorageTool",
-                "format",
-                "-t",
-                cluster_id,
-                "-c",
-                str(self.paths.kafka_config),
-                "--standalone",
-            ),
-            check=True,
-            stdout=subprocess.DEVNULL,
+        cmd = self._java(
+            "kafka.tools.StorageTool", "format", "-t", cluster_id, "-c", str(self.paths.kafka_config)
         )
+        out = subprocess.run([*cmd, "--standalone"], capture_output=True, text=True, check=False)
+        if out.returncode != 0:
+            raise DevstackError(
+                f"formatting Kafka's storage failed: {(out.stderr or out.stdout).strip()[-800:]}"
+            )
 
     def running(self) -> int | None:
-        return alive(self.pidfile, MARKER)
+        """Our broker's pid, when the pidfile names a live process whose command line is our broker's."""
+        return alive(self.pidfile, self.marker)
 
-    def start(self, timeout: float = 90.0) -> None:
-        if self.running():
-            return
-        require_free_port(self.port, "Kafka", "SIAGA_KAFKA_PORT")
-        require_free_port(self.controller_port, "the Kafka controller", "SIAGA_KAFKA_CONTROLLER_PORT")
-        self.install()
-        self._write_config()
-        self._format()
-        log = self.paths.log("kafka-stdout")
-        pid = spawn(self._java("kafka.Kafka", str(self.paths.kafka_config)), pidfile=self.pidfile, log=log)
+    def ready(self) -> bool:
+        """A real Kafka protocol round trip (ApiVersions + Metadata with a live broker), not just an open port."""
+        return kafka_ready("127.0.0.1", self.port)
+
+    def start(self, timeout: float = 120.0) -> int:
+        """Start the broker unless ours already runs; return when a client can use it. Returns the pid."""
+        pid = self.running()
+        if pid is None:
+            require_free_port(self.port, "Kafka", "SIAGA_KAFKA_PORT")
+            require_free_port(self.controller_port, "the Kafka controller", "SIAGA_KAFKA_CONTROLLER_PORT")
+            if java_major_version() < 17:
+                raise DevstackError("Kafka 4 needs Java 17 or later; `java -version` reports an older one")
+            self.install()
+            self.paths.kafka_config.parent.mkdir(parents=True, exist_ok=True)
+            self.paths.kafka_config.write_text(self.config_text())
+            self._format()
+            stdout_log = self.paths.log("kafka-stdout")
+            pid = spawn(
+                self._java("kafka.Kafka", str(self.paths.kafka_config)), pidfile=self.pidfile, log=stdout_log
+            )
+        elif self.paths.kafka_config.exists() and _ports(self.paths.kafka_config.read_text()) != _ports(
+            self.config_text()
+        ):
+            raise DevstackError(
+                f"our Kafka (pid {pid}) listens on other ports than requested now; "
+                "stop it first: python -m siaga_devstack down kafka"
+            )
+        started = pid
         wait_for(
             self.ready,
             timeout=timeout,
-            what="Kafka",
-            log=self.paths.log("kafka"),
-            pid_check=lambda: pid_running(pid),
+            what=f"Kafka on {self.bootstrap}",
+            log=self.log,
+            pid_check=lambda: pid_running(started),
         )
+        return pid
 
-    def ready(self) -> bool:
-        """A real Kafka protocol round trip (ApiVersions), not just an open port."""
-        if not port_open(self.port):
-            return False
-        try:
-            return api_versions_ok("127.0.0.1", self.port)
-        except OSError:
-            return False
-
-    def stop(self, *, kill: bool = False) -> bool:
-        return stop_pidfile(self.pidfile, MARKER, timeout=60.0, kill=kill)
+    def stop(self, *, kill: bool = False, timeout: float = 60.0) -> bool:
+        """SIGTERM (a clean controlled shutdown), SIGKILL after ``timeout``; or SIGKILL at once with ``kill``."""
+        return stop_pidfile(self.pidfile, self.marker, timeout=timeout, kill=kill)
 
 
-def api_versions_ok(host: str, port: int, timeout: float = 2.0) -> bool:
-    """Send ApiVersions v3 and check the broker answers with error code 0."""
-    client_id = b"siaga-devstack"
-    # request header v2: api_key, api_version, correlation_id, client_id (nullable string), tagged fields
-    header = struct.pack(">hhih", 18, 3, 7, len(client_id)) + client_id + b"\x00"
-    # ApiVersions v3 body: client_software_name, client_software_version (compact strings), tagged fields
-    body = bytes([len(b"siaga") + 1]) + b"siaga" + bytes([len(b"1") + 1]) + b"1" + b"\x00"
-    payload = header + body
-    with socket.create_connection((host, port), timeout=timeout) as sock:
-        sock.sendall(struct.pack(">i", len(payload)) + payload)
-        size = struct.unpack(">i", _recv(sock, 4))[0]
-        response = _recv(sock, size)
-    correlation_id, error_code = struct.unpack(">ih", response[:6])
-    return correlation_id == 7 and error_code == 0
-
-
-def _recv(sock: socket.socket, n: int) -> bytes:
-    data = b""
-    while len(data) < n:
-        chunk = sock.recv(n - len(data))
-        if not chunk:
-            raise ConnectionError("connection closed")
-        data += chunk
-    return data
+def _ports(config: str) -> set[str]:
+    """The listener lines of a server.properties: what must match for a running broker to be reused."""
+    keys = ("listeners=", "advertised.listeners=", "controller.quorum.bootstrap.servers=")
+    return {line for line in config.splitlines() if line.startswith(keys)}

@@ -6,6 +6,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from .process import DevstackError
+
 __all__ = ["Paths", "find_root"]
 
 
@@ -19,7 +21,7 @@ def find_root(start: Path | None = None) -> Path:
         pyproject = candidate / "pyproject.toml"
         if pyproject.exists() and "[tool.uv.workspace]" in pyproject.read_text():
             return candidate
-    raise RuntimeError("cannot find the Siaga repository root: run from inside it or set SIAGA_ROOT")
+    raise DevstackError("cannot find the Siaga repository root: run from inside it or set SIAGA_ROOT")
 
 
 @dataclass(frozen=True)
@@ -92,6 +94,10 @@ class Paths:
     @property
     def pids(self) -> Path:
         return self.state / "pids"
+
+    @property
+    def lock(self) -> Path:
+        return self.state / "devstack.lock"
 
     def pidfile(self, name: str) -> Path:
         return self.pids / f"{name}.pid"

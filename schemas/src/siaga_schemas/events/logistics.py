@@ -5,7 +5,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ..codec import registry
 from ..common import Identifier, Timestamp
@@ -14,23 +14,29 @@ from ..regions import RegionCode
 from ..topics import LOGISTICS_EVENTS, LOGISTICS_STATUS_UPDATES
 
 __all__ = [
+    "CurvePoint",
     "DelaySeverity",
     "DiscrepancyCategory",
     "HandoverRecord",
     "ItemType",
+    "PlanCreated",
     "PodLine",
     "RegionAtRisk",
     "RejectionReason",
+    "ShipmentCancelled",
     "ShipmentCheckpointPassed",
+    "ShipmentClosed",
     "ShipmentDelayed",
     "ShipmentDelivered",
     "ShipmentDiscrepancyFound",
     "ShipmentDispatched",
     "ShipmentLine",
     "ShipmentPlanned",
+    "ShipmentRerouted",
     "ShipmentStatusReported",
     "Site",
     "SiteKind",
+    "TpsSupplied",
     "TransportMode",
 ]
 
@@ -121,6 +127,22 @@ class PodLine(BaseModel):
         default_factory=dict, description="Rejected quantity by reason.", examples=[{"damaged": 1}]
     )
 
+    @model_validator(mode="after")
+    def _balanced(self) -> PodLine:
+        """accepted + rejected == shipped, and every rejected unit has a reason."""
+        if self.accepted + self.rejected != self.shipped:
+            raise ValueError(
+                f"accepted ({self.accepted}) + rejected ({self.rejected}) must equal shipped ({self.shipped})"
+            )
+        if any(n <= 0 for n in self.rejection_reasons.values()):
+            raise ValueError("rejection_reasons: every quantity must be positive")
+        if sum(self.rejection_reasons.values()) != self.rejected:
+            raise ValueError(
+                f"rejection_reasons: quantities sum to {sum(self.rejection_reasons.values())}, "
+                f"but rejected is {self.rejected}: every rejection needs a reason"
+            )
+        return self
+
 
 class _LogisticsEvent(EventData):
     topic: ClassVar[str] = LOGISTICS_EVENTS.name
@@ -146,6 +168,14 @@ class ShipmentPlanned(_ShipmentEvent):
     planned_dispatch_at: Timestamp = Field(description="Planned dispatch time.")
     eta: Timestamp = Field(description="Expected arrival.")
     deadline_at: Timestamp = Field(description="Latest arrival for this leg, derived back from H-1.")
+    leg_id: Identifier | None = Field(
+        None, description="Leg of the plan this shipment serves.", examples=["tps-65.01.05.1001-001"]
+    )
+    legal_deadline_at: Timestamp | None = Field(
+        None,
+        description="The legal H-1 deadline of the plan (end of the day before voting, local time).",
+        examples=["2024-11-27T00:00:00+08:00"],
+    )
 
 
 @registry.register
@@ -193,6 +223,16 @@ class ShipmentDelivered(_ShipmentEvent):
     delivered_at: Timestamp = Field(description="When it arrived.")
     lines: list[PodLine] = Field(min_length=1, description="Proof of delivery per line.")
     handover: HandoverRecord = Field(description="Handover record.")
+    plan_id: Identifier | None = Field(
+        None, description="Distribution plan.", examples=["plan-pilkada2024-65.01"]
+    )
+    election_id: Identifier | None = Field(None, description="Election.", examples=["pilkada2024"])
+    destination: Site | None = Field(None, description="The site that received it.")
+    was_delayed: bool = Field(
+        False,
+        description="True when a shipment-delayed was raised for it (this delivery clears it).",
+        examples=[True],
+    )
 
 
 @registry.register
@@ -201,13 +241,24 @@ class ShipmentDelayed(_ShipmentEvent):
 
     severity: DelaySeverity = Field(description="Severity from the slack to H-1.", examples=["critical"])
     eta: Timestamp = Field(description="The ETA that passed.")
-    deadline_at: Timestamp = Field(description="The legal H-1 deadline for the destination.")
+    deadline_at: Timestamp = Field(
+        description="Latest arrival of this leg that still lets the destination TPS hold its logistics by the "
+        "legal H-1 deadline (derived back from it; for a TPS leg it is the H-1 deadline itself)."
+    )
     slack_seconds: int = Field(
         description="Seconds left to the deadline at detection (negative: missed).", examples=[86400]
     )
     detected_at: Timestamp = Field(description="When the delay was detected.")
     transport_mode: TransportMode | None = Field(
         None, description="Mode of the delayed leg.", examples=["river"]
+    )
+    legal_deadline_at: Timestamp | None = Field(
+        None,
+        description="The legal H-1 deadline of the plan (end of the day before voting, local time).",
+        examples=["2024-11-27T00:00:00+08:00"],
+    )
+    plan_id: Identifier | None = Field(
+        None, description="Distribution plan.", examples=["plan-pilkada2024-65.01"]
     )
 
 
@@ -259,6 +310,116 @@ class ShipmentStatusReported(EventData):
         None, max_length=120, description="Scanned QR or lot id.", examples=["LOT-KS-000881"]
     )
     source_system: str = Field(max_length=80, description="Reporting system.", examples=["silog-kpu"])
+    lines: list[PodLine] | None = Field(
+        None,
+        max_length=200,
+        description="Proof of delivery per line, with status 'delivered' (without it a delivered scan only "
+        "records the arrival; the handover is then made through the HTTP API).",
+        examples=[
+            [
+                {
+                    "item": "ballot_box",
+                    "shipped": 2,
+                    "accepted": 1,
+                    "rejected": 1,
+                    "rejection_reasons": {"damaged": 1},
+                }
+            ]
+        ],
+    )
+    handover: HandoverRecord | None = Field(None, description="Handover record, with status 'delivered'.")
 
     def partition_key(self) -> str:
         return self.shipment_id
+
+
+@registry.register
+class ShipmentRerouted(_ShipmentEvent):
+    """A shipment changed route, e.g. after a landslide closed the road."""
+
+    event_type: ClassVar[str] = "siaga.logistics.shipment-rerouted"
+
+    rerouted_at: Timestamp = Field(description="When the new route was decided.")
+    reason: str = Field(max_length=500, description="Why.", examples=["longsor di jalan Tanjung Selor-Peso"])
+    transport_mode: TransportMode = Field(description="Mode of the new route.", examples=["air"])
+    via: str | None = Field(
+        None, max_length=200, description="Route taken now.", examples=["Bandara Tanjung Harapan"]
+    )
+    eta: Timestamp = Field(description="New expected arrival.")
+
+
+@registry.register
+class ShipmentCancelled(_ShipmentEvent):
+    event_type: ClassVar[str] = "siaga.logistics.shipment-cancelled"
+
+    cancelled_at: Timestamp = Field(description="When it was cancelled.")
+    reason: str = Field(max_length=500, description="Why.", examples=["digabung dengan pengiriman lain"])
+
+
+@registry.register
+class ShipmentClosed(_ShipmentEvent):
+    """The proof of delivery was reviewed and the shipment is closed; nothing about it changes any more."""
+
+    event_type: ClassVar[str] = "siaga.logistics.shipment-closed"
+
+    closed_at: Timestamp = Field(description="When it was closed.")
+
+
+class CurvePoint(BaseModel):
+    """One step of a plan curve: by ``at``, ``tps`` TPS are planned to be fully supplied (cumulative)."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    at: Timestamp = Field(description="Planned time.")
+    tps: int = Field(
+        ge=0, description="TPS planned to be fully supplied by then (cumulative).", examples=[12]
+    )
+
+
+@registry.register
+class PlanCreated(_LogisticsEvent):
+    """A distribution plan for one kab/kota and one election was created."""
+
+    event_type: ClassVar[str] = "siaga.logistics.plan-created"
+
+    plan_id: Identifier = Field(description="Distribution plan.", examples=["plan-pilkada2024-65.01"])
+    election_id: Identifier = Field(description="Election.", examples=["pilkada2024"])
+    region: RegionCode = Field(description="Kab/kota the plan covers.", examples=["65.01"])
+    voting_day: str = Field(
+        pattern=r"^\d{4}-\d{2}-\d{2}$", description="Voting day (local date).", examples=["2024-11-27"]
+    )
+    legal_deadline_at: Timestamp = Field(
+        description="H-1 deadline: end of the day before voting, local time."
+    )
+    tps_total: int = Field(ge=0, description="TPS in the plan.", examples=[412])
+    legs: int = Field(
+        ge=0, description="Legs (warehouse→PPK, PPK→PPS, PPS→TPS, warehouse→TPS).", examples=[460]
+    )
+    curve: list[CurvePoint] = Field(
+        description="Plan curve: cumulative TPS planned to be supplied over time."
+    )
+
+    def partition_key(self) -> str:
+        return self.plan_id
+
+
+@registry.register
+class TpsSupplied(_LogisticsEvent):
+    """A TPS holds every item of its requirement (accepted quantities cover it): it counts as ready."""
+
+    event_type: ClassVar[str] = "siaga.logistics.tps-supplied"
+
+    tps_id: Identifier = Field(description="TPS site id.", examples=["tps-65.01.05.1001-001"])
+    region: RegionCode = Field(description="Desa/kelurahan of the TPS.", examples=["65.01.05.1001"])
+    plan_id: Identifier = Field(description="Distribution plan.", examples=["plan-pilkada2024-65.01"])
+    election_id: Identifier = Field(description="Election.", examples=["pilkada2024"])
+    supplied_at: Timestamp = Field(description="When the last missing item was accepted.")
+    tps_ready_in_kab_kota: int = Field(
+        ge=1, description="TPS of the plan's kab/kota supplied so far, this one included.", examples=[57]
+    )
+    planned_at: Timestamp | None = Field(
+        None, description="When the plan expected it to be supplied.", examples=["2024-11-24T12:00:00+08:00"]
+    )
+
+    def partition_key(self) -> str:
+        return self.tps_id

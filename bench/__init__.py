@@ -1,0 +1,1 @@
+"""Siaga benchmarks (``make bench``; results in ``bench/results/``)."""

@@ -1,0 +1,74 @@
+"""Composition root of the logistics service: stores, topics, projections, timers and routes."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from fastapi import FastAPI
+from siaga_runtime import Clock, Projection, ServiceRuntime, make_http_app
+from siaga_schemas.events.logistics import ShipmentStatusReported
+from siaga_schemas.topics import LOGISTICS_EVENTS, LOGISTICS_STATUS_UPDATES
+
+from . import handlers
+from .api import domain_error_response, make_plans_router, make_shipments_router
+from .domain.errors import DomainError
+from .handlers import Stores
+from .settings import LogisticsSettings
+
+__all__ = ["build_app"]
+
+DESCRIPTION = """Election logistics: distribution plans from the kab/kota warehouse down to every TPS, shipments
+with checkpoints and proof of delivery (berita acara serah terima), delay and discrepancy detection against
+the legal H-1 deadline (UU 7/2017 art. 241(6)), and readiness per kecamatan, kab/kota and province.
+Times without an offset are the local time of the destination region.
+
+Auth: bearer token. Operators write within their own region; readers (Bawaslu, Desk Pilkada) read within
+theirs."""
+
+
+def build_app(settings: LogisticsSettings | None = None, *, clock: Clock | None = None) -> FastAPI:
+    settings = settings or LogisticsSettings()
+    runtime = ServiceRuntime(settings, clock=clock)
+    stores = Stores(
+        plans=runtime.store("plans"),
+        shipments=runtime.store("shipments"),
+        readiness=runtime.store("readiness"),
+    )
+    runtime.publisher(LOGISTICS_EVENTS)
+    runtime.subscribe(
+        LOGISTICS_STATUS_UPDATES,
+        [
+            Projection(
+                "status-updates",
+                stores.shipments,
+                handlers.route_status,
+                handlers.make_status_decider(runtime.clock),
+            )
+        ],
+        accept={ShipmentStatusReported.event_type},
+    )
+    runtime.subscribe(
+        LOGISTICS_EVENTS,
+        handlers.readiness_projections(stores.readiness),
+        # every type on the topic decodes; the projections pick deliveries to TPS, plans and supplied TPS
+        description="Own events feeding the readiness rollups (deliveries to TPS, plans, supplied TPS).",
+    )
+    critical = timedelta(hours=settings.delay_critical_slack_h)
+
+    async def delay_sweep() -> None:
+        await handlers.sweep_delays(stores, runtime.clock, critical_slack=critical)
+
+    async def risk_sweep() -> None:
+        await handlers.sweep_risk(stores, runtime.clock)
+
+    runtime.every(settings.delay_sweep_interval_s, delay_sweep, "logistics-delay-sweep")
+    runtime.every(settings.risk_sweep_interval_s, risk_sweep, "logistics-risk-sweep")
+    app = make_http_app(
+        runtime,
+        title="Siaga logistics",
+        description=DESCRIPTION,
+        routers=[make_plans_router(stores, runtime.clock), make_shipments_router(stores, runtime.clock)],
+    )
+    app.add_exception_handler(DomainError, domain_error_response)
+    app.state.stores = stores
+    return app

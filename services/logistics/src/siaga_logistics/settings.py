@@ -1,0 +1,24 @@
+"""Settings of the logistics service (environment variables, no prefix)."""
+
+from __future__ import annotations
+
+from pydantic import Field
+from siaga_runtime import RuntimeSettings
+
+__all__ = ["LogisticsSettings"]
+
+
+class LogisticsSettings(RuntimeSettings):
+    service_name: str = Field(
+        "logistics", description="Service name, used in logs, metrics and event sources."
+    )
+    mongodb_database: str = Field("siaga_logistics", description="Database owned by the logistics service.")
+    http_port: int = 8102
+    delay_sweep_interval_s: float = Field(30.0, gt=0, description="How often overdue ETAs are swept.")
+    risk_sweep_interval_s: float = Field(300.0, gt=0, description="How often readiness is compared to plan.")
+    delay_critical_slack_h: float = Field(
+        48.0,
+        gt=0,
+        description="A delayed shipment with less than this many hours left to its deadline is critical "
+        "(none left: will miss H-1; more: warning).",
+    )

@@ -1,0 +1,1 @@
+"""Siaga notifications service."""

@@ -1,0 +1,131 @@
+"""Prometheus Alertmanager webhook receiver (payload version 4): operations alerts get acknowledgement,
+escalation, durable state and the audit log too."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from functools import partial
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, HTTPException
+from pydantic import BaseModel, ConfigDict, Field
+from siaga_runtime import Clock, Decision, Principal, current_principal
+from siaga_schemas import region_info
+from siaga_schemas.common import Institution, Severity
+
+from ..domain import alerts as rules
+from ..domain.labels import check_labels, fingerprint, region_labels
+from ..domain.routing import RoutingConfig
+from ..domain.sources import AlertSignal
+from ..handlers import Engine, Stores
+from .common import require_write_scope
+
+__all__ = ["AlertmanagerPayload", "make_alertmanager_router"]
+
+EVENT_TYPE = "prometheus.alertmanager"
+
+
+class AmAlert(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    status: Literal["firing", "resolved"]
+    labels: dict[str, str] = Field(description="Alert labels (names are identifiers).")
+    annotations: dict[str, str] = Field(default_factory=dict)
+    startsAt: datetime
+    endsAt: datetime | None = None
+    generatorURL: str | None = None
+    fingerprint: str | None = Field(None, max_length=64)
+
+
+class AlertmanagerPayload(BaseModel):
+    """Alertmanager's webhook body, version 4."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    version: Literal["4"]
+    groupKey: str | None = None
+    status: Literal["firing", "resolved"]
+    receiver: str | None = None
+    groupLabels: dict[str, str] = Field(default_factory=dict)
+    commonLabels: dict[str, str] = Field(default_factory=dict)
+    commonAnnotations: dict[str, str] = Field(default_factory=dict)
+    externalURL: str | None = None
+    alerts: list[AmAlert] = Field(max_length=1000)
+
+
+def _severity(value: str | None) -> Severity:
+    v = (value or "").lower()
+    if v in ("critical", "page", "error", "high"):
+        return Severity.CRITICAL
+    if v in ("info", "none", "low"):
+        return Severity.INFO
+    return Severity.WARNING
+
+
+def signal_of(alert: AmAlert) -> AlertSignal:
+    try:
+        raw = check_labels(alert.labels)
+    except ValueError as exc:
+        raise HTTPException(422, f"alerts.labels: {exc}") from None
+    region = raw.get("region") if raw.get("region") and region_info(raw["region"]) else None
+    inst = raw.get("institution") if raw.get("institution") in {i.value for i in Institution} else None
+    severity = _severity(raw.get("severity"))
+    name = raw.get("alertname", "alertmanager")
+    identity = {f"am_{k}": v for k, v in raw.items()}
+    fp = fingerprint({"alertname": "alertmanager", **identity})
+    labels = {
+        **{k: v for k, v in raw.items() if k not in ("region", "province", "kab_kota")},
+        **region_labels(region),
+        "alertname": name,
+        "event_type": EVENT_TYPE,
+        "severity": severity.value,
+    }
+    if inst:
+        labels["institution"] = inst
+    text = alert.annotations.get("summary") or alert.annotations.get("description") or name
+    when = alert.endsAt if alert.status == "resolved" and alert.endsAt else alert.startsAt
+    return AlertSignal(
+        kind="raise" if alert.status == "firing" else "resolve",
+        fingerprint=fp,
+        alertname=name,
+        at=when,
+        severity=severity,
+        region=region,
+        institution=inst,
+        labels=labels,
+        summary={"id": text[:500], "en": text[:500]},
+        reason="cause cleared: Alertmanager resolved",
+    )
+
+
+def _apply(doc: dict[str, Any] | None, *, sig: AlertSignal, config: RoutingConfig, now: datetime) -> Decision:
+    return rules.apply_signal(doc, sig, config, now, None, queue_joins=True)
+
+
+def make_alertmanager_router(
+    stores: Stores, engine: Engine, config: RoutingConfig, clock: Clock
+) -> APIRouter:
+    router = APIRouter(tags=["alertmanager"])
+
+    @router.post("/alertmanager/webhook", summary="Receive an Alertmanager webhook (version 4)")
+    async def receive(
+        body: AlertmanagerPayload, principal: Annotated[Principal, Depends(current_principal)]
+    ) -> dict[str, Any]:
+        signals = [signal_of(a) for a in body.alerts]
+        for sig in signals:
+            require_write_scope(principal, sig.region)
+        out = []
+        for sig, alert in zip(signals, body.alerts, strict=True):
+            now = clock.now()
+            key = f"am:{sig.kind}:{alert.startsAt.isoformat()}:{alert.endsAt.isoformat() if alert.endsAt else ''}"
+            doc, _ = await stores.alerts.mutate(
+                sig.fingerprint,
+                partial(_apply, sig=sig, config=config, now=now),
+                idempotency_key=key,
+            )
+            if doc is not None and doc.get("pending_joins"):
+                await engine.join_pending(sig.fingerprint)
+            out.append({"fingerprint": sig.fingerprint, "status": doc["status"] if doc else "unknown"})
+        return {"received": len(out), "alerts": out}
+
+    return router

@@ -1,0 +1,109 @@
+"""Alerts: list and filter, acknowledge with a comment, resolve."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, HTTPException, Path, Query, status
+from pydantic import BaseModel, Field
+from siaga_runtime import Clock, Principal, strip_reserved
+from siaga_schemas import RegionCode
+from siaga_schemas.common import Severity
+
+from ..domain import alerts as rules
+from ..domain.alerts import AlertStatus
+from ..handlers import Stores
+from ..repository import find_docs
+from .common import FINGERPRINT, AlertView, Who, require_read_scope, require_write_scope
+
+__all__ = ["make_alerts_router"]
+
+Fingerprint = Annotated[str, Path(pattern=FINGERPRINT, description="Alert fingerprint (hex).")]
+
+
+class Comment(BaseModel):
+    comment: str | None = Field(
+        None, max_length=2000, description="Why, what is being done.", examples=["Speedboat cadangan dikirim"]
+    )
+
+
+def make_alerts_router(stores: Stores, clock: Clock) -> APIRouter:
+    router = APIRouter(prefix="/alerts", tags=["alerts"])
+
+    @router.get("", summary="List alerts you may read, newest first", response_model=list[AlertView])
+    async def list_alerts(
+        principal: Who,
+        status_: Annotated[AlertStatus | None, Query(alias="status")] = None,
+        severity: Severity | None = None,
+        alertname: Annotated[str | None, Query(pattern=r"^[A-Za-z0-9_.:-]{1,120}$")] = None,
+        within: RegionCode | None = None,
+        limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+    ) -> list[dict[str, Any]]:
+        flt: dict[str, Any] = {}
+        if status_ is not None:
+            flt["status"] = status_.value
+        if severity is not None:
+            flt["severity"] = severity.value
+        if alertname is not None:
+            flt["alertname"] = alertname
+        docs = await find_docs(
+            stores.alerts,
+            flt,
+            principal,
+            within=within,
+            limit=limit,
+            sort_key="last_seen_at",
+            exclude=("pending_joins",),
+        )
+        return [{**d, "fingerprint": d["_id"]} for d in docs]
+
+    async def load(fp: str, principal: Principal) -> dict[str, Any]:
+        doc = await stores.alerts.get(fp)
+        if doc is None:
+            raise HTTPException(status.HTTP_404_NOT_FOUND, f"alert {fp} does not exist")
+        require_read_scope(principal, doc.get("region"))
+        return doc
+
+    @router.get("/{fingerprint}", summary="One alert with its history", response_model=AlertView)
+    async def get_alert(fingerprint: Fingerprint, principal: Who) -> dict[str, Any]:
+        return {**strip_reserved(await load(fingerprint, principal)), "fingerprint": fingerprint}
+
+    @router.post(
+        "/{fingerprint}/acknowledge",
+        summary="Acknowledge: stops the escalation chain",
+        response_model=AlertView,
+    )
+    async def acknowledge(fingerprint: Fingerprint, body: Comment, principal: Who) -> dict[str, Any]:
+        doc = await load(fingerprint, principal)
+        require_write_scope(principal, doc.get("region"))
+        if doc["status"] == AlertStatus.RESOLVED:
+            raise HTTPException(status.HTTP_409_CONFLICT, f"alert {fingerprint} is already resolved")
+        now = clock.now()
+        stored, _ = await stores.alerts.mutate(
+            fingerprint,
+            lambda d: rules.acknowledge(d, now, principal.subject, body.comment) if d else _none(),
+        )
+        assert stored is not None
+        return {**strip_reserved(stored), "fingerprint": fingerprint}
+
+    @router.post("/{fingerprint}/resolve", summary="Resolve by hand", response_model=AlertView)
+    async def resolve(fingerprint: Fingerprint, body: Comment, principal: Who) -> dict[str, Any]:
+        doc = await load(fingerprint, principal)
+        require_write_scope(principal, doc.get("region"))
+        now = clock.now()
+        stored, _ = await stores.alerts.mutate(
+            fingerprint,
+            lambda d: (
+                rules.resolve(d, now, principal.subject, "resolved by hand", body.comment) if d else _none()
+            ),
+        )
+        assert stored is not None
+        return {**strip_reserved(stored), "fingerprint": fingerprint}
+
+    return router
+
+
+def _none() -> Any:
+    from siaga_runtime import Decision
+
+    return Decision(state=None)

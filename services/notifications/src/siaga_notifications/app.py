@@ -1,0 +1,163 @@
+"""Composition root of the notifications service: stores, consumed topics, timers, channels and routes."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from functools import partial
+from typing import Any
+
+import httpx
+from fastapi import FastAPI
+from siaga_runtime import Clock, ServiceRuntime, make_http_app
+from siaga_schemas import Envelope
+from siaga_schemas.events.notifications import AlertNotification
+from siaga_schemas.topics import LOGISTICS_EVENTS, MEETINGS_EVENTS, NOTIFICATIONS_ALERTS, NOTIFICATIONS_EVENTS
+
+from . import handlers
+from .api import make_admin_router, make_alertmanager_router, make_alerts_router
+from .channels import ChannelSender, EmailSender, TelegramSender, TopicSender, WebhookSender
+from .config import load_routing
+from .domain.routing import RoutingConfig
+from .domain.sources import RAISING, RESOLVING
+from .handlers import DeliveryWorker, Engine, Stores
+from .settings import NotificationsSettings
+
+__all__ = ["build_app"]
+
+DESCRIPTION = """Alerts from Siaga's logistics and meetings events and from Prometheus Alertmanager: routing,
+grouping, inhibition, silences, escalation chains with acknowledgement, and delivery by signed webhook, e-mail,
+Telegram and the siaga.notifications.alerts.v1 topic, with a durable audit log of every notification.
+
+Auth: bearer token. Operators act for their own region; organisers within theirs (contacts need organiser);
+readers read within theirs. Alerts without a region are national."""
+
+CHANNELS = ("email", "webhook", "telegram", "topic")
+
+
+class AlertNotificationEnvelope(Envelope[AlertNotification]):
+    """A CloudEvent carrying one rendered alert notification (a named model, so AsyncAPI references resolve)."""
+
+
+class Channels:
+    """Channel clients, created in the lifespan and closed after the runtime stopped."""
+
+    def __init__(self, settings: NotificationsSettings) -> None:
+        self.settings = settings
+        self.senders: dict[str, ChannelSender] = {}
+
+    async def open(self) -> None:
+        s = self.settings
+        timeout = httpx.Timeout(s.channel_timeout_s)
+        self.senders = {
+            "webhook": WebhookSender(
+                httpx.AsyncClient(timeout=timeout),
+                s.webhook_secret.get_secret_value().encode(),
+                s.webhook_url,
+            ),
+            "telegram": TelegramSender(
+                httpx.AsyncClient(timeout=timeout),
+                s.telegram_base_url,
+                s.telegram_token.get_secret_value() if s.telegram_token else None,
+            ),
+            "email": EmailSender(
+                host=s.smtp_host,
+                port=s.smtp_port,
+                sender=s.smtp_from,
+                user=s.smtp_user,
+                password=s.smtp_password.get_secret_value() if s.smtp_password else None,
+                starttls=s.smtp_starttls,
+                timeout=s.channel_timeout_s,
+            ),
+            "topic": TopicSender(),
+        }
+
+    def get(self, name: str) -> ChannelSender | None:
+        return self.senders.get(name)
+
+    async def close(self) -> None:
+        for sender in self.senders.values():
+            await sender.close()
+        self.senders = {}
+
+
+def build_app(
+    settings: NotificationsSettings | None = None,
+    *,
+    clock: Clock | None = None,
+    routing_config: RoutingConfig | None = None,
+) -> FastAPI:
+    settings = settings or NotificationsSettings()
+    config = routing_config or load_routing(
+        settings.routing_file
+    )  # a bad file stops start-up, naming the line
+    runtime = ServiceRuntime(settings, clock=clock)
+    stores = Stores(
+        alerts=runtime.store("alerts"),
+        groups=runtime.store("groups"),
+        deliveries=runtime.store("deliveries"),
+        silences=runtime.store("silences"),
+        contacts=runtime.store("contacts"),
+    )
+    runtime.publisher(NOTIFICATIONS_EVENTS)
+    runtime.publisher(NOTIFICATIONS_ALERTS, schema=AlertNotificationEnvelope)
+    projections = [
+        handlers.alert_projection(stores, config, runtime.clock),
+        *handlers.group_projections(stores, config, runtime.clock, handlers.route_count(config)),
+    ]
+    accept = RAISING | RESOLVING
+    runtime.subscribe(
+        LOGISTICS_EVENTS, projections, accept={t for t in accept if t.startswith("siaga.logistics.")}
+    )
+    runtime.subscribe(
+        MEETINGS_EVENTS, projections, accept={t for t in accept if t.startswith("siaga.meetings.")}
+    )
+    engine = Engine(stores, config, runtime.clock, default_language=settings.default_language)
+    runtime.every(settings.sweep_interval_s, engine.tick, "notifications-sweep")
+    channels = Channels(settings)
+    owner = f"{settings.service_name}-{uuid.uuid4().hex[:12]}"
+    workers = []
+    for name in CHANNELS:
+        worker = DeliveryWorker(
+            name,
+            stores.deliveries,
+            runtime.clock,
+            owner,
+            sender=partial(channels.get, name),
+            rate_per_s=settings.channel_rate_per_s,
+            timeout_s=settings.channel_timeout_s,
+            max_attempts=settings.delivery_max_attempts,
+            backoff_s=settings.delivery_backoff_s,
+            backoff_max_s=settings.delivery_backoff_max_s,
+            lease_s=settings.delivery_lease_s,
+        )
+        workers.append(worker)
+        runtime.every(settings.delivery_poll_s, worker.run_once, f"deliver-{name}")
+    app = make_http_app(
+        runtime,
+        title="Siaga notifications",
+        description=DESCRIPTION,
+        routers=[
+            make_alerts_router(stores, runtime.clock),
+            make_admin_router(stores, runtime.clock),
+            make_alertmanager_router(stores, engine, config, runtime.clock),
+        ],
+        on_startup=[channels.open],
+    )
+    inner = app.router.lifespan_context
+
+    @asynccontextmanager
+    async def lifespan(a: FastAPI) -> AsyncIterator[Any]:
+        try:
+            async with inner(a):
+                yield
+        finally:
+            await channels.close()
+
+    app.router.lifespan_context = lifespan
+    app.state.stores = stores
+    app.state.engine = engine
+    app.state.routing = config
+    app.state.workers = workers
+    return app

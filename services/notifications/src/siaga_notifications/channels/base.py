@@ -1,0 +1,43 @@
+"""The one protocol every delivery channel implements."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+__all__ = ["ChannelError", "ChannelSender", "Outgoing"]
+
+
+@dataclass(frozen=True, slots=True)
+class Outgoing:
+    """One rendered notification for one address. ``notification_id`` lets receivers drop repeats."""
+
+    notification_id: str
+    address: str | None
+    title: str
+    body: str
+    language: str
+    payload: dict[str, Any]
+
+
+class ChannelError(Exception):
+    """A failed send; ``retryable`` says whether another attempt may succeed. Messages never hold secrets."""
+
+    def __init__(self, message: str, *, retryable: bool = True) -> None:
+        super().__init__(message)
+        self.retryable = retryable
+
+
+class ChannelSender(Protocol):
+    name: str
+
+    async def send(self, message: Outgoing) -> None:
+        """Deliver or raise ``ChannelError``."""
+        ...
+
+    async def close(self) -> None: ...
+
+
+def http_status_error(status: int) -> ChannelError:
+    retryable = status >= 500 or status in (408, 425, 429)
+    return ChannelError(f"HTTP {status}", retryable=retryable)

@@ -1,0 +1,163 @@
+"""The durable timers: escalation steps, group joins and flushes, and turning decisions into deliveries."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from functools import partial
+from typing import Any
+
+from siaga_runtime import Clock, Decision, Doc
+
+from ..domain import alerts as alert_rules
+from ..domain import groups as group_rules
+from ..domain.contacts import Contact
+from ..domain.muting import Silence, muted_fingerprints
+from ..domain.routing import RoutingConfig
+from .projections import Stores
+
+log = logging.getLogger(__name__)
+
+
+class Engine:
+    """The timers: escalation steps, group joins and flushes, and turning decisions into deliveries."""
+
+    def __init__(self, stores: Stores, config: RoutingConfig, clock: Clock, *, default_language: str) -> None:
+        self.stores = stores
+        self.config = config
+        self.clock = clock
+        self.default_language = default_language
+
+    async def tick(self) -> None:
+        await self.escalate_due()
+        await self.apply_joins()
+        await self.flush_due()
+
+    # -- escalation ---------------------------------------------------------------------------------------
+
+    async def escalate_due(self) -> None:
+        now = self.clock.now()
+        cursor = self.stores.alerts.collection.find({"status": "firing"}, {"esc": 1, "chain_run": 1})
+        async for d in cursor:
+            due = (d.get("esc") or {}).get("next_due_at")
+            if due is None or due > now:
+                continue
+            key = f"esc:{d['_id']}:{d['chain_run']}:{d['esc']['seq'] + 1}"
+            await self.stores.alerts.mutate(
+                d["_id"], lambda doc: alert_rules.escalate(doc, now), idempotency_key=key
+            )
+
+    async def apply_joins(self) -> None:
+        cursor = self.stores.alerts.collection.find({}, {"pending_joins": 1})
+        waiting = [d["_id"] async for d in cursor if d.get("pending_joins")]
+        for fp in waiting:
+            await self.join_pending(fp)
+
+    async def join_pending(self, fp: str) -> None:
+        doc = await self.stores.alerts.get(fp)
+        if doc is None:
+            return
+        now = self.clock.now()
+        for spec in list(doc.get("pending_joins", [])):
+            entry = f"{doc['chain_run']}:{spec['seq']}"
+            await self.stores.groups.mutate(
+                spec["group_id"],
+                partial(_join, fp=fp, spec=spec, now=now, entry=entry),
+                idempotency_key=f"join:{fp}:{doc['chain_run']}:{spec['group_id']}:{spec['seq']}",
+            )
+
+            def done(a: Doc | None, spec: dict[str, Any] = spec) -> Decision:
+                if a is None:
+                    return Decision(state=None)
+                rest = [
+                    j
+                    for j in a.get("pending_joins", [])
+                    if (j["group_id"], j["seq"]) != (spec["group_id"], spec["seq"])
+                ]
+                return Decision(state={**a, "pending_joins": rest})
+
+            await self.stores.alerts.mutate(fp, done)
+
+    # -- groups -------------------------------------------------------------------------------------------
+
+    async def flush_due(self) -> None:
+        now = self.clock.now()
+        cursor = self.stores.groups.collection.find(
+            {"$or": [{"next_flush_at": {"$lte": now}}, {"has_pending": True}]}, {"_id": 1}
+        )
+        for gid in [d["_id"] async for d in cursor]:
+            await self.flush_group(gid, now)
+
+    async def flush_group(self, gid: str, now: datetime) -> None:
+        group = await self.stores.groups.get(gid)
+        if group is None:
+            return
+        nf = group.get("next_flush_at")
+        if nf is not None and nf <= now:
+            inp = await self._flush_input(group)
+            key = f"flush:{gid}:{group.get('flush_seq', 0)}"
+
+            def change(g: Doc | None) -> Decision:
+                d = group_rules.flush(g, inp, now)
+                if d.state is not None:
+                    d.state["has_pending"] = bool(d.state.get("pending_deliveries"))
+                return d
+
+            stored, _ = await self.stores.groups.mutate(gid, change, idempotency_key=key)
+            group = stored or group
+        if group.get("pending_deliveries"):
+            await self._materialise(gid, group["pending_deliveries"])
+
+    async def _flush_input(self, group: Doc) -> group_rules.FlushInput:
+        members = list(group.get("members", {}))
+        alerts = await self.stores.alerts.load_many(members)
+        for a in alerts.values():
+            a.setdefault("fingerprint", a["_id"])
+        sources: list[dict[str, Any]] = []
+        rules = [
+            r
+            for r in self.config.inhibit_rules
+            if any(r.target.matches(a["labels"]) for a in alerts.values())
+        ]
+        if rules:
+            names = sorted({n for r in rules for n in r.source.alertnames})
+            flt: dict[str, Any] = {"status": "firing"}
+            if names and all(r.source.alertnames for r in rules):
+                flt["alertname"] = {"$in": names}
+            sources = [d async for d in self.stores.alerts.collection.find(flt, {"history": 0, "esc": 0})]
+        silences = [Silence.model_validate(d) async for d in self.stores.silences.collection.find({})]
+        muted = muted_fingerprints(list(alerts.values()), sources, rules, silences, self.clock.now())
+        contacts = [Contact.model_validate(d) async for d in self.stores.contacts.collection.find({})]
+        return group_rules.FlushInput(
+            alerts=alerts,
+            muted=muted,
+            contacts=contacts,
+            config=self.config,
+            default_language=self.default_language,
+            topic_language=self.default_language,
+        )
+
+    async def _materialise(self, gid: str, pending: list[dict[str, Any]]) -> None:
+        """Create each decided delivery (idempotently, by its deterministic id), then drop it from the group."""
+        for d in pending:
+            await self.stores.deliveries.mutate(
+                d["notification_id"],
+                partial(_create, delivery=d),
+            )
+        done = {d["notification_id"] for d in pending}
+
+        def clear(g: Doc | None) -> Decision:
+            if g is None:
+                return Decision(state=None)
+            rest = [d for d in g.get("pending_deliveries", []) if d["notification_id"] not in done]
+            return Decision(state={**g, "pending_deliveries": rest, "has_pending": bool(rest)})
+
+        await self.stores.groups.mutate(gid, clear)
+
+
+def _join(g: Doc | None, *, fp: str, spec: dict[str, Any], now: datetime, entry: str) -> Decision:
+    return group_rules.join(g, fp, spec, now, entry)
+
+
+def _create(current: Doc | None, *, delivery: dict[str, Any]) -> Decision:
+    return Decision(state=delivery) if current is None else Decision(state=None)

@@ -1,0 +1,77 @@
+"""Projections over consumed events: alerts by fingerprint, and their step-0 groups in batches."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from siaga_runtime import AggregateStore, Clock, Decision, Doc, Projection
+from siaga_schemas import Envelope
+
+from ..domain import alerts as alert_rules
+from ..domain import groups as group_rules
+from ..domain.routing import RoutingConfig
+from ..domain.sources import AlertSignal, signal_for
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Stores:
+    alerts: AggregateStore
+    groups: AggregateStore
+    deliveries: AggregateStore
+    silences: AggregateStore
+    contacts: AggregateStore
+
+
+def alert_projection(stores: Stores, config: RoutingConfig, clock: Clock) -> Projection:
+    def route(env: Envelope[Any]) -> str | None:
+        sig = signal_for(env)
+        return sig.fingerprint if sig else None
+
+    def decide(doc: Doc | None, env: Envelope[Any]) -> Decision:
+        sig = signal_for(env)
+        assert sig is not None
+        return alert_rules.apply_signal(doc, sig, config, clock.now(), env.id)
+
+    return Projection("alerts", stores.alerts, route, decide)
+
+
+def _step0_join(sig: AlertSignal, config: RoutingConfig, index: int) -> dict[str, Any] | None:
+    if sig.kind != "raise":
+        return None
+    routes = config.routes_for(sig.labels)
+    if index >= len(routes):
+        return None
+    r = routes[index]
+    return alert_rules.join_for(r.as_doc(), 0, alert_rules.step0_receivers(r, config), sig.labels)
+
+
+def group_projections(stores: Stores, config: RoutingConfig, clock: Clock, fanout: int) -> list[Projection]:
+    """One projection per possible matched route (``continue`` fans an alert out to several groups)."""
+
+    def make(index: int) -> Projection:
+        def route(env: Envelope[Any]) -> str | None:
+            sig = signal_for(env)
+            spec = _step0_join(sig, config, index) if sig else None
+            return spec["group_id"] if spec else None
+
+        def decide(doc: Doc | None, env: Envelope[Any]) -> Decision:
+            sig = signal_for(env)
+            assert sig is not None
+            spec = _step0_join(sig, config, index)
+            assert spec is not None
+            return group_rules.join(doc, sig.fingerprint, spec, clock.now(), "0")
+
+        return Projection(f"groups-{index}", stores.groups, route, decide)
+
+    return [make(i) for i in range(fanout)]
+
+
+def route_count(config: RoutingConfig) -> int:
+    def count(r: Any) -> int:
+        return 1 + sum(count(c) for c in r.routes)
+
+    return count(config.route)

@@ -1,0 +1,133 @@
+"""In-process app runner, Kafka readers and builders for the logistics integration tests."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+from aiokafka import AIOKafkaConsumer
+from fastapi import FastAPI
+from siaga_logistics.app import build_app
+from siaga_logistics.handlers import Stores
+from siaga_logistics.settings import LogisticsSettings
+from siaga_runtime import ManualClock
+from siaga_schemas.topics import LOGISTICS_EVENTS
+
+from ..helpers import wait_until
+
+OPERATOR_BULUNGAN = "dev:kpu:65.01:operator"
+OPERATOR_PPK_TANJUNG_SELOR = "dev:ppk:65.01.05:operator"
+OPERATOR_OTHER_KAB = "dev:kpu:65.02:operator"
+READER_BAWASLU_KALTARA = "dev:bawaslu:65:reader"
+READER_DESK_BULUNGAN = "dev:desk_pilkada:65.01:reader"
+
+
+def auth(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+@dataclass
+class Running:
+    app: FastAPI
+    client: httpx.AsyncClient
+
+    @property
+    def stores(self) -> Stores:
+        stores: Stores = self.app.state.stores
+        return stores
+
+
+@asynccontextmanager
+async def running(settings: LogisticsSettings, clock: ManualClock) -> AsyncIterator[Running]:
+    app = build_app(settings, clock=clock)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://logistics") as client:
+            yield Running(app, client)
+
+
+async def wait_drained(stores: Stores) -> None:
+    async def drained() -> bool:
+        for store in (stores.plans, stores.shipments, stores.readiness):
+            if await store.collection.find_one({"_outbox_pending": True}, {"_id": 1}) is not None:
+                return False
+        return True
+
+    await wait_until(drained, timeout=60, what="outbox published")
+
+
+async def read_to_end(bootstrap: str, topic: str) -> list[Any]:
+    """Every record now in ``topic`` (up to the end offsets taken once assigned)."""
+    consumer = AIOKafkaConsumer(
+        topic, bootstrap_servers=bootstrap, enable_auto_commit=False, auto_offset_reset="earliest"
+    )
+    await consumer.start()
+    try:
+
+        async def assigned() -> bool:
+            await consumer.getmany(timeout_ms=100)
+            return bool(consumer.assignment())
+
+        await wait_until(assigned, timeout=30, what=f"partitions of {topic}")
+        tps = sorted(consumer.assignment())
+        await consumer.seek_to_beginning(*tps)
+        ends = await consumer.end_offsets(tps)
+        records: list[Any] = []
+
+        async def done() -> bool:
+            batch = await consumer.getmany(*tps, timeout_ms=300)
+            for recs in batch.values():
+                records.extend(recs)
+            positions = [await consumer.position(tp) for tp in tps]
+            return all(pos >= ends[tp] for pos, tp in zip(positions, tps, strict=True))
+
+        await wait_until(done, timeout=60, what=f"read {topic} to its end")
+        return records
+    finally:
+        await consumer.stop()
+
+
+async def events(settings: LogisticsSettings, stores: Stores) -> list[dict[str, Any]]:
+    """Distinct CloudEvents on the logistics topic (by id: the relay is at-least-once)."""
+    await wait_drained(stores)
+    topic = settings.topic_name(LOGISTICS_EVENTS.name)
+    by_id = {}
+    for r in await read_to_end(settings.kafka_bootstrap_servers, topic):
+        e = json.loads(r.value)
+        by_id[e["id"]] = e
+    return list(by_id.values())
+
+
+def of_type(evs: list[dict[str, Any]], name: str) -> list[dict[str, Any]]:
+    return [e for e in evs if e["type"] == f"siaga.logistics.{name}"]
+
+
+def full_pod(lines: list[dict[str, Any]], **changes: dict[str, Any]) -> list[dict[str, Any]]:
+    """Everything shipped and accepted; ``changes`` maps 'item/variant' to overrides of that line."""
+    out = []
+    for ln in lines:
+        pod = {
+            "item": ln["item"],
+            "variant": ln.get("variant"),
+            "shipped": ln["quantity"],
+            "accepted": ln["quantity"],
+            "rejected": 0,
+            "rejection_reasons": {},
+        }
+        pod.update(changes.get(f"{ln['item']}/{ln.get('variant') or ''}", {}))
+        out.append(pod)
+    return out
+
+
+def handover(number: str, at: str) -> dict[str, Any]:
+    return {
+        "number": number,
+        "handed_over_by": "Petugas gudang KPU Bulungan",
+        "received_by": "Ketua penerima",
+        "at": at if ("+" in at or at.endswith("Z")) else at + "+08:00",  # Bulungan: WITA
+        "photo_ref": f"photo/{number}.jpg",
+    }

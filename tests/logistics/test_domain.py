@@ -1,0 +1,141 @@
+"""Pure domain: quantities, deadlines, the shipment state machine and the proof-of-delivery invariants."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from pydantic import ValidationError
+from siaga_logistics.domain.catalogue import ballots_for, tps_requirement
+from siaga_logistics.domain.delay import severity_for
+from siaga_logistics.domain.errors import DomainError
+from siaga_logistics.domain.planning import PlanSpec, build_plan, planned_share
+from siaga_logistics.domain.pod import check_pod, discrepancies
+from siaga_schemas.events.logistics import (
+    DelaySeverity,
+    DiscrepancyCategory,
+    ItemType,
+    PodLine,
+    RejectionReason,
+    ShipmentLine,
+)
+from siaga_schemas.regions import children
+
+WITA = timedelta(hours=8)
+
+
+def test_ballots_are_dpt_plus_two_percent_rounded_up() -> None:
+    assert ballots_for(540) == 551  # 10.8 → 11
+    assert ballots_for(500) == 510
+    assert ballots_for(1) == 2
+    lines = tps_requirement(300, ["gubernur", "bupati"])
+    ballots = {ln.variant: ln.quantity for ln in lines if ln.item is ItemType.BALLOT}
+    assert ballots == {"gubernur": 306, "bupati": 306}
+    assert next(ln for ln in lines if ln.item is ItemType.BALLOT_BOX).quantity == 2
+
+
+def _spec(**changes: object) -> PlanSpec:
+    base: dict[str, object] = {
+        "plan_id": "p1",
+        "election_id": "pilkada2024",
+        "region": "65.01",
+        "voting_day": "2024-11-27",
+        "contests": ["bupati"],
+        "distribution_starts_at": "2024-11-20T08:00:00",
+        "ppk": [{"region": "65.01.07", "mode": "river"}],
+        "pps": [{"region": "65.01.07.2001", "mode": "river"}],
+        "tps": [
+            {"tps_id": "tps-a", "region": "65.01.07.2001", "dpt": 400, "mode": "on_foot"},
+            {"tps_id": "tps-b", "region": "65.01.09.2001", "dpt": 200, "mode": "air", "direct": True},
+        ],
+    }
+    base.update(changes)
+    return PlanSpec.model_validate(base)
+
+
+def test_deadlines_run_back_from_h1_in_local_time() -> None:
+    plan = build_plan(_spec())
+    h1 = datetime(2024, 11, 27, 0, 0, tzinfo=UTC) - WITA  # end of 26 Nov, WITA
+    assert plan.legal_deadline_at == h1
+    legs = {lg.leg_id: lg for lg in plan.legs}
+    assert legs["tps-tps-a"].deadline_at == h1
+    # PPS leg: H-1 minus the on-foot leg (12 h) and handling at the PPS (12 h)
+    assert legs["pps-65.01.07.2001"].deadline_at == h1 - timedelta(hours=24)
+    # PPK leg: minus the river leg (16 h) and handling at the PPK (24 h)
+    assert legs["ppk-65.01.07"].deadline_at == h1 - timedelta(hours=64)
+    assert legs["tps-tps-b"].origin.kind == "warehouse" and legs["tps-tps-b"].mode == "air"
+    assert legs["ppk-65.01.07"].lines[2].quantity == 408  # ballots of tps-a
+    assert planned_share([], 0, h1) == 0.0
+
+
+def test_infeasible_and_foreign_plans_name_the_field() -> None:
+    with pytest.raises(DomainError) as err:
+        build_plan(_spec(distribution_starts_at="2024-11-26T08:00:00"))
+    assert err.value.field == "ppk.0"
+    with pytest.raises(DomainError) as err:
+        build_plan(_spec(pps=[{"region": children(children("65.02")[0])[0]}]))
+    assert err.value.field == "pps.0.region"
+
+
+def test_severity_steps() -> None:
+    deadline = datetime(2024, 11, 26, 16, tzinfo=UTC)
+    eta = deadline - timedelta(days=5)
+    crit = timedelta(hours=48)
+    assert severity_for(eta, eta, deadline, critical_slack=crit) is None
+    assert severity_for(eta + timedelta(hours=1), eta, deadline, critical_slack=crit) is DelaySeverity.WARNING
+    assert (
+        severity_for(deadline - timedelta(hours=2), eta, deadline, critical_slack=crit)
+        is DelaySeverity.CRITICAL
+    )
+    assert severity_for(deadline, eta, deadline, critical_slack=crit) is DelaySeverity.WILL_MISS_H1
+
+
+reasons = st.dictionaries(st.sampled_from(list(RejectionReason)), st.integers(1, 50), max_size=4)
+
+
+@given(shipped=st.integers(0, 200), accepted=st.integers(0, 200), rejection=reasons)
+def test_pod_line_invariant(shipped: int, accepted: int, rejection: dict[RejectionReason, int]) -> None:
+    rejected = sum(rejection.values())
+    valid = accepted + rejected == shipped
+    try:
+        line = PodLine(
+            item=ItemType.BALLOT,
+            shipped=shipped,
+            accepted=accepted,
+            rejected=rejected,
+            rejection_reasons=rejection,
+        )
+    except ValidationError:
+        assert not valid
+        return
+    assert valid
+    assert line.accepted + line.rejected == line.shipped
+    planned = [ShipmentLine(item=ItemType.BALLOT, quantity=shipped + 3, unit="sheet")]
+    check_pod(planned, [line])
+    found = discrepancies(planned, [line])
+    # every rejected unit and every unit not shipped is one discrepancy unit, by category
+    assert sum(d.quantity for d in found) == rejected + 3
+    assert {d.category for d in found} == {DiscrepancyCategory.SHORT} | {
+        DiscrepancyCategory(r.value) for r in rejection
+    }
+
+
+@given(shipped=st.integers(1, 100), rejected=st.integers(1, 100))
+def test_rejection_without_reason_is_refused(shipped: int, rejected: int) -> None:
+    with pytest.raises(ValidationError):
+        PodLine(item=ItemType.INK, shipped=shipped + rejected, accepted=shipped, rejected=rejected)
+
+
+def test_pod_must_cover_each_line_once() -> None:
+    planned = [ShipmentLine(item=ItemType.INK, quantity=2, unit="bottle")]
+    ok = PodLine(item=ItemType.INK, shipped=2, accepted=2, rejected=0)
+    with pytest.raises(DomainError, match="appears twice"):
+        check_pod(planned, [ok, ok])
+    with pytest.raises(DomainError) as err:
+        check_pod(planned, [PodLine(item=ItemType.SEAL, shipped=1, accepted=1, rejected=0)])
+    assert err.value.field == "lines.0.item"
+    with pytest.raises(DomainError) as err:
+        check_pod(planned, [PodLine(item=ItemType.INK, shipped=3, accepted=3, rejected=0)])
+    assert err.value.field == "lines.0.shipped"

@@ -1,0 +1,71 @@
+"""Pure rules: escalation repeats, re-triggering restarts the chain, fingerprints and rendering."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from siaga_notifications.config import parse_routing
+from siaga_notifications.domain import alerts, escalation
+from siaga_notifications.domain.render import render
+from siaga_notifications.domain.sources import signal_for
+from siaga_schemas import Envelope
+
+from .support import ROUTING, T0, shipment_delayed
+
+
+def test_chain_repeats_then_ends() -> None:
+    policy = {
+        "name": "p",
+        "repeat": 1,
+        "steps": [{"notify": ["a"], "wait": 60}, {"notify": ["b"], "wait": 60}],
+    }
+    esc = escalation.start_chain(policy, T0)
+    seen = []
+    now = T0
+    while esc is not None and esc["next_due_at"] is not None:
+        now = esc["next_due_at"]
+        esc = escalation.advance(esc, now)
+        if esc is not None:
+            seen.append((esc["step"], esc["round"], esc["seq"]))
+    assert seen == [(1, 0, 1), (0, 1, 2), (1, 1, 3)]
+
+
+def test_retrigger_restarts_the_chain_with_the_snapshot_it_was_raised_with() -> None:
+    config = parse_routing(ROUTING)
+    env = Envelope.wrap(shipment_delayed(1, "65.01.01"), source="/siaga/logistics", time=T0)
+    sig = signal_for(env)
+    assert sig is not None and len(sig.fingerprint) == 32
+    raised = alerts.apply_signal(None, sig, config, T0, env.id).state
+    assert raised is not None and raised["chain_run"] == 0
+    assert [s["notify"] for s in raised["esc"]["policy"]["steps"]] == [
+        ["kabkota"],
+        ["province"],
+        ["national"],
+    ]
+    stepped = alerts.escalate(raised, T0 + timedelta(minutes=10)).state
+    assert stepped is not None and stepped["esc"]["step"] == 1 and stepped["pending_joins"][0]["step"] == 1
+    # An edited policy does not touch the alert in flight: it carries its own snapshot.
+    edited = parse_routing(
+        ROUTING.replace("{notify: [province], wait: 10m}", "{notify: [national], wait: 1m}")
+    )
+    again = alerts.apply_signal(stepped, sig, edited, T0 + timedelta(minutes=11), env.id).state
+    assert again is not None and again["esc"] == stepped["esc"]
+    done = alerts.resolve(again, T0 + timedelta(minutes=12), None, "cause cleared").state
+    assert done is not None
+    refired = alerts.apply_signal(done, sig, edited, T0 + timedelta(minutes=13), env.id).state
+    assert refired is not None and refired["chain_run"] == 1 and refired["esc"]["step"] == 0
+    assert refired["esc"]["policy"]["steps"][1]["notify"] == ["national"]
+
+
+def test_rendering_in_indonesian_and_english_uses_official_region_names() -> None:
+    alert = {
+        "fingerprint": "ab" * 16,
+        "alertname": "shipment-delayed",
+        "severity": "critical",
+        "summary": {"id": "Pengiriman terlambat", "en": "Shipment late"},
+    }
+    title_id, body_id = render("id", firing=[alert], resolved=[], region="65.01", step=1)
+    title_en, body_en = render("en", firing=[alert], resolved=[], region="65.01", step=1)
+    assert title_id.startswith("[KRITIS] 1 pengiriman terlambat") and "BULUNGAN" in title_id.upper()
+    assert title_en.startswith("[CRITICAL] 1 shipments delayed")
+    assert "Eskalasi tingkat 1" in body_id and "Shipment late" in body_en

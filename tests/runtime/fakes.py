@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from pymongo import InsertOne, ReplaceOne
+from pymongo import InsertOne, ReplaceOne, UpdateOne
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 
@@ -20,6 +20,9 @@ def _matches(doc: dict[str, Any], flt: dict[str, Any]) -> bool:
         value = doc.get(key)
         if isinstance(cond, dict) and "$in" in cond:
             if value not in cond["$in"]:
+                return False
+        elif isinstance(cond, dict) and "$lt" in cond:
+            if value is None or not value < cond["$lt"]:
                 return False
         elif value != cond:
             return False
@@ -90,9 +93,10 @@ class FakeCollection:
             current[k] = current.get(k, 0) + v
         return _Result(1)
 
-    async def bulk_write(self, ops: list[Any], ordered: bool = True) -> None:
+    async def bulk_write(self, ops: list[Any], ordered: bool = True) -> _Result:
         self._run_hooks()
         errors = []
+        matched = 0
         for i, op in enumerate(ops):
             if isinstance(op, InsertOne):
                 doc = op._doc
@@ -105,5 +109,9 @@ class FakeCollection:
                 current = self.docs.get(flt["_id"])
                 if current is not None and _matches(current, flt):
                     self.docs[flt["_id"]] = copy.deepcopy({**doc, "_id": flt["_id"]})
+                    matched += 1
+            elif isinstance(op, UpdateOne):
+                matched += (await self.update_one(op._filter, op._doc)).matched_count
         if errors:
-            raise BulkWriteError({"writeErrors": errors})
+            raise BulkWriteError({"writeErrors": errors, "nMatched": matched})
+        return _Result(matched)

@@ -176,8 +176,66 @@ async def test_an_entry_added_while_the_relay_publishes_is_not_lost(store: Aggre
             await store.apply([("shp-1", second)], _track)
 
     relay = OutboxRelay([store.collection], publish, RuntimeMetrics(CollectorRegistry(), "t"))
+    store.set_outbox_listener(relay.notify)  # as ServiceRuntime wires it
     await relay.drain_once()
     await relay.drain_once()
     assert second.id in sent
     doc = await store.get("shp-1")
+    assert doc is not None and doc["_outbox"] == []
+
+
+class _CountingCollection(FakeCollection):
+    """Counts the queries that are not point reads by ``_id`` (the ones FerretDB answers by a full scan)."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(name)
+        self.scans = 0
+
+    def find(self, flt: dict[str, Any], projection: dict[str, Any] | None = None) -> Any:
+        self.scans += 1
+        return super().find(flt, projection)
+
+
+async def test_hinted_writes_are_published_without_querying_the_collection() -> None:
+    clock = ManualClock(T0)
+    coll = _CountingCollection("shipments")
+    store = AggregateStore(coll, source="/test", clock=clock)
+    sent: list[str] = []
+
+    async def publish(topic: str, key: bytes, value: bytes, headers: dict[str, str]) -> None:
+        sent.append(Envelope.model_validate_json(value).causationid or "")
+
+    relay = OutboxRelay([coll], publish, RuntimeMetrics(CollectorRegistry(), "t"), clock=clock)
+    store.set_outbox_listener(relay.notify)
+    assert await relay.drain_once() == 0  # the start-up sweep
+    scans_after_start = coll.scans
+    events = [_event(f"shp-{i}", "delivered") for i in range(5)]
+    await store.apply([(e.data.shipment_id, e) for e in events], _track)
+    assert await relay.drain_once() == 5
+    assert sorted(sent) == sorted(e.id for e in events)
+    assert coll.scans == scans_after_start  # no sweep: the hints named the documents
+    for e in events:
+        doc = await store.get(e.data.shipment_id)
+        assert doc is not None and doc["_outbox"] == [] and not doc["_outbox_pending"]
+
+
+async def test_the_periodic_sweep_publishes_what_another_replica_left_behind() -> None:
+    clock = ManualClock(T0)
+    coll = FakeCollection("shipments")
+    crashed = AggregateStore(coll, source="/test", clock=clock)  # its relay died before publishing
+    await crashed.apply([("shp-9", _event("shp-9", "delivered"))], _track)
+    sent: list[str] = []
+
+    async def publish(topic: str, key: bytes, value: bytes, headers: dict[str, str]) -> None:
+        sent.append(topic)
+
+    relay = OutboxRelay(
+        [coll], publish, RuntimeMetrics(CollectorRegistry(), "t"), clock=clock, sweep_interval=0.0
+    )
+    relay._sweep_all = False  # a relay that has been running for a while: only stale entries are swept
+    assert await relay.drain_once() == 0  # fresh: still the writer's to publish
+    clock.advance(timedelta(seconds=relay.stale_after + 1))
+    assert await relay.drain_once() == 1
+    assert sent == ["siaga.logistics.status-updates.v1"]
+    doc = await coll.find_one({"_id": "shp-9"})
     assert doc is not None and doc["_outbox"] == []

@@ -37,13 +37,25 @@ class ManualClock:
 
 
 class AcceleratedClock:
-    """Scenario time: starts at ``start`` and runs ``factor`` times faster than the wall clock."""
+    """Scenario time: ``start`` at wall time ``epoch`` (default: now), running ``factor`` times faster.
 
-    def __init__(self, start: datetime, factor: float) -> None:
-        self._start = start
-        self._factor = factor
-        self._wall_start = datetime.now(UTC)
+    Processes given the same ``start``, ``epoch`` and ``factor`` agree on the scenario time, so a simulator
+    and the services it drives can share one accelerated clock (``CLOCK_*`` settings).
+    """
+
+    def __init__(self, start: datetime, factor: float, *, epoch: datetime | None = None) -> None:
+        if start.tzinfo is None or (epoch is not None and epoch.tzinfo is None):
+            raise ValueError("AcceleratedClock needs aware datetimes")
+        if factor <= 0:
+            raise ValueError("the clock factor must be positive")
+        self.start = start
+        self.factor = factor
+        self.epoch = epoch or datetime.now(UTC)
 
     def now(self) -> datetime:
-        elapsed = datetime.now(UTC) - self._wall_start
-        return self._start + timedelta(seconds=elapsed.total_seconds() * self._factor)
+        elapsed = datetime.now(UTC) - self.epoch
+        return self.start + timedelta(seconds=elapsed.total_seconds() * self.factor)
+
+    def wall_seconds(self, scenario: timedelta) -> float:
+        """How long ``scenario`` time lasts on the wall clock."""
+        return scenario.total_seconds() / self.factor

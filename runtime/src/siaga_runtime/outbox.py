@@ -1,10 +1,19 @@
 """The outbox relay: publishes events saved inside aggregate documents, then removes them.
 
-Entries are written by ``AggregateStore`` in the same document write as the state change. The relay finds
-documents with ``_outbox_pending``, publishes their entries in order with an idempotent producer
-(``acks=all``), and then removes exactly the published entries under the document's version guard. A crash
-between publish and removal publishes an entry again on restart: at-least-once, and consumers deduplicate
-on the event id, so effects happen exactly once end to end.
+Entries are written by ``AggregateStore`` in the same document write as the state change. The relay
+publishes them in order with an idempotent producer (``acks=all``) and then removes exactly the published
+entries under the document's version guard. A crash between publish and removal publishes an entry again on
+restart: at-least-once, and consumers deduplicate on the event id, so effects happen exactly once end to end.
+
+How the relay finds work:
+
+- **Hints.** The store tells the relay which documents it has just written with entries (``notify``), with
+  their version and entries. The relay publishes from that snapshot and removes by ``{_id, _v}``: no query.
+- **Sweeps.** At start, and then every ``sweep_interval`` seconds, it also looks for documents whose entries
+  have waited longer than ``stale_after`` (``_outbox_pending`` and ``_outbox_since``): what a crashed
+  replica or a failed removal left behind. The sweep is the only query that is not a point lookup; on
+  FerretDB 1.x it reads the whole collection, which is why it is not the main path (measured 158 ms per
+  poll at 4,730 documents; the hint path needs none).
 """
 
 from __future__ import annotations
@@ -12,10 +21,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypedDict
 
+from pymongo import UpdateOne
 from pymongo.errors import PyMongoError
 from siaga_schemas import CONTENT_TYPE, Envelope
 
@@ -25,6 +37,9 @@ from .metrics import RuntimeMetrics
 __all__ = ["OutboxEntry", "OutboxRelay", "Publish", "entry_for"]
 
 log = logging.getLogger(__name__)
+
+# FerretDB 1.24 hangs on an update command with 100 or more statements (see store.BULK_CHUNK).
+BULK_CHUNK = 50
 
 
 class OutboxEntry(TypedDict):
@@ -48,6 +63,14 @@ def entry_for(envelope: Envelope[Any]) -> OutboxEntry:
 # publish(topic, key, value, headers) -> awaitable that resolves once the broker acknowledged the record
 Publish = Callable[[str, bytes, bytes, dict[str, str]], Awaitable[Any]]
 
+_FIELDS = {"_outbox": 1, "_v": 1, "_outbox_since": 1}
+
+
+@dataclass(slots=True)
+class _Pending:
+    collection: Any
+    doc: dict[str, Any]  # _id, _v, _outbox, _outbox_since
+
 
 class OutboxRelay:
     """Drains the outboxes of some collections. Safe to run in several replicas (duplicates are deduped)."""
@@ -59,8 +82,11 @@ class OutboxRelay:
         metrics: RuntimeMetrics,
         *,
         clock: Clock | None = None,
-        batch_docs: int = 500,
+        batch_docs: int = 2000,
         idle_interval: float = 1.0,
+        sweep_interval: float = 30.0,
+        stale_after: float = 10.0,
+        remember_sent: int = 100_000,
     ) -> None:
         self.collections = list(collections)
         self.publish = publish
@@ -68,12 +94,38 @@ class OutboxRelay:
         self.clock = clock or SystemClock()
         self.batch_docs = batch_docs
         self.idle_interval = idle_interval
+        self.sweep_interval = sweep_interval
+        self.stale_after = stale_after
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
+        self._hints: OrderedDict[tuple[int, Any], _Pending] = OrderedDict()
+        self._sweep_all = True  # the first sweep takes every pending entry, however fresh
+        self._next_sweep = 0.0
+        # Ids this process has published: a newer snapshot of a document may still list an entry that an
+        # older snapshot already sent (the removal lost a race); it is removed without a second publish.
+        self._sent: OrderedDict[str, None] = OrderedDict()
+        self._remember_sent = remember_sent
+
+    def notify(self, collection: Any, docs: Sequence[dict[str, Any]]) -> None:
+        """The store wrote ``docs`` (as stored) with outbox entries: publish them soon."""
+        for doc in docs:
+            key = (id(collection), doc["_id"])
+            self._hints.pop(key, None)  # the newest snapshot of a document wins, queued last
+            self._hints[key] = _Pending(
+                collection,
+                {
+                    "_id": doc["_id"],
+                    "_v": doc["_v"],
+                    "_outbox": doc.get("_outbox", []),
+                    "_outbox_since": doc.get("_outbox_since"),
+                },
+            )
+        self._wake.set()
 
     def kick(self) -> None:
-        """Called after a write that added outbox entries: publish now rather than at the next poll."""
+        """Publish now rather than at the next poll, and sweep for pending entries."""
+        self._next_sweep = 0.0
         self._wake.set()
 
     async def start(self) -> None:
@@ -113,74 +165,110 @@ class OutboxRelay:
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 5.0)
                 continue
-            if self._stopping and sent == 0:
+            if self._stopping and sent == 0 and not self._hints:
                 return
-            if sent == 0:
+            if sent == 0 and not self._hints:
                 self._wake.clear()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), self.idle_interval)
 
     async def drain_once(self) -> int:
-        """Publish one round of pending entries across all collections; returns how many were sent."""
-        total = 0
-        backlog = 0
-        oldest: datetime | None = None
-        for coll in self.collections:
-            docs = [
-                d
-                async for d in coll.find(
-                    {"_outbox_pending": True},
-                    {"_outbox": 1, "_v": 1, "_outbox_since": 1},
-                ).limit(self.batch_docs)
-            ]
-            if not docs:
-                continue
-            for d in docs:
-                backlog += len(d.get("_outbox", ()))
-                since = d.get("_outbox_since")
-                if since is not None:
-                    since = since if since.tzinfo else since.replace(tzinfo=UTC)
-                    oldest = since if oldest is None or since < oldest else oldest
-            futures = []
-            for d in docs:
-                for entry in d.get("_outbox", ()):
-                    futures.append(self._send(entry))
-            await asyncio.gather(*futures)
-            for d in docs:
-                await self._remove_sent(coll, d)
-            total += sum(len(d.get("_outbox", ())) for d in docs)
-        self.metrics.outbox_backlog.set(max(backlog - total, 0))
-        age = (self.clock.now() - oldest).total_seconds() if oldest and backlog > total else 0.0
-        self.metrics.outbox_oldest_age.set(max(age, 0.0))
-        if total:
-            self.metrics.outbox_published.inc(total)
+        """Publish one round of pending entries (hinted documents, then a sweep when one is due)."""
+        batch: list[_Pending] = []
+        while self._hints and len(batch) < self.batch_docs:
+            batch.append(self._hints.popitem(last=False)[1])
+        loop_now = asyncio.get_running_loop().time()
+        if loop_now >= self._next_sweep:
+            batch.extend(await self._sweep(exclude={(id(p.collection), p.doc["_id"]) for p in batch}))
+            self._next_sweep = loop_now + self.sweep_interval
+        if not batch:
+            self._report(0)
+            return 0
+        await asyncio.gather(*(self._send(entry) for p in batch for entry in p.doc["_outbox"]))
+        by_collection: dict[int, list[_Pending]] = {}
+        for p in batch:
+            by_collection.setdefault(id(p.collection), []).append(p)
+        for group in by_collection.values():
+            await self._remove_sent(group[0].collection, [p.doc for p in group])
+        total = sum(len(p.doc["_outbox"]) for p in batch)
+        self.metrics.outbox_published.inc(total)
+        self._report(total)
         return total
 
+    async def _sweep(self, exclude: set[tuple[int, Any]]) -> list[_Pending]:
+        flt: dict[str, Any] = {"_outbox_pending": True}
+        if not self._sweep_all:
+            flt["_outbox_since"] = {"$lt": self.clock.now() - timedelta(seconds=self.stale_after)}
+        found: list[_Pending] = []
+        for coll in self.collections:
+            async for d in coll.find(flt, _FIELDS).limit(self.batch_docs):
+                if (id(coll), d["_id"]) not in exclude and d.get("_outbox"):
+                    found.append(_Pending(coll, d))
+        if len(found) < self.batch_docs:
+            self._sweep_all = False
+        else:
+            self._next_sweep = 0.0  # a backlog: keep sweeping until it is gone
+        if found:
+            log.info("outbox sweep found %d documents with pending entries", len(found))
+        return found
+
+    def _report(self, sent: int) -> None:
+        backlog = sum(len(p.doc["_outbox"]) for p in self._hints.values())
+        self.metrics.outbox_backlog.set(backlog)
+        oldest: datetime | None = None
+        for p in self._hints.values():
+            since = p.doc.get("_outbox_since")
+            if since is not None:
+                since = since if since.tzinfo else since.replace(tzinfo=UTC)
+                oldest = since if oldest is None or since < oldest else oldest
+        age = (self.clock.now() - oldest).total_seconds() if oldest else 0.0
+        self.metrics.outbox_oldest_age.set(max(age, 0.0))
+
     async def _send(self, entry: OutboxEntry) -> None:
+        if entry["id"] in self._sent:
+            return
         await self.publish(
             entry["topic"], entry["key"].encode(), entry["value"].encode(), {"content-type": CONTENT_TYPE}
         )
+        self._sent[entry["id"]] = None
+        if len(self._sent) > self._remember_sent:
+            self._sent.popitem(last=False)
 
-    async def _remove_sent(self, coll: Any, doc: dict[str, Any]) -> None:
-        sent_ids = {e["id"] for e in doc.get("_outbox", ())}
-        current = doc
-        for _ in range(50):
-            remaining = [e for e in current.get("_outbox", ()) if e["id"] not in sent_ids]
-            res = await coll.update_one(
-                {"_id": current["_id"], "_v": current["_v"]},
-                {
-                    "$set": {
-                        "_outbox": remaining,
-                        "_outbox_pending": bool(remaining),
-                        "_outbox_since": current.get("_outbox_since") if remaining else None,
-                    },
-                    "$inc": {"_v": 1},
+    async def _remove_sent(self, coll: Any, docs: list[dict[str, Any]]) -> None:
+        """Remove the published entries: one guarded bulk write, then one by one for documents that moved."""
+        ops = [UpdateOne(*self._removal(d, {e["id"] for e in d["_outbox"]})) for d in docs]
+        moved: list[dict[str, Any]] = []
+        for start in range(0, len(ops), BULK_CHUNK):
+            chunk = ops[start : start + BULK_CHUNK]
+            res = await coll.bulk_write(chunk, ordered=False)
+            if res.matched_count < len(chunk):
+                moved.extend(docs[start : start + BULK_CHUNK])
+        for doc in moved:
+            await self._remove_one(coll, doc)
+
+    @staticmethod
+    def _removal(current: dict[str, Any], sent_ids: set[str]) -> tuple[dict[str, Any], dict[str, Any]]:
+        """The guarded ``(filter, update)`` that removes ``sent_ids`` from this version of the document."""
+        remaining = [e for e in current.get("_outbox", ()) if e["id"] not in sent_ids]
+        return (
+            {"_id": current["_id"], "_v": current["_v"]},
+            {
+                "$set": {
+                    "_outbox": remaining,
+                    "_outbox_pending": bool(remaining),
+                    "_outbox_since": current.get("_outbox_since") if remaining else None,
                 },
-            )
+                "$inc": {"_v": 1},
+            },
+        )
+
+    async def _remove_one(self, coll: Any, doc: dict[str, Any]) -> None:
+        sent_ids = {e["id"] for e in doc["_outbox"]}
+        for _ in range(50):
+            current = await coll.find_one({"_id": doc["_id"]}, _FIELDS)
+            if current is None or not sent_ids.intersection(e["id"] for e in current.get("_outbox", ())):
+                return
+            res = await coll.update_one(*self._removal(current, sent_ids))
             if res.matched_count:
                 return
-            fresh = await coll.find_one({"_id": current["_id"]}, {"_outbox": 1, "_v": 1, "_outbox_since": 1})
-            if fresh is None:
-                return
-            current = fresh
         log.warning("outbox: could not mark %s sent after 50 attempts; it will be sent again", doc["_id"])

@@ -24,7 +24,7 @@ from prometheus_client import CollectorRegistry
 from pymongo import AsyncMongoClient
 from siaga_schemas import Envelope, EventData, TopicSpec, dead_letter_topic, registry
 
-from .clock import Clock, SystemClock
+from .clock import Clock
 from .consumer import BatchPipeline, Projection, TransientRetry
 from .deadletter import DeadLetter, DeadLetterSink
 from .errors import is_transient
@@ -55,7 +55,7 @@ def envelope_union(models: Sequence[type[EventData]]) -> Any:
 class ServiceRuntime:
     def __init__(self, settings: RuntimeSettings, *, clock: Clock | None = None) -> None:
         self.settings = settings
-        self.clock: Clock = clock or SystemClock()
+        self.clock: Clock = clock or settings.make_clock()
         self.source = f"/siaga/{settings.service_name}"
         self.registry = CollectorRegistry()
         self.metrics = RuntimeMetrics(self.registry, settings.service_name)
@@ -104,7 +104,7 @@ class ServiceRuntime:
             source=self.source,
             clock=self.clock,
             name=collection,
-            on_outbox=self.relay.kick,
+            on_outbox=self.relay.notify,
         )
         self.stores.append(store)
         return store

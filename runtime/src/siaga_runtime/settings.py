@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import ssl
+from datetime import datetime
 from typing import Any, Literal
 from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from .clock import AcceleratedClock, Clock, SystemClock
 
 __all__ = ["RuntimeSettings", "redact_url"]
 
@@ -56,9 +59,22 @@ class RuntimeSettings(BaseSettings):
         None, description="YAML file of API tokens (hashed) and their scopes."
     )
     auth_dev_tokens: bool = Field(False, description="Accept the well-known demo tokens (local runs only).")
+    clock_start: datetime | None = Field(
+        None, description="Scenario time at CLOCK_EPOCH (aware ISO 8601); unset: the real clock."
+    )
+    clock_epoch: datetime | None = Field(
+        None, description="Wall time at which the scenario clock reads CLOCK_START (default: start-up)."
+    )
+    clock_factor: float = Field(1.0, gt=0, description="How much faster than the wall clock scenario time runs.")
 
     def mongodb_url_redacted(self) -> str:
         return redact_url(self.mongodb_url.get_secret_value())
+
+    def make_clock(self) -> Clock:
+        """The real clock, or the shared accelerated scenario clock when ``CLOCK_START`` is set."""
+        if self.clock_start is None:
+            return SystemClock()
+        return AcceleratedClock(self.clock_start, self.clock_factor, epoch=self.clock_epoch)
 
     def topic_name(self, name: str) -> str:
         return f"{self.kafka_topic_prefix}{name}"

@@ -3,6 +3,7 @@
 - ``ServiceRuntime``: broker, MongoDB client, stores, batch subscribers, outbox relay, timers, shutdown.
 - ``AggregateStore`` / ``Decision``: single-document writes carrying state, dedup record and outbox.
 - ``Projection``: how a topic's events change one kind of document.
+- ``DueIndex``: durable timers found by point reads (time buckets), for sweeps that scale.
 - ``make_http_app``: FastAPI with health, metrics, AsyncAPI and scoped bearer auth.
 """
 
@@ -16,6 +17,7 @@ from .metrics import RuntimeMetrics
 from .service import ServiceRuntime
 from .settings import RuntimeSettings
 from .store import AggregateStore, ApplyResult, Decision, Doc, strip_reserved
+from .timers import DueIndex
 
 __all__ = [
     "AcceleratedClock",
@@ -26,6 +28,7 @@ __all__ = [
     "Clock",
     "Decision",
     "Doc",
+    "DueIndex",
     "EventRejected",
     "ManualClock",
     "Principal",

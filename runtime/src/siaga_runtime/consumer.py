@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
-from typing import Any
+from typing import Any, Protocol
 
 from siaga_schemas import DeadLetterReason, Envelope, InvalidEvent, dead_letter_topic, decode_event
 
@@ -22,11 +22,17 @@ from .deadletter import DeadLetter, DeadLetterSink
 from .errors import EventRejected, is_transient
 from .logs import bind
 from .metrics import RuntimeMetrics
-from .store import AggregateStore, ApplyResult, Decide
+from .store import ApplyResult
 
-__all__ = ["BatchPipeline", "Projection", "TransientRetry"]
+__all__ = ["Applier", "BatchPipeline", "Projection", "TransientRetry"]
 
 log = logging.getLogger(__name__)
+
+
+class Applier(Protocol):
+    """What a projection writes through: an ``AggregateStore`` (decide = a reducer) or a ``DueIndex``."""
+
+    async def apply(self, items: Sequence[tuple[str, Envelope[Any]]], decide: Any, /) -> ApplyResult: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,9 +43,9 @@ class Projection:
     """
 
     name: str
-    store: AggregateStore
+    store: Applier
     route: Callable[[Envelope[Any]], str | None]
-    decide: Decide
+    decide: Any
 
 
 class TransientRetry:

@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Sequence
+from datetime import timedelta
 from typing import Any, Union
 
 from aiokafka import AIOKafkaProducer
@@ -33,6 +34,7 @@ from .metrics import RuntimeMetrics
 from .outbox import OutboxRelay
 from .settings import RuntimeSettings
 from .store import AggregateStore
+from .timers import DueIndex
 
 __all__ = ["ServiceRuntime"]
 
@@ -108,6 +110,10 @@ class ServiceRuntime:
         )
         self.stores.append(store)
         return store
+
+    def due_index(self, collection: str, *, bucket: timedelta = timedelta(seconds=30)) -> DueIndex:
+        """Durable timers over one of this service's own collections (see ``siaga_runtime.timers``)."""
+        return DueIndex(lambda: self.db[collection], bucket=bucket, clock=self.clock)
 
     def publisher(self, spec: TopicSpec, *, schema: Any = None, description: str | None = None) -> Any:
         """Declare an outbound topic once (it appears in the AsyncAPI document)."""

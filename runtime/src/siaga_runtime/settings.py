@@ -65,7 +65,9 @@ class RuntimeSettings(BaseSettings):
     clock_epoch: datetime | None = Field(
         None, description="Wall time at which the scenario clock reads CLOCK_START (default: start-up)."
     )
-    clock_factor: float = Field(1.0, gt=0, description="How much faster than the wall clock scenario time runs.")
+    clock_factor: float = Field(
+        1.0, gt=0, description="How much faster than the wall clock scenario time runs."
+    )
 
     def mongodb_url_redacted(self) -> str:
         return redact_url(self.mongodb_url.get_secret_value())

@@ -33,6 +33,7 @@ def build_app(settings: LogisticsSettings | None = None, *, clock: Clock | None 
         plans=runtime.store("plans"),
         shipments=runtime.store("shipments"),
         readiness=runtime.store("readiness"),
+        timers=runtime.due_index("shipment_timers"),
     )
     runtime.publisher(LOGISTICS_EVENTS)
     runtime.subscribe(
@@ -49,7 +50,10 @@ def build_app(settings: LogisticsSettings | None = None, *, clock: Clock | None 
     )
     runtime.subscribe(
         LOGISTICS_EVENTS,
-        handlers.readiness_projections(stores.readiness),
+        [
+            *handlers.readiness_projections(stores.readiness),
+            Projection("eta-timers", stores.timers, handlers.route_eta, handlers.eta_timers),
+        ],
         # every type on the topic decodes; the projections pick deliveries to TPS, plans and supplied TPS
         description="Own events feeding the readiness rollups (deliveries to TPS, plans, supplied TPS).",
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from siaga_runtime import AggregateStore
+from siaga_runtime import AggregateStore, DueIndex
 
 __all__ = ["Stores"]
 
@@ -14,3 +14,4 @@ class Stores:
     plans: AggregateStore
     shipments: AggregateStore
     readiness: AggregateStore
+    timers: DueIndex  # ETA timers of open shipments (see handlers.sweeps)

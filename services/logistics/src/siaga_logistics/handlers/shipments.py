@@ -11,7 +11,7 @@ from siaga_schemas import EventData
 from siaga_schemas.events.logistics import ShipmentLine
 
 from ..domain.errors import DomainError, ErrorKind
-from ..domain.shipment import Shipment
+from ..domain.shipment import OPEN, Shipment
 from .common import Stores
 from .plans import load_plan
 
@@ -65,7 +65,14 @@ async def create_shipment(
 
     doc, _ = await stores.shipments.mutate(shipment_id, change)
     assert doc is not None
-    return Shipment.from_doc(doc)
+    return await _with_timer(stores, Shipment.from_doc(doc))
+
+
+async def _with_timer(stores: Stores, shipment: Shipment) -> Shipment:
+    """Schedule the ETA timer now (the projection of our own events schedules it too, durably)."""
+    if shipment.status in OPEN:
+        await stores.timers.schedule([(shipment.shipment_id, shipment.eta + timedelta(seconds=1))])
+    return shipment
 
 
 async def get_shipment(stores: Stores, shipment_id: str) -> Shipment:
@@ -90,4 +97,4 @@ async def transition(stores: Stores, shipment_id: str, step: Transition, clock: 
 
     doc, _ = await stores.shipments.mutate(shipment_id, change)
     assert doc is not None
-    return Shipment.from_doc(doc)
+    return await _with_timer(stores, Shipment.from_doc(doc))

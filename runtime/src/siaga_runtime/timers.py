@@ -1,0 +1,175 @@
+"""Durable timers that are found by point reads: a due index in time buckets.
+
+A sweep that asks "which documents are due?" with a query on a time field reads the whole collection on
+FerretDB 1.x (it pushes down only ``{_id: value}``), and on any server it grows with the number of open
+documents rather than with the number due. The due index keeps one document per time bucket (``_id`` is the
+bucket's start, e.g. ``t:2024-11-26T08:15:00Z``) listing the ids due in it, plus one cursor document (``_id``
+``cursor``) listing the buckets not yet swept (``pending``). A sweep reads the cursor, then each elapsed
+pending bucket by ``_id``: its cost is the number of due buckets and ids, however far the clock jumped.
+
+Guarantees, with several replicas and across restarts:
+
+- ``schedule`` first lists the bucket in the cursor (bumping its version ``_v``), then adds the ids. A crash
+  in between leaves an empty listed bucket, which a sweep reads and drops.
+- ``sweep`` removes the buckets it handled from ``pending`` under the cursor's version guard, so a
+  schedule that raced with the sweep makes the guard fail and the next sweep reads those buckets again.
+- A timer may fire more than once (a retried sweep, two replicas) and up to ``grace`` + one bucket late;
+  callers make the effect idempotent (``AggregateStore.mutate`` with a deterministic key) and check the
+  document's current state, so an outdated timer (the ETA moved) is simply a no-op.
+
+Swept buckets are kept for ``retention`` (in ``done``), then deleted.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from datetime import UTC, datetime, timedelta
+from functools import cached_property
+from types import FunctionType, MethodType
+from typing import Any
+
+from siaga_schemas import Envelope
+
+from .clock import Clock, SystemClock
+from .store import ApplyResult
+
+__all__ = ["DueIndex", "TimerRoute"]
+
+log = logging.getLogger(__name__)
+
+CURSOR = "cursor"
+# (event) -> [(document id, due time)] the event asks for; an empty list ignores it.
+TimerRoute = Callable[[Envelope[Any]], Sequence[tuple[str, datetime]]]
+
+
+class DueIndex:
+    """Timers over one collection of bucket documents (see the module docstring)."""
+
+    def __init__(
+        self,
+        collection: Any,
+        *,
+        bucket: timedelta = timedelta(seconds=30),
+        grace: timedelta | None = None,
+        retention: timedelta = timedelta(days=2),
+        clock: Clock | None = None,
+        max_buckets_per_sweep: int = 500,
+    ) -> None:
+        if bucket <= timedelta(0):
+            raise ValueError("the bucket size must be positive")
+        self._collection = collection
+        self.bucket = bucket
+        self.grace = bucket if grace is None else grace
+        self.retention = retention
+        self.clock = clock or SystemClock()
+        self.max_buckets_per_sweep = max_buckets_per_sweep
+
+    @property
+    def collection(self) -> Any:
+        c = self._collection
+        return c() if isinstance(c, FunctionType | MethodType) else c
+
+    @cached_property
+    def _epoch(self) -> datetime:
+        return datetime(2000, 1, 1, tzinfo=UTC)
+
+    def bucket_start(self, at: datetime) -> datetime:
+        at = at if at.tzinfo else at.replace(tzinfo=UTC)
+        n = (at.astimezone(UTC) - self._epoch) // self.bucket
+        return self._epoch + n * self.bucket
+
+    @staticmethod
+    def bucket_id(start: datetime) -> str:
+        return "t:" + start.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+    # -- scheduling ---------------------------------------------------------------------------------
+
+    async def schedule(self, timers: Iterable[tuple[str, datetime]]) -> int:
+        """Make each ``(doc_id, at)`` due at ``at`` (a time in the past is due at the next sweep)."""
+        by_bucket: dict[datetime, set[str]] = {}
+        now_bucket = self.bucket_start(self.clock.now())
+        for doc_id, at in timers:
+            by_bucket.setdefault(max(self.bucket_start(at), now_bucket), set()).add(doc_id)
+        if not by_bucket:
+            return 0
+        coll = self.collection
+        await coll.update_one(
+            {"_id": CURSOR},
+            {"$addToSet": {"pending": {"$each": sorted(by_bucket)}}, "$inc": {"_v": 1}},
+            upsert=True,
+        )
+        for start, ids in sorted(by_bucket.items()):
+            await coll.update_one(
+                {"_id": self.bucket_id(start)},
+                {"$addToSet": {"ids": {"$each": sorted(ids)}}, "$set": {"at": start}},
+                upsert=True,
+            )
+        return sum(len(ids) for ids in by_bucket.values())
+
+    async def apply(self, items: Sequence[tuple[str, Envelope[Any]]], when: TimerRoute) -> ApplyResult:
+        """Projection entry point (``Projection(name, due_index, route, when)``): schedule what events ask.
+
+        ``items`` pair each event with the id its route returned; ``when`` gives the timers it asks for.
+        Scheduling is idempotent, so a redelivered event only re-adds ids already present.
+        """
+        result = ApplyResult()
+        timers: list[tuple[str, datetime]] = []
+        for _, event in items:
+            try:
+                asked = when(event)
+            except Exception as exc:  # a bug or a bad payload: this event only
+                result.rejected.append((event, exc))
+                continue
+            timers.extend(asked)
+            result.applied += 1
+            result.applied_types[event.type] += 1
+        await self.schedule(timers)
+        return result
+
+    # -- sweeping -----------------------------------------------------------------------------------
+
+    async def sweep(self, handle: Callable[[list[str]], Awaitable[None]]) -> int:
+        """Hand the ids of every elapsed bucket to ``handle`` (in bucket order), then mark them swept.
+
+        ``handle`` raising leaves the buckets pending: they are read again next time.
+        Returns how many ids were handed over.
+        """
+        coll = self.collection
+        cursor = await coll.find_one({"_id": CURSOR})
+        if cursor is None:
+            return 0
+        limit = self.clock.now() - self.grace
+        due = sorted(_aware(s) for s in cursor.get("pending", ()) if _aware(s) + self.bucket <= limit)
+        due = due[: self.max_buckets_per_sweep]
+        if not due:
+            return 0
+        handed = 0
+        for start in due:
+            doc = await coll.find_one({"_id": self.bucket_id(start)})
+            ids = list(doc.get("ids", ())) if doc else []
+            if ids:
+                await handle(ids)
+                handed += len(ids)
+        moved = await coll.update_one(
+            {"_id": CURSOR, "_v": cursor["_v"]},
+            {"$pullAll": {"pending": due}, "$addToSet": {"done": {"$each": due}}, "$inc": {"_v": 1}},
+        )
+        if moved.matched_count:
+            await self._forget(cursor, limit - self.retention)
+        return handed
+
+    async def _forget(self, cursor: dict[str, Any], before: datetime) -> None:
+        """Delete buckets swept before ``before`` (a schedule never targets a bucket that old)."""
+        pending = {_aware(s) for s in cursor.get("pending", ())}
+        old = [s for s in (_aware(x) for x in cursor.get("done", ())) if s < before and s not in pending]
+        if not old:
+            return
+        coll = self.collection
+        for start in old:
+            await coll.delete_one({"_id": self.bucket_id(start)})
+        await coll.update_one({"_id": CURSOR}, {"$pullAll": {"done": old}})
+
+
+def _aware(value: datetime) -> datetime:
+    return value if value.tzinfo else value.replace(tzinfo=UTC)

@@ -1,0 +1,143 @@
+"""The due index on the real MongoDB-wire server: timers fire once due, survive restarts, and never get lost
+when a schedule races with a sweep."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from pymongo import AsyncMongoClient
+from siaga_runtime import DueIndex, ManualClock
+
+from ..conftest import Servers
+
+T0 = datetime(2024, 11, 26, 8, 0, 10, tzinfo=UTC)
+BUCKET = timedelta(seconds=30)
+
+
+@pytest.fixture
+async def collection(servers: Servers, isolation: str) -> AsyncIterator[Any]:
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(servers.mongodb_url, tz_aware=True)
+    try:
+        yield client[f"{isolation}_timers"]["due"]
+    finally:
+        await client.drop_database(f"{isolation}_timers")
+        await client.close()
+
+
+def _index(collection: Any, clock: ManualClock) -> DueIndex:
+    return DueIndex(collection, bucket=BUCKET, clock=clock, retention=timedelta(minutes=5))
+
+
+async def test_timers_fire_once_they_are_due_and_only_then(collection: Any) -> None:
+    clock = ManualClock(T0)
+    due = _index(collection, clock)
+    await due.schedule([("shp-1", T0 + timedelta(minutes=5)), ("shp-2", T0 + timedelta(minutes=10))])
+    await due.schedule([("shp-1", T0 + timedelta(minutes=5))])  # scheduling again is idempotent
+    fired: list[str] = []
+
+    async def handle(ids: list[str]) -> None:
+        fired.extend(ids)
+
+    assert await due.sweep(handle) == 0
+    clock.advance(timedelta(minutes=6))
+    assert await due.sweep(handle) == 1
+    assert fired == ["shp-1"]
+    assert await due.sweep(handle) == 0  # the cursor moved past it
+    clock.advance(timedelta(minutes=5))
+    await due.sweep(handle)
+    assert fired == ["shp-1", "shp-2"]
+
+
+async def test_a_timer_in_the_past_fires_at_the_next_sweep(collection: Any) -> None:
+    clock = ManualClock(T0)
+    due = _index(collection, clock)
+    fired: list[str] = []
+
+    async def handle(ids: list[str]) -> None:
+        fired.extend(ids)
+
+    await due.schedule([("late", T0 - timedelta(hours=3))])
+    clock.advance(BUCKET * 2 + timedelta(seconds=1))
+    await due.sweep(handle)
+    assert fired == ["late"]
+
+
+async def test_a_failing_handler_leaves_the_timers_for_the_next_sweep(collection: Any) -> None:
+    clock = ManualClock(T0)
+    due = _index(collection, clock)
+    await due.schedule([("shp-1", T0)])
+    clock.advance(timedelta(minutes=2))
+
+    async def crash(ids: list[str]) -> None:
+        raise ConnectionError("replica died mid-sweep")
+
+    with pytest.raises(ConnectionError):
+        await due.sweep(crash)
+    fired: list[str] = []
+
+    async def handle(ids: list[str]) -> None:
+        fired.extend(ids)
+
+    restarted = _index(collection, clock)  # a new process over the same collection
+    await restarted.sweep(handle)
+    assert fired == ["shp-1"]
+
+
+async def test_a_schedule_racing_with_a_sweep_is_not_lost(collection: Any) -> None:
+    """Another replica schedules into a bucket the sweep has already read: the version guard on the cursor
+    makes the sweep keep that bucket for next time."""
+    clock = ManualClock(T0)
+    due = _index(collection, clock)
+    other = _index(collection, ManualClock(T0))  # its clock lags: it schedules into the past of ours
+    await due.schedule([("a", T0)])
+    clock.advance(timedelta(minutes=2))
+    fired: list[str] = []
+
+    async def handle(ids: list[str]) -> None:
+        fired.extend(ids)
+        if ids == ["a"]:
+            await other.schedule([("b", T0)])
+
+    await due.sweep(handle)
+    await due.sweep(handle)
+    assert sorted(set(fired)) == ["a", "b"]
+
+
+async def test_concurrent_sweeps_hand_every_timer_over_at_least_once(collection: Any) -> None:
+    clock = ManualClock(T0)
+    due = _index(collection, clock)
+    ids = [f"s{i}" for i in range(60)]
+    await due.schedule((doc_id, T0 + timedelta(seconds=10 * i)) for i, doc_id in enumerate(ids))
+    clock.advance(timedelta(minutes=15))
+    fired: list[str] = []
+
+    async def handle(batch: list[str]) -> None:
+        fired.extend(batch)
+
+    await asyncio.gather(*(_index(collection, clock).sweep(handle) for _ in range(3)))
+    assert set(fired) == set(ids)
+    assert await due.sweep(handle) == 0
+
+
+async def test_swept_buckets_are_deleted_after_the_retention(collection: Any) -> None:
+    clock = ManualClock(T0)
+    due = _index(collection, clock)  # retention: five minutes
+    await due.schedule([("a", T0)])
+    clock.advance(timedelta(minutes=2))
+
+    async def handle(ids: list[str]) -> None:
+        return None
+
+    await due.sweep(handle)
+    first_bucket = due.bucket_id(due.bucket_start(T0))
+    assert await collection.find_one({"_id": first_bucket}) is not None  # kept for the retention
+    await due.schedule([("b", clock.now())])
+    clock.advance(timedelta(minutes=10))
+    await due.sweep(handle)
+    assert await collection.find_one({"_id": first_bucket}) is None
+    cursor = await collection.find_one({"_id": "cursor"})
+    assert cursor is not None and cursor["pending"] == []

@@ -141,3 +141,21 @@ async def test_swept_buckets_are_deleted_after_the_retention(collection: Any) ->
     assert await collection.find_one({"_id": first_bucket}) is None
     cursor = await collection.find_one({"_id": "cursor"})
     assert cursor is not None and cursor["pending"] == []
+
+
+async def test_schedules_into_other_buckets_do_not_hold_a_sweep_back(collection: Any) -> None:
+    """A steady stream of new timers (other buckets) while sweeping: the due bucket is still swept."""
+    clock = ManualClock(T0)
+    due = _index(collection, clock)
+    await due.schedule([("a", T0)])
+    clock.advance(timedelta(minutes=2))
+    later = [T0 + timedelta(hours=h) for h in range(1, 4)]
+
+    async def handle(ids: list[str]) -> None:
+        for i, at in enumerate(later):
+            await due.schedule([(f"n{i}", at)])
+
+    assert await due.sweep(handle) == 1
+    cursor = await collection.find_one({"_id": "cursor"})
+    assert cursor is not None
+    assert sorted(cursor["pending"]) == [due.bucket_start(at) for at in later]

@@ -9,15 +9,21 @@ pending bucket by ``_id``: its cost is the number of due buckets and ids, howeve
 
 Guarantees, with several replicas and across restarts:
 
-- ``schedule`` first lists the bucket in the cursor (bumping its version ``_v``), then adds the ids. A crash
-  in between leaves an empty listed bucket, which a sweep reads and drops.
-- ``sweep`` removes the buckets it handled from ``pending`` under the cursor's version guard, so a
-  schedule that raced with the sweep makes the guard fail and the next sweep reads those buckets again.
+- ``schedule`` adds the ids to the bucket (bumping the bucket's version ``_v`` and marking it unswept),
+  then lists the bucket in the cursor's ``pending``.
+- ``sweep`` hands a bucket's ids over, then marks the bucket swept under its version guard: a schedule into
+  that bucket meanwhile makes the guard fail and the bucket stays pending. Only buckets marked swept leave
+  ``pending``, and after that removal the sweep looks at them once more and lists again any that a racing
+  schedule reopened. No version is shared between buckets, so a steady stream of schedules never makes a
+  sweep fail (no livelock under load).
+- A crash between a schedule's two writes leaves ids in an unlisted bucket; every scheduler in Siaga is
+  replayed after a crash (a consumer batch is redelivered until committed; API writes are also scheduled
+  by the projection of the events they emit), which lists it again.
 - A timer may fire more than once (a retried sweep, two replicas) and up to ``grace`` + one bucket late;
   callers make the effect idempotent (``AggregateStore.mutate`` with a deterministic key) and check the
   document's current state, so an outdated timer (the ETA moved) is simply a no-op.
 
-Swept buckets are kept for ``retention`` (in ``done``), then deleted.
+Swept buckets are kept for ``retention`` (listed in ``done``), then deleted.
 """
 
 from __future__ import annotations
@@ -94,17 +100,19 @@ class DueIndex:
         if not by_bucket:
             return 0
         coll = self.collection
-        await coll.update_one(
-            {"_id": CURSOR},
-            {"$addToSet": {"pending": {"$each": sorted(by_bucket)}}, "$inc": {"_v": 1}},
-            upsert=True,
-        )
         for start, ids in sorted(by_bucket.items()):
             await coll.update_one(
                 {"_id": self.bucket_id(start)},
-                {"$addToSet": {"ids": {"$each": sorted(ids)}}, "$set": {"at": start}},
+                {
+                    "$addToSet": {"ids": {"$each": sorted(ids)}},
+                    "$set": {"at": start, "swept": False},
+                    "$inc": {"_v": 1},
+                },
                 upsert=True,
             )
+        await coll.update_one(
+            {"_id": CURSOR}, {"$addToSet": {"pending": {"$each": sorted(by_bucket)}}}, upsert=True
+        )
         return sum(len(ids) for ids in by_bucket.values())
 
     async def apply(self, items: Sequence[tuple[str, Envelope[Any]]], when: TimerRoute) -> ApplyResult:
@@ -142,21 +150,35 @@ class DueIndex:
         limit = self.clock.now() - self.grace
         due = sorted(_aware(s) for s in cursor.get("pending", ()) if _aware(s) + self.bucket <= limit)
         due = due[: self.max_buckets_per_sweep]
-        if not due:
-            return 0
         handed = 0
+        swept: list[datetime] = []
         for start in due:
             doc = await coll.find_one({"_id": self.bucket_id(start)})
-            ids = list(doc.get("ids", ())) if doc else []
+            if doc is None or doc.get("swept"):
+                swept.append(start)
+                continue
+            ids = list(doc.get("ids", ()))
             if ids:
                 await handle(ids)
                 handed += len(ids)
-        moved = await coll.update_one(
-            {"_id": CURSOR, "_v": cursor["_v"]},
-            {"$pullAll": {"pending": due}, "$addToSet": {"done": {"$each": due}}, "$inc": {"_v": 1}},
+            marked = await coll.update_one(
+                {"_id": doc["_id"], "_v": doc["_v"]}, {"$set": {"swept": True}, "$inc": {"_v": 1}}
+            )
+            if marked.matched_count:
+                swept.append(start)
+        if not swept:
+            return handed
+        await coll.update_one(
+            {"_id": CURSOR}, {"$pullAll": {"pending": swept}, "$addToSet": {"done": {"$each": swept}}}
         )
-        if moved.matched_count:
-            await self._forget(cursor, limit - self.retention)
+        reopened = []
+        for start in swept:
+            doc = await coll.find_one({"_id": self.bucket_id(start)}, {"swept": 1})
+            if doc is not None and not doc.get("swept"):
+                reopened.append(start)
+        if reopened:
+            await coll.update_one({"_id": CURSOR}, {"$addToSet": {"pending": {"$each": reopened}}})
+        await self._forget(cursor, limit - self.retention)
         return handed
 
     async def _forget(self, cursor: dict[str, Any], before: datetime) -> None:

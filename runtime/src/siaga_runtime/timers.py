@@ -19,11 +19,13 @@ Guarantees, with several replicas and across restarts:
 - A crash between a schedule's two writes leaves ids in an unlisted bucket; every scheduler in Siaga is
   replayed after a crash (a consumer batch is redelivered until committed; API writes are also scheduled
   by the projection of the events they emit), which lists it again.
-- A timer may fire more than once (a retried sweep, two replicas) and up to ``grace`` + one bucket late;
-  callers make the effect idempotent (``AggregateStore.mutate`` with a deterministic key) and check the
-  document's current state, so an outdated timer (the ETA moved) is simply a no-op.
+- A timer may fire more than once (a retried sweep, two replicas), up to one bucket early (the bucket that
+  is still filling is read too, so work due now never waits for the bucket to close) and up to ``grace``
+  plus one sweep interval late. Callers make the effect idempotent (``AggregateStore.mutate`` with a
+  deterministic key) and check the document's current state: a timer that fired early is scheduled again
+  for its exact time, and an outdated one (the ETA moved) is a no-op.
 
-Swept buckets are kept for ``retention`` (listed in ``done``), then deleted.
+Swept buckets are kept for ``retention`` (default: 1,000 buckets; listed in ``done``), then deleted.
 """
 
 from __future__ import annotations
@@ -58,7 +60,7 @@ class DueIndex:
         *,
         bucket: timedelta = timedelta(seconds=30),
         grace: timedelta | None = None,
-        retention: timedelta = timedelta(days=2),
+        retention: timedelta | None = None,
         clock: Clock | None = None,
         max_buckets_per_sweep: int = 500,
     ) -> None:
@@ -66,8 +68,9 @@ class DueIndex:
             raise ValueError("the bucket size must be positive")
         self._collection = collection
         self.bucket = bucket
-        self.grace = bucket if grace is None else grace
-        self.retention = retention
+        self.grace = timedelta(0) if grace is None else grace
+        # the ``done`` list holds at most retention / bucket entries
+        self.retention = bucket * 1000 if retention is None else retention
         self.clock = clock or SystemClock()
         self.max_buckets_per_sweep = max_buckets_per_sweep
 
@@ -148,7 +151,7 @@ class DueIndex:
         if cursor is None:
             return 0
         limit = self.clock.now() - self.grace
-        due = sorted(_aware(s) for s in cursor.get("pending", ()) if _aware(s) + self.bucket <= limit)
+        due = sorted(_aware(s) for s in cursor.get("pending", ()) if _aware(s) <= limit)
         due = due[: self.max_buckets_per_sweep]
         handed = 0
         swept: list[datetime] = []

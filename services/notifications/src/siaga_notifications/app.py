@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from functools import partial
 from typing import Any
 
@@ -102,9 +103,13 @@ def build_app(
     )
     runtime.publisher(NOTIFICATIONS_EVENTS)
     runtime.publisher(NOTIFICATIONS_ALERTS, schema=AlertNotificationEnvelope)
+    bucket = timedelta(seconds=settings.timer_bucket_s)
+    timers = runtime.due_index("timers", bucket=bucket)
+    fanout = handlers.route_count(config)
     projections = [
         handlers.alert_projection(stores, config, runtime.clock),
-        *handlers.group_projections(stores, config, runtime.clock, handlers.route_count(config)),
+        *handlers.group_projections(stores, config, runtime.clock, fanout),
+        handlers.timer_projection(timers, config, runtime.clock, fanout),  # after the writes it points at
     ]
     accept = RAISING | RESOLVING
     runtime.subscribe(
@@ -113,11 +118,24 @@ def build_app(
     runtime.subscribe(
         MEETINGS_EVENTS, projections, accept={t for t in accept if t.startswith("siaga.meetings.")}
     )
-    engine = Engine(stores, config, runtime.clock, default_language=settings.default_language)
-    runtime.every(settings.sweep_interval_s, engine.tick, "notifications-sweep")
     channels = Channels(settings)
     owner = f"{settings.service_name}-{uuid.uuid4().hex[:12]}"
-    workers = []
+    workers: list[DeliveryWorker] = []
+
+    async def enqueue(deliveries: list[Any]) -> None:
+        for worker in workers:
+            await worker.enqueue(deliveries)
+
+    engine = Engine(
+        stores,
+        config,
+        runtime.clock,
+        default_language=settings.default_language,
+        timers=timers,
+        full_scan_interval_s=settings.full_scan_interval_s,
+        on_deliveries=enqueue,
+    )
+    runtime.every(settings.sweep_interval_s, engine.tick, "notifications-sweep")
     for name in CHANNELS:
         worker = DeliveryWorker(
             name,
@@ -131,6 +149,8 @@ def build_app(
             backoff_s=settings.delivery_backoff_s,
             backoff_max_s=settings.delivery_backoff_max_s,
             lease_s=settings.delivery_lease_s,
+            timers=runtime.due_index(f"due_{name}", bucket=bucket),
+            full_scan_interval_s=settings.full_scan_interval_s,
         )
         workers.append(worker)
         runtime.every(settings.delivery_poll_s, worker.run_once, f"deliver-{name}")

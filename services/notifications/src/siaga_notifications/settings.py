@@ -27,6 +27,12 @@ class NotificationsSettings(RuntimeSettings):
     sweep_interval_s: float = Field(
         2.0, gt=0, description="How often group flushes and escalation timers are evaluated."
     )
+    timer_bucket_s: float = Field(
+        1.0, gt=0, description="Resolution of the durable timers (escalation waits, group flushes, retries)."
+    )
+    full_scan_interval_s: float = Field(
+        60.0, gt=0, description="How often the alerts, groups and deliveries are also scanned (safety net)."
+    )
     delivery_poll_s: float = Field(1.0, gt=0, description="How often each channel worker looks for work.")
     delivery_max_attempts: int = Field(8, ge=1, description="Attempts before a delivery is given up.")
     delivery_backoff_s: float = Field(2.0, gt=0, description="First retry delay; doubles per attempt.")

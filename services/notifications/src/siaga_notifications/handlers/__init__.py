@@ -2,7 +2,7 @@
 
 from .delivery import DeliveryWorker, outgoing
 from .engine import Engine
-from .projections import Stores, alert_projection, group_projections, route_count
+from .projections import Stores, alert_projection, group_projections, route_count, timer_projection
 
 __all__ = [
     "DeliveryWorker",
@@ -12,4 +12,5 @@ __all__ = [
     "group_projections",
     "outgoing",
     "route_count",
+    "timer_projection",
 ]

@@ -1,13 +1,20 @@
-"""Channel workers: one queue per channel, driven by the deliveries collection."""
+"""Channel workers: one queue per channel, driven by the deliveries collection.
+
+A worker learns of new deliveries from the engine in-process (``kick``: sent at once) and durably through
+its channel's due index (``timers``, also used for retries at their backoff time). The deliveries collection
+is the audit log and grows forever, so scanning it is only a safety net, run every
+``full_scan_interval_s`` (a lease left by a crashed replica, a timer lost between two writes).
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from datetime import datetime
 
-from siaga_runtime import AggregateStore, Clock, Doc
+from siaga_runtime import AggregateStore, Clock, Doc, DueIndex
 
 from ..channels import ChannelError, ChannelSender, Outgoing
 from ..domain import deliveries as delivery_rules
@@ -59,6 +66,8 @@ class DeliveryWorker:
         backoff_max_s: float,
         lease_s: float,
         batch: int = 200,
+        timers: DueIndex | None = None,
+        full_scan_interval_s: float = 60.0,
     ) -> None:
         self.channel = channel
         self.store = store
@@ -72,9 +81,81 @@ class DeliveryWorker:
         self.backoff_max_s = backoff_max_s
         self.lease_s = lease_s
         self.batch = batch
+        self.timers = timers
+        self.full_scan_interval_s = full_scan_interval_s
         self._last_send = 0.0
+        self._last_full_scan: float | None = None
+        self._inflight: set[str] = set()
+        self._tasks: set[asyncio.Task[int]] = set()
+        self._queue_lock = asyncio.Lock()  # one batch at a time: the rate limit holds across callers
+
+    async def enqueue(self, deliveries: Sequence[Doc]) -> None:
+        """New deliveries for this channel: make them due (durably), then send them now."""
+        mine = [d for d in deliveries if d.get("channel") == self.channel]
+        if not mine:
+            return
+        if self.timers is not None:
+            await self.timers.schedule([(d["notification_id"], d["next_attempt_at"]) for d in mine])
+        task = asyncio.create_task(self._send_ids([d["notification_id"] for d in mine]))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     async def run_once(self) -> int:
+        """Due deliveries from the index; now and then (always, without an index) a scan of the log."""
+        sent = 0
+        if self.timers is not None:
+            sent += await self._sweep_timers()
+        mono = time.monotonic()
+        if (
+            self.timers is None
+            or self._last_full_scan is None
+            or (mono - self._last_full_scan >= self.full_scan_interval_s)
+        ):
+            self._last_full_scan = mono
+            sent += await self.scan_once()
+        return sent
+
+    async def _sweep_timers(self) -> int:
+        assert self.timers is not None
+        sent = 0
+
+        async def handle(ids: list[str]) -> None:
+            nonlocal sent
+            sent += await self._send_ids(ids)
+
+        await self.timers.sweep(handle)
+        return sent
+
+    async def _send_ids(self, ids: list[str]) -> int:
+        async with self._queue_lock:
+            return await self._send_ids_locked(ids)
+
+    async def _send_ids_locked(self, ids: list[str]) -> int:
+        sender = self.sender()
+        if sender is None:
+            return 0
+        sent = 0
+        later: list[tuple[str, datetime]] = []
+        for nid in ids:
+            doc = await self.store.get(nid)
+            if doc is None or doc.get("state") != "pending":
+                continue
+            now = self.clock.now()
+            lease = doc.get("lease_until")
+            if doc["next_attempt_at"] > now or (lease is not None and lease > now):
+                later.append((nid, max(doc["next_attempt_at"], lease or doc["next_attempt_at"])))
+                continue
+            if await self.deliver_one(nid, doc["attempts"] + 1, sender):
+                sent += 1
+        if later and self.timers is not None:
+            await self.timers.schedule(later)
+        return sent
+
+    async def scan_once(self) -> int:
+        async with self._queue_lock:
+            return await self._scan_locked()
+
+    async def _scan_locked(self) -> int:
         sender = self.sender()
         if sender is None:
             return 0
@@ -96,6 +177,16 @@ class DeliveryWorker:
         return sent
 
     async def deliver_one(self, nid: str, attempt: int, sender: ChannelSender) -> bool:
+        """One attempt; at most one at a time per delivery in this worker (the claim is per attempt)."""
+        if nid in self._inflight:
+            return False
+        self._inflight.add(nid)
+        try:
+            return await self._attempt(nid, attempt, sender)
+        finally:
+            self._inflight.discard(nid)
+
+    async def _attempt(self, nid: str, attempt: int, sender: ChannelSender) -> bool:
         now = self.clock.now()
         doc, _ = await self.store.mutate(
             nid,
@@ -122,7 +213,7 @@ class DeliveryWorker:
             error = f"{type(exc).__name__}"
             log.exception("%s channel failed unexpectedly", self.channel)
         finished = self.clock.now()
-        await self.store.mutate(
+        stored, _ = await self.store.mutate(
             nid,
             lambda d: delivery_rules.finish(
                 d,
@@ -136,6 +227,8 @@ class DeliveryWorker:
             ),
             idempotency_key=f"done:{nid}:{attempt}",
         )
+        if stored is not None and stored.get("state") == "pending" and self.timers is not None:
+            await self.timers.schedule([(nid, stored["next_attempt_at"])])  # the retry, after its backoff
         if error:
             log.warning("delivery %s via %s attempt %d failed: %s", nid, self.channel, attempt, error)
         return error is None

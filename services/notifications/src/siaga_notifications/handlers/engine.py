@@ -1,13 +1,24 @@
-"""The durable timers: escalation steps, group joins and flushes, and turning decisions into deliveries."""
+"""The durable timers: escalation steps, group joins and flushes, and turning decisions into deliveries.
+
+Work is found through the due index (``timers``), by point reads: ``alert:<fingerprint>`` (join the groups
+of a fired escalation step; escalate when the step's wait is over) and ``group:<group id>`` (flush when
+``group_wait``/``group_interval`` is over). The inbound projection schedules both the moment an event
+arrives, and the engine reschedules them for the next due time. Scanning the alerts and groups
+collections, which grow with every alert ever raised, is only a safety net run every
+``full_scan_interval_s`` (for changes made by hand through the API, or by a replica that died between its
+writes).
+"""
 
 from __future__ import annotations
 
 import logging
+import time
+from collections.abc import Callable
 from datetime import datetime
 from functools import partial
 from typing import Any
 
-from siaga_runtime import Clock, Decision, Doc
+from siaga_runtime import Clock, Decision, Doc, DueIndex
 
 from ..domain import alerts as alert_rules
 from ..domain import groups as group_rules
@@ -22,16 +33,83 @@ log = logging.getLogger(__name__)
 class Engine:
     """The timers: escalation steps, group joins and flushes, and turning decisions into deliveries."""
 
-    def __init__(self, stores: Stores, config: RoutingConfig, clock: Clock, *, default_language: str) -> None:
+    def __init__(
+        self,
+        stores: Stores,
+        config: RoutingConfig,
+        clock: Clock,
+        *,
+        default_language: str,
+        timers: DueIndex | None = None,
+        full_scan_interval_s: float = 60.0,
+        on_deliveries: Callable[[list[Doc]], Any] | None = None,
+    ) -> None:
         self.stores = stores
         self.config = config
         self.clock = clock
         self.default_language = default_language
+        self.timers = timers
+        self.full_scan_interval_s = full_scan_interval_s
+        self.on_deliveries = on_deliveries
+        self._last_full_scan: float | None = None
+        self._batched: list[tuple[str, datetime]] | None = None
 
     async def tick(self) -> None:
-        await self.escalate_due()
-        await self.apply_joins()
-        await self.flush_due()
+        """One round: the due timers, and now and then the full scans (always, without a due index)."""
+        mono = time.monotonic()
+        if (
+            self.timers is None
+            or self._last_full_scan is None
+            or mono - self._last_full_scan >= self.full_scan_interval_s
+        ):
+            self._last_full_scan = mono
+            await self.escalate_due()
+            await self.apply_joins()
+            await self.flush_due()
+        if self.timers is not None:
+            await self.timers.sweep(self._handle_due)
+
+    async def _handle_due(self, ids: list[str]) -> None:
+        now = self.clock.now()
+        self._batched = []  # the follow-up timers of this bucket, scheduled together (one write per bucket)
+        try:
+            for timer in ids:
+                kind, _, key = timer.partition(":")
+                if kind == "alert":
+                    await self.check_alert(key, now)
+                elif kind == "group":
+                    await self.flush_group(key, now)
+            follow_ups, self._batched = self._batched, None
+            await self._schedule(follow_ups)
+        finally:
+            self._batched = None
+
+    async def _schedule(self, timers: list[tuple[str, datetime]]) -> None:
+        if self._batched is not None:
+            self._batched.extend(timers)
+        elif self.timers is not None and timers:
+            await self.timers.schedule(timers)
+
+    async def check_alert(self, fp: str, now: datetime) -> None:
+        """Join what an escalation step queued, escalate when due, and set the timer for the next step."""
+        doc = await self.stores.alerts.get(fp)
+        if doc is None:
+            return
+        step_due = (doc.get("esc") or {}).get("next_due_at")
+        if doc.get("status") == "firing" and step_due is not None and step_due <= now:
+            doc = await self._escalate_one(doc, now) or doc
+        if doc.get("pending_joins"):
+            await self.join_pending(fp)
+        due = (doc.get("esc") or {}).get("next_due_at")
+        if doc.get("status") == "firing" and due is not None:
+            await self._schedule([(f"alert:{fp}", due)])
+
+    async def _escalate_one(self, d: Doc, now: datetime) -> Doc | None:
+        key = f"esc:{d['_id']}:{d['chain_run']}:{d['esc']['seq'] + 1}"
+        stored, _ = await self.stores.alerts.mutate(
+            d["_id"], lambda doc: alert_rules.escalate(doc, now), idempotency_key=key
+        )
+        return stored
 
     # -- escalation ---------------------------------------------------------------------------------------
 
@@ -42,10 +120,7 @@ class Engine:
             due = (d.get("esc") or {}).get("next_due_at")
             if due is None or due > now:
                 continue
-            key = f"esc:{d['_id']}:{d['chain_run']}:{d['esc']['seq'] + 1}"
-            await self.stores.alerts.mutate(
-                d["_id"], lambda doc: alert_rules.escalate(doc, now), idempotency_key=key
-            )
+            await self._escalate_one(d, now)
 
     async def apply_joins(self) -> None:
         cursor = self.stores.alerts.collection.find({}, {"pending_joins": 1})
@@ -65,6 +140,7 @@ class Engine:
                 partial(_join, fp=fp, spec=spec, now=now, entry=entry),
                 idempotency_key=f"join:{fp}:{doc['chain_run']}:{spec['group_id']}:{spec['seq']}",
             )
+            await self._schedule([(f"group:{spec['group_id']}", now)])
 
             def done(a: Doc | None, spec: dict[str, Any] = spec) -> Decision:
                 if a is None:
@@ -107,6 +183,8 @@ class Engine:
             group = stored or group
         if group.get("pending_deliveries"):
             await self._materialise(gid, group["pending_deliveries"])
+        if group.get("next_flush_at") is not None:
+            await self._schedule([(f"group:{gid}", group["next_flush_at"])])
 
     async def _flush_input(self, group: Doc) -> group_rules.FlushInput:
         members = list(group.get("members", {}))
@@ -144,6 +222,8 @@ class Engine:
                 d["notification_id"],
                 partial(_create, delivery=d),
             )
+        if self.on_deliveries is not None:
+            await self.on_deliveries(pending)
         done = {d["notification_id"] for d in pending}
 
         def clear(g: Doc | None) -> Decision:

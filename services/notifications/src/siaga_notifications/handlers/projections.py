@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from siaga_runtime import AggregateStore, Clock, Decision, Doc, Projection
+from siaga_runtime import AggregateStore, Clock, Decision, Doc, DueIndex, Projection
 from siaga_schemas import Envelope
 
 from ..domain import alerts as alert_rules
@@ -68,6 +69,28 @@ def group_projections(stores: Stores, config: RoutingConfig, clock: Clock, fanou
         return Projection(f"groups-{index}", stores.groups, route, decide)
 
     return [make(i) for i in range(fanout)]
+
+
+def timer_projection(timers: DueIndex, config: RoutingConfig, clock: Clock, fanout: int) -> Projection:
+    """After the alert and its groups are written, make the engine look at both right away."""
+
+    def route(env: Envelope[Any]) -> str | None:
+        sig = signal_for(env)
+        return sig.fingerprint if sig else None
+
+    def when(env: Envelope[Any]) -> list[tuple[str, datetime]]:
+        sig = signal_for(env)
+        if sig is None:
+            return []
+        now = clock.now()
+        timers_for = [(f"alert:{sig.fingerprint}", now)]
+        for index in range(fanout):
+            spec = _step0_join(sig, config, index)
+            if spec is not None:
+                timers_for.append((f"group:{spec['group_id']}", now))
+        return timers_for
+
+    return Projection("timers", timers, route, when)
 
 
 def route_count(config: RoutingConfig) -> int:

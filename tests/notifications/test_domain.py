@@ -69,3 +69,32 @@ def test_rendering_in_indonesian_and_english_uses_official_region_names() -> Non
     assert title_id.startswith("[KRITIS] 1 pengiriman terlambat") and "BULUNGAN" in title_id.upper()
     assert title_en.startswith("[CRITICAL] 1 shipments delayed")
     assert "Eskalasi tingkat 1" in body_id and "Shipment late" in body_en
+
+
+def test_a_notice_is_resolved_by_the_event_that_makes_it_moot() -> None:
+    from siaga_notifications.domain.sources import notice_cleared
+    from siaga_schemas.events import meetings as mt
+
+    common = {
+        "action_item_id": "act-1",
+        "meeting_id": "mtg-1",
+        "recommendation_ref": "3.a",
+        "assignee": {"institution": "bawaslu", "region": "35.26"},
+    }
+    assigned = Envelope.wrap(
+        mt.ActionItemAssigned(**common, title="Monitor ODP", due_at=T0 + timedelta(days=3)),
+        source="/siaga/meetings",
+        time=T0,
+    )
+    completed = Envelope.wrap(
+        mt.ActionItemCompleted(**common, completed_at=T0 + timedelta(days=1)),
+        source="/siaga/meetings",
+        time=T0,
+    )
+    raised, cleared = signal_for(assigned), notice_cleared(completed)
+    assert raised is not None and raised.kind == "raise" and raised.severity == "info"
+    assert cleared is not None and cleared.kind == "resolve"
+    assert cleared.fingerprint == raised.fingerprint
+    overdue_signal = signal_for(completed)  # the same event also clears the overdue alert, if any
+    assert overdue_signal is not None and overdue_signal.fingerprint != raised.fingerprint
+    assert notice_cleared(assigned) is None

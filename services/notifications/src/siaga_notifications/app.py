@@ -108,6 +108,7 @@ def build_app(
     fanout = handlers.route_count(config)
     projections = [
         handlers.alert_projection(stores, config, runtime.clock),
+        handlers.notice_projection(stores, config, runtime.clock),
         *handlers.group_projections(stores, config, runtime.clock, fanout),
         handlers.timer_projection(timers, config, runtime.clock, fanout),  # after the writes it points at
     ]

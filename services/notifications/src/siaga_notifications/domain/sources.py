@@ -213,9 +213,34 @@ RAISING = {
     mt.ActionItemAssigned.event_type,
     mt.MeetingScheduled.event_type,
 }
+
+
+def notice_cleared(env: Envelope[Any]) -> AlertSignal | None:
+    """The resolve of an informational notice that an event makes moot (a second alert per event).
+
+    Notices (an invitation, a new action item) have no condition of their own to clear: the invitation
+    resolves once the rakor is held, the assignment once the item is completed, cancelled or overdue (the
+    overdue alert takes over from there).
+    """
+    d = env.data
+    if isinstance(d, mt.ActionItemCompleted | mt.ActionItemCancelled | mt.ActionItemOverdue):
+        return _resolve(
+            "action-item-assigned",
+            env,
+            {"action_item_id": d.action_item_id},
+            f"notice superseded: {env.type.rsplit('.', 1)[-1]}",
+        )
+    if isinstance(d, mt.MeetingHeld):
+        return _resolve(
+            "meeting-scheduled", env, {"meeting_id": d.meeting_id}, "notice superseded: rakor held"
+        )
+    return None
+
+
 RESOLVING = {
     lg.ShipmentDelivered.event_type,
     mt.ReportSubmitted.event_type,
     mt.ActionItemCompleted.event_type,
     mt.ActionItemCancelled.event_type,
+    mt.MeetingHeld.event_type,
 }

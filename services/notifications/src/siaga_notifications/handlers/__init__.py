@@ -2,7 +2,14 @@
 
 from .delivery import DeliveryWorker, outgoing
 from .engine import Engine
-from .projections import Stores, alert_projection, group_projections, route_count, timer_projection
+from .projections import (
+    Stores,
+    alert_projection,
+    group_projections,
+    notice_projection,
+    route_count,
+    timer_projection,
+)
 
 __all__ = [
     "DeliveryWorker",
@@ -10,6 +17,7 @@ __all__ = [
     "Stores",
     "alert_projection",
     "group_projections",
+    "notice_projection",
     "outgoing",
     "route_count",
     "timer_projection",

@@ -13,7 +13,7 @@ from siaga_schemas import Envelope
 from ..domain import alerts as alert_rules
 from ..domain import groups as group_rules
 from ..domain.routing import RoutingConfig
-from ..domain.sources import AlertSignal, signal_for
+from ..domain.sources import AlertSignal, notice_cleared, signal_for
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +38,21 @@ def alert_projection(stores: Stores, config: RoutingConfig, clock: Clock) -> Pro
         return alert_rules.apply_signal(doc, sig, config, clock.now(), env.id)
 
     return Projection("alerts", stores.alerts, route, decide)
+
+
+def notice_projection(stores: Stores, config: RoutingConfig, clock: Clock) -> Projection:
+    """Resolves the informational notice an event makes moot (see ``sources.notice_cleared``)."""
+
+    def route(env: Envelope[Any]) -> str | None:
+        sig = notice_cleared(env)
+        return sig.fingerprint if sig else None
+
+    def decide(doc: Doc | None, env: Envelope[Any]) -> Decision:
+        sig = notice_cleared(env)
+        assert sig is not None
+        return alert_rules.apply_signal(doc, sig, config, clock.now(), env.id)
+
+    return Projection("notices", stores.alerts, route, decide)
 
 
 def _step0_join(sig: AlertSignal, config: RoutingConfig, index: int) -> dict[str, Any] | None:

@@ -23,6 +23,7 @@ from .config import load_routing
 from .domain.routing import RoutingConfig
 from .domain.sources import RAISING, RESOLVING
 from .handlers import DeliveryWorker, Engine, Stores
+from .metrics import NotificationMetrics
 from .settings import NotificationsSettings
 
 __all__ = ["build_app"]
@@ -127,6 +128,7 @@ def build_app(
         for worker in workers:
             await worker.enqueue(deliveries)
 
+    metrics = NotificationMetrics(runtime.registry)
     engine = Engine(
         stores,
         config,
@@ -135,6 +137,7 @@ def build_app(
         timers=timers,
         full_scan_interval_s=settings.full_scan_interval_s,
         on_deliveries=enqueue,
+        metrics=metrics,
     )
     runtime.every(settings.sweep_interval_s, engine.tick, "notifications-sweep")
     for name in CHANNELS:
@@ -152,6 +155,7 @@ def build_app(
             lease_s=settings.delivery_lease_s,
             timers=runtime.due_index(f"due_{name}", bucket=bucket),
             full_scan_interval_s=settings.full_scan_interval_s,
+            metrics=metrics,
         )
         workers.append(worker)
         runtime.every(settings.delivery_poll_s, worker.run_once, f"deliver-{name}")

@@ -19,6 +19,7 @@ from siaga_runtime import AggregateStore, Clock, Doc, DueIndex
 from ..channels import ChannelError, ChannelSender, Outgoing
 from ..domain import deliveries as delivery_rules
 from ..domain.labels import region_name
+from ..metrics import NotificationMetrics
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +69,7 @@ class DeliveryWorker:
         batch: int = 200,
         timers: DueIndex | None = None,
         full_scan_interval_s: float = 60.0,
+        metrics: NotificationMetrics | None = None,
     ) -> None:
         self.channel = channel
         self.store = store
@@ -83,6 +85,7 @@ class DeliveryWorker:
         self.batch = batch
         self.timers = timers
         self.full_scan_interval_s = full_scan_interval_s
+        self.metrics = metrics
         self._last_send = 0.0
         self._last_full_scan: float | None = None
         self._inflight: set[str] = set()
@@ -227,6 +230,12 @@ class DeliveryWorker:
             ),
             idempotency_key=f"done:{nid}:{attempt}",
         )
+        if self.metrics is not None and stored is not None:
+            outcome = {"delivered": "delivered", "pending": "retry"}.get(stored.get("state", ""), "failed")
+            self.metrics.attempts.labels(self.channel, outcome).inc()
+            if outcome == "delivered" and stored.get("created_at") is not None:
+                waited = (finished - stored["created_at"]).total_seconds()
+                self.metrics.delivery_latency.labels(self.channel).observe(max(waited, 0.0))
         if stored is not None and stored.get("state") == "pending" and self.timers is not None:
             await self.timers.schedule([(nid, stored["next_attempt_at"])])  # the retry, after its backoff
         if error:

@@ -25,6 +25,7 @@ from ..domain import groups as group_rules
 from ..domain.contacts import Contact
 from ..domain.muting import Silence, muted_fingerprints
 from ..domain.routing import RoutingConfig
+from ..metrics import NotificationMetrics
 from .projections import Stores
 
 log = logging.getLogger(__name__)
@@ -43,6 +44,7 @@ class Engine:
         timers: DueIndex | None = None,
         full_scan_interval_s: float = 60.0,
         on_deliveries: Callable[[list[Doc]], Any] | None = None,
+        metrics: NotificationMetrics | None = None,
     ) -> None:
         self.stores = stores
         self.config = config
@@ -51,6 +53,7 @@ class Engine:
         self.timers = timers
         self.full_scan_interval_s = full_scan_interval_s
         self.on_deliveries = on_deliveries
+        self.metrics = metrics
         self._last_full_scan: float | None = None
         self._batched: list[tuple[str, datetime]] | None = None
 
@@ -109,6 +112,9 @@ class Engine:
         stored, _ = await self.stores.alerts.mutate(
             d["_id"], lambda doc: alert_rules.escalate(doc, now), idempotency_key=key
         )
+        stepped = stored is not None and (stored.get("esc") or {}).get("seq", 0) > d["esc"]["seq"]
+        if self.metrics is not None and stepped:
+            self.metrics.escalations.inc()
         return stored
 
     # -- escalation ---------------------------------------------------------------------------------------

@@ -1,13 +1,76 @@
-"""Small helpers for integration tests: bounded waits (failure guards, never timing assertions) and Kafka I/O."""
+"""Small helpers for integration tests: bounded waits (failure guards, never timing assertions), Kafka I/O,
+and a service run in-process behind an ASGI client."""
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable
-from typing import Any
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar, cast
 
+import httpx
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from fastapi import FastAPI
+
+S = TypeVar("S")
+
+
+def auth(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+@dataclass
+class Running(Generic[S]):
+    """A service running in-process; ``S`` is the type of its ``app.state.stores``."""
+
+    app: FastAPI
+    client: httpx.AsyncClient
+
+    @property
+    def stores(self) -> S:
+        return cast(S, self.app.state.stores)
+
+
+@asynccontextmanager
+async def serve(app: FastAPI, name: str) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
+    """The app's lifespan (Kafka, MongoDB, relay, consumers, timers) around an ASGI client."""
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url=f"http://{name}") as client:
+            yield app, client
+
+
+async def read_to_end(bootstrap: str, topic: str) -> list[Any]:
+    """Every record now in ``topic`` (read up to the end offsets taken once the partitions are assigned)."""
+    consumer = AIOKafkaConsumer(
+        topic, bootstrap_servers=bootstrap, enable_auto_commit=False, auto_offset_reset="earliest"
+    )
+    await consumer.start()
+    try:
+
+        async def assigned() -> bool:
+            await consumer.getmany(timeout_ms=100)  # only to let the assignment happen; records re-read below
+            return bool(consumer.assignment())
+
+        await wait_until(assigned, timeout=30, what=f"partitions of {topic}")
+        tps = sorted(consumer.assignment())
+        await consumer.seek_to_beginning(*tps)
+        ends = await consumer.end_offsets(tps)
+        records: list[Any] = []
+
+        async def done() -> bool:
+            batch = await consumer.getmany(*tps, timeout_ms=300)
+            for recs in batch.values():
+                records.extend(recs)
+            positions = [await consumer.position(tp) for tp in tps]
+            return all(pos >= ends[tp] for pos, tp in zip(positions, tps, strict=True))
+
+        await wait_until(done, timeout=60, what=f"read {topic} to its end")
+        return records
+    finally:
+        await consumer.stop()
 
 
 async def wait_until(

@@ -50,6 +50,7 @@ SERVICES: dict[str, tuple[str, str, int]] = {
 INFRASTRUCTURE = {"kafka", "mongo", "prometheus"}
 REQUIRED_ENV = {"KAFKA_BOOTSTRAP_SERVERS", "MONGODB_URL", "MONGODB_DATABASE", "HTTP_PORT"}
 NAMED_VOLUMES = {"kafka-data", "mongo-data", "prometheus-data"}
+DOCKERFILE = ROOT / "deploy" / "docker" / "service.Dockerfile"
 # Where the image puts the repository (WORKDIR of the service Dockerfiles).
 IMAGE_APP_DIR = PurePosixPath("/app")
 
@@ -236,7 +237,8 @@ def test_images_and_builds(compose: dict[str, Any]) -> None:
     for name in SERVICES:
         build = services[name]["build"]
         assert Path(build["context"]).resolve() == ROOT, f"{name}: build context must be the repository root"
-        assert (ROOT / build["dockerfile"]).resolve() == ROOT / "services" / name / "Dockerfile"
+        assert (ROOT / build["dockerfile"]).resolve() == DOCKERFILE
+        assert build["args"] == {"SERVICE": name, "PORT": str(SERVICES[name][2])}
 
 
 def test_kafka_is_a_kraft_combined_node(compose: dict[str, Any]) -> None:
@@ -477,23 +479,30 @@ def test_dockerignore_excludes_local_state() -> None:
         assert _ignored(path, patterns), f".dockerignore does not exclude {path}"
 
 
+def _expand(text: str, build_args: dict[str, str]) -> str:
+    """Substitute ``${ARG}`` as the Docker builder does for the build arguments compose passes."""
+    return re.sub(r"\$\{(\w+)\}", lambda m: build_args.get(m.group(1), m.group(0)), text)
+
+
 @pytest.mark.parametrize("service", sorted(SERVICES))
-def test_service_dockerfile(service: str, compose: dict[str, Any]) -> None:
-    dockerfile = ROOT / "services" / service / "Dockerfile"
-    assert dockerfile.is_file()
-    steps = _instructions(dockerfile)
+def test_service_image_recipe(service: str, compose: dict[str, Any]) -> None:
+    """The one Dockerfile, read with the build arguments compose gives this service."""
+    assert DOCKERFILE.is_file()
+    build_args = {k: str(v) for k, v in compose["services"][service]["build"]["args"].items()}
+    steps = [(kind, _expand(arg, build_args)) for kind, arg in _instructions(DOCKERFILE)]
     kinds = [kind for kind, _ in steps]
     args = {kind: arg for kind, arg in steps}  # the last of each kind
     assert steps[0] == ("FROM", "python:3.11-slim")
     assert kinds.count("FROM") == 1
     runs = " && ".join(arg for kind, arg in steps if kind == "RUN")
     assert re.search(r"pip install [^&]*\buv==", runs), "uv is installed with pip, pinned"
-    assert f"uv sync --frozen --no-dev --package siaga-{service}" in runs
+    assert f'uv sync --frozen --no-dev --package "siaga-{service}"' in runs
     user = args["USER"].split(":")[0]
     assert user not in ("root", "0"), "the service must not run as root"
     assert kinds.index("USER") > max(i for i, kind in enumerate(kinds) if kind == "RUN")
     assert "/health/ready" in args["HEALTHCHECK"]
-    assert json.loads(args["CMD"]) == ["python", "-m", f"siaga_{service}"]
+    assert f"SERVICE_NAME={service}" in args["ENV"]
+    assert json.loads(args["CMD"]) == ["sh", "-c", 'exec python -m "siaga_${SERVICE_NAME}"']
     port = SERVICES[service][2]
     assert args["EXPOSE"] == str(port)
     assert _port_of(compose["services"][service]) == port
@@ -528,22 +537,6 @@ def test_service_dockerfile(service: str, compose: dict[str, Any]) -> None:
 def test_the_image_command_runs_a_module_that_exists(service: str) -> None:
     """``CMD ["python", "-m", "siaga_<svc>"]`` needs the package's ``__main__``."""
     assert importlib.util.find_spec(f"siaga_{service}.__main__") is not None, f"siaga_{service}/__main__.py"
-
-
-def test_service_dockerfiles_differ_only_in_name_and_port() -> None:
-    member_line = re.compile(r"^COPY services/[a-z]+/pyproject\.toml ")
-
-    def normalised(service: str) -> list[str]:
-        text = (ROOT / "services" / service / "Dockerfile").read_text()
-        port = str(SERVICES[service][2])
-        return [
-            line if member_line.match(line) else line.replace(service, "<svc>").replace(port, "<port>")
-            for line in text.splitlines()
-        ]
-
-    reference = normalised("meetings")
-    for service in SERVICES:
-        assert normalised(service) == reference, f"services/{service}/Dockerfile drifted from the others"
 
 
 # ---------------------------------------------------------------------------------------------- Prometheus

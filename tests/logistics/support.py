@@ -5,19 +5,17 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from typing import Any
 
-import httpx
-from aiokafka import AIOKafkaConsumer
-from fastapi import FastAPI
 from siaga_logistics.app import build_app
 from siaga_logistics.handlers import Stores
 from siaga_logistics.settings import LogisticsSettings
 from siaga_runtime import ManualClock
 from siaga_schemas.topics import LOGISTICS_EVENTS
 
-from ..helpers import wait_until
+from .. import helpers
+from ..helpers import auth as auth  # re-exported for the tests of this package
+from ..helpers import read_to_end, wait_until
 
 OPERATOR_BULUNGAN = "dev:kpu:65.01:operator"
 OPERATOR_PPK_TANJUNG_SELOR = "dev:ppk:65.01.05:operator"
@@ -26,28 +24,14 @@ READER_BAWASLU_KALTARA = "dev:bawaslu:65:reader"
 READER_DESK_BULUNGAN = "dev:desk_pilkada:65.01:reader"
 
 
-def auth(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
-
-
-@dataclass
-class Running:
-    app: FastAPI
-    client: httpx.AsyncClient
-
-    @property
-    def stores(self) -> Stores:
-        stores: Stores = self.app.state.stores
-        return stores
+Running = helpers.Running[Stores]
 
 
 @asynccontextmanager
 async def running(settings: LogisticsSettings, clock: ManualClock) -> AsyncIterator[Running]:
-    app = build_app(settings, clock=clock)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://logistics") as client:
-            yield Running(app, client)
+    """The service in-process: its lifespan (Kafka, FerretDB, relay, consumer) around an ASGI client."""
+    async with helpers.serve(build_app(settings, clock=clock), "logistics") as (app, client):
+        yield Running(app, client)
 
 
 async def wait_drained(stores: Stores) -> None:
@@ -58,37 +42,6 @@ async def wait_drained(stores: Stores) -> None:
         return True
 
     await wait_until(drained, timeout=60, what="outbox published")
-
-
-async def read_to_end(bootstrap: str, topic: str) -> list[Any]:
-    """Every record now in ``topic`` (up to the end offsets taken once assigned)."""
-    consumer = AIOKafkaConsumer(
-        topic, bootstrap_servers=bootstrap, enable_auto_commit=False, auto_offset_reset="earliest"
-    )
-    await consumer.start()
-    try:
-
-        async def assigned() -> bool:
-            await consumer.getmany(timeout_ms=100)
-            return bool(consumer.assignment())
-
-        await wait_until(assigned, timeout=30, what=f"partitions of {topic}")
-        tps = sorted(consumer.assignment())
-        await consumer.seek_to_beginning(*tps)
-        ends = await consumer.end_offsets(tps)
-        records: list[Any] = []
-
-        async def done() -> bool:
-            batch = await consumer.getmany(*tps, timeout_ms=300)
-            for recs in batch.values():
-                records.extend(recs)
-            positions = [await consumer.position(tp) for tp in tps]
-            return all(pos >= ends[tp] for pos, tp in zip(positions, tps, strict=True))
-
-        await wait_until(done, timeout=60, what=f"read {topic} to its end")
-        return records
-    finally:
-        await consumer.stop()
 
 
 async def events(settings: LogisticsSettings, stores: Stores) -> list[dict[str, Any]]:

@@ -5,19 +5,17 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from typing import Any
 
-import httpx
-from aiokafka import AIOKafkaConsumer
-from fastapi import FastAPI
 from siaga_meetings.app import build_app
 from siaga_meetings.handlers import Stores
 from siaga_meetings.settings import MeetingsSettings
 from siaga_runtime import ManualClock
 from siaga_schemas.topics import MEETINGS_EVENTS
 
-from ..helpers import wait_until
+from .. import helpers
+from ..helpers import auth as auth  # re-exported for the tests of this package
+from ..helpers import read_to_end, wait_until
 
 ORGANISER_BAWASLU_JATIM = "dev:bawaslu:35:organiser"
 ORGANISER_KPU_JATIM = "dev:kpu:35:organiser"
@@ -30,29 +28,14 @@ READER_DESK_BULUNGAN = "dev:desk_pilkada:65.01:reader"
 ADMIN = "dev:kemendagri:national:admin"
 
 
-def auth(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
-
-
-@dataclass
-class Running:
-    app: FastAPI
-    client: httpx.AsyncClient
-
-    @property
-    def stores(self) -> Stores:
-        stores: Stores = self.app.state.stores
-        return stores
+Running = helpers.Running[Stores]
 
 
 @asynccontextmanager
 async def running(settings: MeetingsSettings, clock: ManualClock) -> AsyncIterator[Running]:
     """The service in-process: its lifespan (Kafka, FerretDB, relay, consumer) around an ASGI client."""
-    app = build_app(settings, clock=clock)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://meetings") as client:
-            yield Running(app, client)
+    async with helpers.serve(build_app(settings, clock=clock), "meetings") as (app, client):
+        yield Running(app, client)
 
 
 async def outbox_drained(stores: Stores) -> bool:
@@ -74,37 +57,6 @@ async def wait_drained(stores: Stores) -> None:
         return await outbox_drained(stores)
 
     await wait_until(drained, timeout=60, what="outbox published")
-
-
-async def read_to_end(bootstrap: str, topic: str) -> list[Any]:
-    """Every record now in ``topic`` (read up to the end offsets taken at the start)."""
-    consumer = AIOKafkaConsumer(
-        topic, bootstrap_servers=bootstrap, enable_auto_commit=False, auto_offset_reset="earliest"
-    )
-    await consumer.start()
-    try:
-
-        async def assigned() -> bool:
-            await consumer.getmany(timeout_ms=100)  # only to let the assignment happen; records re-read below
-            return bool(consumer.assignment())
-
-        await wait_until(assigned, timeout=30, what=f"partitions of {topic}")
-        tps = sorted(consumer.assignment())
-        await consumer.seek_to_beginning(*tps)
-        ends = await consumer.end_offsets(tps)
-        records: list[Any] = []
-
-        async def done() -> bool:
-            batch = await consumer.getmany(*tps, timeout_ms=300)
-            for recs in batch.values():
-                records.extend(recs)
-            positions = [await consumer.position(tp) for tp in tps]
-            return all(pos >= ends[tp] for pos, tp in zip(positions, tps, strict=True))
-
-        await wait_until(done, timeout=60, what=f"read {topic} to its end")
-        return records
-    finally:
-        await consumer.stop()
 
 
 async def meeting_events(settings: MeetingsSettings, stores: Stores) -> list[dict[str, Any]]:

@@ -121,7 +121,10 @@ async def test_failing_webhook_is_retried_without_holding_up_email_and_telegram(
         assert "Kafka broker kafka-1 tidak menjawab" in mail.get_content()
         metrics = (await svc.client.get("/metrics")).text
         assert 'siaga_notifications_delivery_attempts_total{channel="webhook",outcome="retry"} 2.0' in metrics
-        assert 'siaga_notifications_delivery_attempts_total{channel="webhook",outcome="delivered"} 1.0' in metrics
+        assert (
+            'siaga_notifications_delivery_attempts_total{channel="webhook",outcome="delivered"} 1.0'
+            in metrics
+        )
         assert 'siaga_notifications_delivery_latency_seconds_count{channel="email"} 1.0' in metrics
 
         # Alertmanager resolves it; the lifecycle is visible through the API.

@@ -1,10 +1,12 @@
-# Siaga meetings service. Build context: the repository root (docker-compose.yml does this), e.g.
-#   docker build -f services/meetings/Dockerfile -t siaga/meetings:dev .
-# The three service Dockerfiles are identical except for the service name and port
-# (tests/deploy/test_compose.py checks that they stay so).
+# One image recipe for every Siaga service; docker-compose.yml passes the service and its port:
+#   docker build -f deploy/docker/service.Dockerfile --build-arg SERVICE=meetings --build-arg PORT=8101 \
+#       -t siaga/meetings:dev .
+# Build context: the repository root.
 FROM python:3.11-slim
 
 ARG UV_VERSION=0.13.8
+ARG SERVICE
+ARG PORT
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
@@ -15,7 +17,8 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     UV_LINK_MODE=copy \
     UV_NO_CACHE=1
 
-RUN pip install --no-cache-dir "uv==${UV_VERSION}" \
+RUN test -n "${SERVICE}" && test -n "${PORT}" \
+    && pip install --no-cache-dir "uv==${UV_VERSION}" \
     && groupadd --system --gid 10001 siaga \
     && useradd --system --uid 10001 --gid siaga --home-dir /app --no-create-home --shell /usr/sbin/nologin siaga
 
@@ -30,25 +33,26 @@ COPY deploy/devstack/pyproject.toml deploy/devstack/pyproject.toml
 COPY services/meetings/pyproject.toml services/meetings/pyproject.toml
 COPY services/logistics/pyproject.toml services/logistics/pyproject.toml
 COPY services/notifications/pyproject.toml services/notifications/pyproject.toml
-RUN uv sync --frozen --no-dev --package siaga-meetings --no-install-workspace
+RUN uv sync --frozen --no-dev --package "siaga-${SERVICE}" --no-install-workspace
 
 # 2. The workspace packages this service needs, then the service itself.
 COPY schemas schemas
 COPY runtime runtime
 COPY deploy/devstack deploy/devstack
-COPY services/meetings services/meetings
-RUN uv sync --frozen --no-dev --package siaga-meetings \
-    && /app/.venv/bin/python -c "import siaga_meetings.__main__"
+COPY services/${SERVICE} services/${SERVICE}
+RUN uv sync --frozen --no-dev --package "siaga-${SERVICE}" \
+    && /app/.venv/bin/python -c "import siaga_${SERVICE}.__main__"
 
 ENV PATH=/app/.venv/bin:$PATH \
-    SERVICE_NAME=meetings \
+    SERVICE_NAME=${SERVICE} \
     HTTP_HOST=0.0.0.0 \
-    HTTP_PORT=8101
+    HTTP_PORT=${PORT}
 
 USER siaga:siaga
-EXPOSE 8101
+EXPOSE ${PORT}
 
 HEALTHCHECK --interval=10s --timeout=5s --start-period=30s --retries=6 \
     CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/health/ready' % os.environ['HTTP_PORT'], timeout=4)"]
 
-CMD ["python", "-m", "siaga_meetings"]
+# SERVICE_NAME is fixed at build time; the shell only expands it (exec keeps signals going to Python).
+CMD ["sh", "-c", "exec python -m \"siaga_${SERVICE_NAME}\""]

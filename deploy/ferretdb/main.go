@@ -2,7 +2,9 @@
 //
 // FerretDB is embedded through its public ferretdb package (a plain `go install` of its own command panics
 // at start-up because build/version/version.txt is missing from the module zip). FerretDB itself listens on
-// a Unix socket; clients connect to the TCP address of the write-serialising proxy in proxy.go.
+// a Unix socket; clients connect to the TCP address of the write-serialising proxy in proxy.go, which also
+// resolves {_id, _v} version guards with an indexed read (cas.go) and adds the _id index FerretDB's own
+// queries can use (indexes.go).
 //
 // Telemetry: the embedded ferretdb package never creates the telemetry reporter and additionally marks
 // telemetry as disabled and locked in its state, so nothing is sent anywhere. Its state stays in memory.
@@ -87,8 +89,12 @@ func main() {
 		}
 		done <- unexpected
 	}()
+	indexes := newIndexKeeper(abs, logger)
+	if err := indexes.ensureAll(); err != nil {
+		fail(logger, "_id path indexes", err)
+	}
 	logger.Info("siaga-ferretdb: serialising write commands", "listen", *listen, "upstream", sock)
-	if err := serveProxy(ctx, *listen, "unix", sock, logger); err != nil {
+	if err := serveProxy(ctx, *listen, "unix", sock, indexes, logger); err != nil {
 		fail(logger, "listen "+*listen, err)
 	}
 	stop()

@@ -29,9 +29,22 @@ const (
 	flagMoreToCome = 1 << 1
 )
 
-var writeCommands = map[string]bool{"insert": true, "update": true, "delete": true, "findandmodify": true}
+// Writes, and the commands that create or drop collections and databases (so the index keeper never has
+// a file open while FerretDB drops it).
+var writeCommands = map[string]bool{
+	"insert": true, "update": true, "delete": true, "findandmodify": true,
+	"create": true, "createindexes": true, "drop": true, "dropdatabase": true, "dropindexes": true,
+	"renamecollection": true,
+}
 
-type writeGate struct{ mu sync.Mutex }
+// writeGate runs write commands one at a time; while it is held, the proxy alone writes, which is what
+// makes resolving version guards itself (cas.go) and adding indexes (indexes.go) safe.
+type writeGate struct {
+	mu       sync.Mutex
+	upstream *upstreamClient
+	indexes  *indexKeeper
+	logger   *slog.Logger
+}
 
 // readMessage reads one whole wire message (header included).
 func readMessage(r io.Reader) ([]byte, error) {
@@ -71,7 +84,7 @@ func commandName(msg []byte) (name string, moreToCome bool) {
 	return strings.ToLower(string(rest[:end])), moreToCome
 }
 
-func serveProxy(ctx context.Context, listenAddr, upstreamNetwork, upstreamAddr string, logger *slog.Logger) error {
+func serveProxy(ctx context.Context, listenAddr, upstreamNetwork, upstreamAddr string, indexes *indexKeeper, logger *slog.Logger) error {
 	ln, err := net.Listen("tcp", listenAddr)
 	if err != nil {
 		return err
@@ -80,7 +93,11 @@ func serveProxy(ctx context.Context, listenAddr, upstreamNetwork, upstreamAddr s
 		<-ctx.Done()
 		_ = ln.Close()
 	}()
-	gate := &writeGate{}
+	gate := &writeGate{
+		upstream: &upstreamClient{network: upstreamNetwork, addr: upstreamAddr},
+		indexes:  indexes,
+		logger:   logger,
+	}
 	for {
 		client, err := ln.Accept()
 		if err != nil {
@@ -114,18 +131,41 @@ func proxyConn(ctx context.Context, client net.Conn, network, addr string, gate 
 			return err
 		}
 		name, moreToCome := commandName(req)
-		write := writeCommands[name]
-		if write {
-			gate.mu.Lock()
+		if !writeCommands[name] {
+			if err := relay(req, moreToCome, client, upstream); err != nil {
+				return err
+			}
+			continue
 		}
-		err = relay(req, moreToCome, client, upstream)
-		if write {
-			gate.mu.Unlock()
-		}
+		gate.mu.Lock()
+		err = gate.write(name, req, moreToCome, client, upstream)
+		gate.mu.Unlock()
 		if err != nil {
 			return err
 		}
 	}
+}
+
+// write runs one write command under the gate: guards resolved, relayed, then the index keeper told.
+func (g *writeGate) write(name string, req []byte, moreToCome bool, client, upstream net.Conn) error {
+	m, err := parseOpMsg(req)
+	if err != nil {
+		return relay(req, moreToCome, client, upstream) // not ours to understand: pass it through
+	}
+	if name == "update" {
+		rewritten, err := rewriteGuards(m, g.upstream.readVersion)
+		if err != nil {
+			g.logger.Warn("siaga-ferretdb: version lookup failed; forwarding the guard as is", "error", err)
+		} else if rewritten {
+			req = m.encode()
+		}
+	}
+	err = relay(req, moreToCome, client, upstream)
+	if g.indexes != nil {
+		db, coll := m.commandTarget()
+		g.indexes.after(name, db, coll)
+	}
+	return err
 }
 
 // relay sends a request upstream and copies back its reply; a reply flagged moreToCome is followed by more.

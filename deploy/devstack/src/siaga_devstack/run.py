@@ -54,9 +54,19 @@ def _ready(url: str) -> bool:
         return False
 
 
-def start_services(stack: Stack) -> list[Service]:
+# Timers fast enough for an accelerated scenario clock (wall seconds).
+SCENARIO_TIMERS = {
+    "SWEEP_INTERVAL_S": "1",  # meetings: overdue reports and actions; notifications: escalations, flushes
+    "DELAY_SWEEP_INTERVAL_S": "1",
+    "RISK_SWEEP_INTERVAL_S": "5",
+    "DELIVERY_POLL_S": "0.5",
+}
+
+
+def start_services(stack: Stack, extra_env: dict[str, str] | None = None) -> list[Service]:
     endpoints = stack.endpoints()
     env = {
+        **(extra_env or {}),
         "KAFKA_BOOTSTRAP_SERVERS": endpoints.kafka_bootstrap,
         "MONGODB_URL": endpoints.mongodb_url,
         "AUTH_DEV_TOKENS": "true",
@@ -119,61 +129,64 @@ def _call(method: str, url: str, body: Any = None, token: str = ADMIN_TOKEN) -> 
         return exc.code, exc.read().decode(errors="replace")
 
 
-def demo_traffic(services: list[Service]) -> None:
-    """Seed 000: Bawaslu Jawa Timur's vidcon rakor with all 38 kab/kota and its numbered recommendations."""
-    if not any(s.name == "meetings" for s in services):
-        return
-    base = SERVICES[0].url
-    organiser = "dev:bawaslu:35:organiser"
-    meeting_id = f"mtg-bawaslu-jatim-{int(time.time())}"
-    status, _ = _call(
-        "POST",
-        f"{base}/meetings",
-        {
-            "meeting_id": meeting_id,
-            "title": "Rakoor Bawaslu Jatim dengan seluruh pimpinan Bawaslu kab/kota",
-            "organiser": {"institution": "bawaslu", "region": "35"},
-            "level": "province",
-            "mode": "vidcon",
-            "starts_at": "2026-12-01T14:00:00",
-            "ends_at": "2026-12-01T17:30:00",
-            "agenda": ["Kerja pengawasan", "Kesiapan logistik"],
-            "invited": [{"institution": "bawaslu", "within": "35", "level": 2}],
-        },
-        organiser,
+def scenario_traffic(services: list[Service], stack: Stack, scenario: Any, clock_env: dict[str, str]) -> int:
+    """Play the default scenario against the services (live view on a terminal); returns failed steps."""
+    import asyncio
+
+    from siaga_simulator import run_scenario
+    from siaga_simulator.session import clock_from_env
+
+    if len(services) < len(SERVICES):
+        print("run: not every service is up; the scenario is skipped", flush=True)
+        return 0
+    progress = asyncio.run(
+        run_scenario(
+            scenario,
+            clock=clock_from_env(scenario, clock_env),
+            kafka_bootstrap=stack.endpoints().kafka_bootstrap,
+            urls={s.name: s.url for s in services},
+            live=sys.stdout.isatty(),
+        )
     )
-    print(f"demo: scheduled {meeting_id} → HTTP {status}", flush=True)
-    _call(
-        "PUT",
-        f"{base}/meetings/{meeting_id}/recommendations",
-        {
-            "recommendations": [
-                {"number": 1, "text": "Meningkatkan pola hidup sehat di kantor dan di rumah"},
-                {"number": 2, "text": "Berkoordinasi aktif dengan KPU Kabupaten/Kota tentang tahapan"},
-                {
-                    "number": 3,
-                    "text": "Koordinasi jaringan pengawas",
-                    "sub_items": [
-                        {"letter": "a", "text": "Monitoring bersama jaringan pengawas desa"},
-                        {"letter": "b", "text": "Informasi kepada Kepala Daerah"},
-                    ],
-                },
-            ]
-        },
-        organiser,
+    print(
+        f"\nrun: scenario {scenario.name!r}: {progress.done} steps done, {progress.failed} failed", flush=True
     )
-    status, _ = _call(
-        "POST", f"{base}/meetings/{meeting_id}/held", {"held_at": "2026-12-01T14:00:00"}, organiser
+    print(progress.summary, flush=True)
+    return progress.failed
+
+
+def reset_demo_state(mongodb_url: str) -> None:
+    """Each ``make run`` plays the scenario from a clean slate: drop the services' own databases.
+
+    Kafka keeps its topics; the services' consumer groups resume after what they had already processed.
+    ``SIAGA_KEEP_STATE=1`` keeps everything.
+    """
+    from pymongo import MongoClient
+
+    client: MongoClient[dict[str, Any]] = MongoClient(mongodb_url, serverSelectionTimeoutMS=5000)
+    try:
+        for svc in SERVICES:
+            client.drop_database(f"siaga_{svc.name}")
+    finally:
+        client.close()
+    print("run: demo databases reset (SIAGA_KEEP_STATE=1 keeps them)", flush=True)
+
+
+def print_endpoints(stack: Stack, services: list[Service]) -> None:
+    endpoints = stack.endpoints()
+    print("\nSiaga is running:")
+    print(f"  Kafka          {endpoints.kafka_bootstrap}")
+    print(f"  MongoDB wire   {endpoints.mongodb_url}")
+    for svc in services:
+        print(
+            f"  {svc.name:14} API docs {svc.url}/docs   AsyncAPI {svc.url}/asyncapi.json   metrics {svc.url}/metrics"
+        )
+    print(
+        f"  e-mail inbox   {stack.paths.state / 'inbox' / 'mail'}  (SMTP 127.0.0.1:{os.environ.get('SIAGA_SMTP_PORT', '8025')})"
     )
-    print(f"demo: rakor held → HTTP {status}", flush=True)
-    status, items = _call(
-        "POST",
-        f"{base}/meetings/{meeting_id}/action-items",
-        {"recommendation_ref": "3.a", "due_at": "2026-12-05T17:00:00", "fan_out": True},
-        organiser,
-    )
-    count = len(items) if isinstance(items, list) else 0
-    print(f"demo: recommendation 3.a fanned out to {count} kab/kota → HTTP {status}", flush=True)
+    print(f"  webhook inbox  {stack.paths.state / 'inbox' / 'webhooks.jsonl'}")
+    print(f"  logs           {stack.paths.logs}")
+    print(f"  demo token     Authorization: Bearer {ADMIN_TOKEN}", flush=True)
 
 
 def _interrupt(signum: int, frame: Any) -> None:
@@ -181,25 +194,30 @@ def _interrupt(signum: int, frame: Any) -> None:
 
 
 def run(stack: Stack) -> int:
+    from siaga_simulator import DEFAULT_SCENARIO, load_scenario, scenario_clock_env
+
     signal.signal(signal.SIGTERM, _interrupt)
     started = time.monotonic()
+    scenario = load_scenario(os.environ.get("SIAGA_SCENARIO", str(DEFAULT_SCENARIO)))
     endpoints = stack.up()
-    services = start_services(stack)
+    if not os.environ.get("SIAGA_KEEP_STATE"):
+        reset_demo_state(endpoints.mongodb_url)
+    clock_env = scenario_clock_env(scenario)
+    services = start_services(stack, {**clock_env, **SCENARIO_TIMERS})
     print(f"run: servers and {len(services)} services ready in {time.monotonic() - started:.0f}s", flush=True)
-    demo_traffic(services)
-    print("\nSiaga is running:")
-    print(f"  Kafka          {endpoints.kafka_bootstrap}")
-    print(f"  MongoDB wire   {endpoints.mongodb_url}")
-    for svc in services:
-        print(
-            f"  {svc.name:14} API docs {svc.url}/docs  AsyncAPI {svc.url}/asyncapi.json  metrics {svc.url}/metrics"
-        )
-    print(f"  e-mail inbox   {stack.paths.state / 'inbox' / 'mail'}")
-    print(f"  webhook inbox  {stack.paths.state / 'inbox' / 'webhooks.jsonl'}")
-    print(f"  logs           {stack.paths.logs}")
-    print(f"  demo token     Authorization: Bearer {ADMIN_TOKEN}")
-    print("Ctrl-C stops the services (make stop also stops Kafka and FerretDB).", flush=True)
+    print_endpoints(stack, services)
+    print(
+        f"\nrun: playing {scenario.name!r} ({len(scenario.steps)} steps, {scenario.factor:g}x time)\n",
+        flush=True,
+    )
     try:
+        scenario_traffic(services, stack, scenario, clock_env)
+        print_endpoints(stack, services)
+        print(
+            "The services keep running: try the APIs above. Ctrl-C stops them (make stop also stops Kafka and FerretDB).",
+            flush=True,
+        )
+        del endpoints
         while all(port_open(s.port) for s in services):
             time.sleep(2)
         print("run: a service stopped; see its log under .devstack/logs", file=sys.stderr)

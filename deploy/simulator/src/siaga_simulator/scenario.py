@@ -1,0 +1,210 @@
+"""The scenario file: a timeline of steps at offsets from a scenario start, on an accelerated clock.
+
+A step does one thing through the services' public interfaces:
+
+- ``http``: one call (or one per region with ``for_each``) to a service's HTTP API;
+- ``contacts``: put entries in the notifications directory;
+- ``logistics``: create a distribution plan, a shipment for every leg, and dispatch them;
+- ``deliver``: deliver a plan's shipments with proof of delivery (changes per leg: short, damaged...);
+- ``acknowledge``: a coordinator acknowledges the oldest open alert of a kind, with a comment.
+
+Errors name the YAML line and the field, e.g. ``default.yaml line 42: steps.3.http.method: ...``.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from siaga_schemas import region_info
+
+__all__ = ["Scenario", "ScenarioError", "Step", "load_scenario", "parse_offset"]
+
+_OFFSET = re.compile(r"^\+?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
+Service = Literal["meetings", "logistics", "notifications"]
+
+
+class ScenarioError(ValueError):
+    """A scenario file that cannot run; the message names the line and the field."""
+
+
+def parse_offset(text: str) -> timedelta:
+    """``+1d2h30m`` → 1 day 2 h 30 min after the scenario start."""
+    m = _OFFSET.match(text.strip())
+    if not m or not any(m.groups()):
+        raise ValueError(f"offset {text!r}: use e.g. +30m, +2h, +1d6h")
+    d, h, mi, s = (int(g or 0) for g in m.groups())
+    return timedelta(days=d, hours=h, minutes=mi, seconds=s)
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ForEach(_Strict):
+    """Repeat a call for the regions at ``level`` within ``within``, taking the slice [start, stop) of them
+    (as shares of the sorted list), so that steps can split regions into on-time, late and never."""
+
+    within: str
+    level: int = Field(ge=1, le=4)
+    start: float = Field(0.0, ge=0, le=1)
+    stop: float = Field(1.0, ge=0, le=1)
+
+    @field_validator("within")
+    @classmethod
+    def _known(cls, v: str) -> str:
+        if region_info(v) is None:
+            raise ValueError(f"{v!r} is not an official region code")
+        return v
+
+
+class HttpCall(_Strict):
+    service: Service
+    method: Literal["GET", "POST", "PUT", "DELETE"]
+    path: str = Field(pattern=r"^/")
+    token: str
+    body: Any = None
+    for_each: ForEach | None = None
+    expect: list[int] = Field(default_factory=lambda: [200, 201])
+
+
+class Contacts(_Strict):
+    token: str
+    entries: list[dict[str, Any]] = Field(min_length=1)
+
+
+class Logistics(_Strict):
+    token: str
+    plan: dict[str, Any]
+    dispatch_at: str = Field(description="Local time of the plan's region, ISO 8601 without offset.")
+    eta: str | None = Field(None, description="ETA of every leg (default: the plan's arrival times).")
+    eta_overrides: dict[str, str] = Field(default_factory=dict, description="leg id → ETA (late legs).")
+
+
+class Deliver(_Strict):
+    token: str
+    plan_id: str
+    at: str
+    legs: list[str] = Field(
+        default_factory=list, description="Leg ids; empty: every leg not listed elsewhere."
+    )
+    level: Literal["ppk", "pps", "tps", "any"] = "any"
+    changes: dict[str, dict[str, dict[str, Any]]] = Field(
+        default_factory=dict, description="leg id → 'item/variant' → PoD line overrides."
+    )
+
+
+class Acknowledge(_Strict):
+    token: str
+    alertname: str
+    comment: str
+
+
+class Step(_Strict):
+    at: timedelta
+    title: str
+    http: HttpCall | None = None
+    contacts: Contacts | None = None
+    logistics: Logistics | None = None
+    deliver: Deliver | None = None
+    acknowledge: Acknowledge | None = None
+
+    @field_validator("at", mode="before")
+    @classmethod
+    def _offset(cls, v: Any) -> Any:
+        return parse_offset(v) if isinstance(v, str) else v
+
+    @model_validator(mode="after")
+    def _one_action(self) -> Step:
+        given = [k for k in ("http", "contacts", "logistics", "deliver", "acknowledge") if getattr(self, k)]
+        if len(given) != 1:
+            raise ValueError(
+                f"a step does exactly one thing (http, contacts, logistics, deliver, acknowledge); got {given or 'none'}"
+            )
+        return self
+
+    @property
+    def kind(self) -> str:
+        return next(
+            k for k in ("http", "contacts", "logistics", "deliver", "acknowledge") if getattr(self, k)
+        )
+
+
+class Scenario(_Strict):
+    name: str
+    description: str = ""
+    start: AwareDatetime
+    factor: float = Field(gt=0, le=100_000, description="Scenario seconds per wall-clock second.")
+    end: timedelta | None = None
+    watch: dict[str, Any] = Field(default_factory=dict, description="What the live view follows.")
+    steps: list[Step] = Field(min_length=1)
+
+    @field_validator("end", mode="before")
+    @classmethod
+    def _offset(cls, v: Any) -> Any:
+        return parse_offset(v) if isinstance(v, str) else v
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Scenario:
+        offsets = [s.at for s in self.steps]
+        if offsets != sorted(offsets):
+            raise ValueError("steps must be in time order")
+        return self
+
+    def at(self, offset: timedelta) -> datetime:
+        return self.start + offset
+
+    @property
+    def duration(self) -> timedelta:
+        return self.end or self.steps[-1].at
+
+
+def _line_of(root: yaml.Node, loc: tuple[Any, ...]) -> int | None:
+    node: yaml.Node | None = root
+    line = root.start_mark.line + 1
+    for part in loc:
+        if isinstance(node, yaml.MappingNode):
+            node = next((v for k, v in node.value if k.value == str(part)), None)
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
+            node = node.value[part]
+        else:
+            break
+        if node is None:
+            break
+        line = node.start_mark.line + 1
+    return line
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    """Read and validate a scenario file; a ``ScenarioError`` names the line and the field."""
+    path = Path(path)
+    text = path.read_text(encoding="utf-8")
+    try:
+        root = yaml.compose(text)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark else ""
+        raise ScenarioError(f"{path.name}{where}: not valid YAML: {getattr(exc, 'problem', exc)}") from exc
+    if root is None or not isinstance(data, dict):
+        raise ScenarioError(f"{path.name}: a scenario is a mapping with name, start, factor and steps")
+    try:
+        return Scenario.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        loc = tuple(p for p in first["loc"] if not (isinstance(p, str) and p.startswith("function-")))
+        line = _line_of(root, loc)
+        field = ".".join(str(p) for p in loc) or "(top)"
+        raise ScenarioError(f"{path.name} line {line}: {field}: {first['msg']}") from exc

@@ -62,6 +62,7 @@ class Driver:
     say: Callable[[str], None] = print
     client: httpx.AsyncClient = field(default_factory=lambda: httpx.AsyncClient(timeout=30.0))
     plans: dict[str, dict[str, Any]] = field(default_factory=dict)
+    clients: dict[str, httpx.AsyncClient] = field(default_factory=dict)  # per service, e.g. in-process (tests)
 
     async def close(self) -> None:
         await self.client.aclose()
@@ -69,8 +70,10 @@ class Driver:
     async def call(
         self, service: str, method: str, path: str, token: str, body: Any = None
     ) -> httpx.Response:
-        return await self.client.request(
-            method, self.urls[service] + path, headers=_auth(token), json=body if body is not None else None
+        client = self.clients.get(service)
+        url = path if client is not None else self.urls[service] + path
+        return await (client or self.client).request(
+            method, url, headers=_auth(token), json=body if body is not None else None
         )
 
     async def run(self, step: Step) -> str:

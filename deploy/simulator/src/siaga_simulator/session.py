@@ -6,6 +6,7 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import httpx
 from siaga_runtime import AcceleratedClock
 
 from .actions import DEFAULT_URLS, Driver
@@ -42,9 +43,10 @@ async def run_scenario(
     urls: dict[str, str] | None = None,
     topic_prefix: str = "",
     live: bool = False,
+    clients: dict[str, httpx.AsyncClient] | None = None,
 ) -> Progress:
     """Play the timeline while the view follows; returns the progress (steps done and failed)."""
-    driver = Driver(urls=dict(urls or DEFAULT_URLS))
+    driver = Driver(urls=dict(urls or DEFAULT_URLS), clients=dict(clients or {}))
     progress = Progress(scenario, clock)
     w = scenario.watch
     watcher = Watcher(
@@ -62,8 +64,8 @@ async def run_scenario(
         view = asyncio.create_task(watcher.show(progress, live=live))
         await play(scenario, driver, clock, progress)
         await view
-        progress.note(watcher.summary())
         progress.summary = watcher.summary()
+        progress.note(progress.summary)
     finally:
         await driver.close()
     return progress

@@ -1,0 +1,5 @@
+"""Fixtures shared with the notifications tests: the loopback SMTP server."""
+
+from ..notifications.conftest import smtp
+
+__all__ = ["smtp"]

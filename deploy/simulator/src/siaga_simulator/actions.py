@@ -62,7 +62,8 @@ class Driver:
     say: Callable[[str], None] = print
     client: httpx.AsyncClient = field(default_factory=lambda: httpx.AsyncClient(timeout=30.0))
     plans: dict[str, dict[str, Any]] = field(default_factory=dict)
-    clients: dict[str, httpx.AsyncClient] = field(default_factory=dict)  # per service, e.g. in-process (tests)
+    # per service, e.g. in-process ASGI clients (tests); otherwise ``client`` with ``urls``
+    clients: dict[str, httpx.AsyncClient] = field(default_factory=dict)
 
     async def close(self) -> None:
         await self.client.aclose()

@@ -1,10 +1,25 @@
-"""``python -m bench``: the runtime benchmark (see ``bench/runtime_bench.py``)."""
+"""``python -m bench``: the runtime benchmark, then the national end-to-end benchmark.
+
+``python -m bench runtime [args]`` or ``python -m bench national [args]`` runs one of them.
+"""
 
 from __future__ import annotations
 
 import sys
 
-from bench.runtime_bench import main
+from bench.national.run import main as national_main
+from bench.runtime_bench import main as runtime_main
+
+
+def main(argv: list[str]) -> int:
+    if argv and argv[0] == "national":
+        return national_main(argv[1:])
+    if argv and argv[0] == "runtime":
+        return runtime_main(argv[1:])
+    if argv:
+        return runtime_main(argv)
+    return runtime_main([]) or national_main([])
+
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,320 @@
+"""Run the sample through the real services: set up plans and shipments by HTTP, stream status scans into
+the logistics inbound topic, and measure throughput, alert latency, replay time, memory and lag."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import hmac
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psutil
+from aiokafka import AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient
+from siaga_schemas import Envelope
+from siaga_schemas.events.logistics import ShipmentStatusReported
+from siaga_schemas.topics import LOGISTICS_EVENTS, LOGISTICS_STATUS_UPDATES
+
+from .generate import Distribution
+
+SECRET = "bench-webhook-secret"  # noqa: S105 (loopback benchmark only)
+TOKEN = {"Authorization": "Bearer dev:kemendagri:national:admin"}
+ROUTING = Path(__file__).with_name("routing.yaml")
+
+
+class Receiver(BaseHTTPRequestHandler):
+    """Loopback webhook receiver: checks the HMAC signature and notes when each notification arrived."""
+
+    arrivals: list[tuple[float, dict[str, Any], bool]] = []
+    lock = threading.Lock()
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        at = time.time()
+        expected = "sha256=" + hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
+        valid = hmac.compare_digest(expected, self.headers.get("X-Siaga-Signature", ""))
+        with self.lock:
+            self.arrivals.append((at, json.loads(body or b"{}"), valid))
+        self.send_response(200)
+        self.end_headers()
+
+    def log_message(self, *args: Any) -> None:
+        return None
+
+
+@dataclass
+class Service:
+    name: str
+    port: int
+    proc: subprocess.Popen[bytes]
+    peak_rss: int = 0
+
+    def metric(self, name: str) -> float:
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/metrics", timeout=5) as r:
+            text = r.read().decode()
+        return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines() if line.startswith(name + "{"))
+
+    def sample_rss(self) -> None:
+        try:
+            rss = psutil.Process(self.proc.pid).memory_info().rss
+        except psutil.Error:
+            return
+        self.peak_rss = max(self.peak_rss, rss)
+
+
+@dataclass
+class Run:
+    prefix: str
+    kafka: str
+    mongodb: str
+    services: dict[str, Service] = field(default_factory=dict)
+    series: list[dict[str, float]] = field(default_factory=list)
+    receiver_port: int = 0
+
+    def env(self, service: str, port: int, database: str | None = None) -> dict[str, str]:
+        return {
+            **os.environ,
+            "SERVICE_NAME": service,
+            "HTTP_PORT": str(port),
+            "KAFKA_BOOTSTRAP_SERVERS": self.kafka,
+            "MONGODB_URL": self.mongodb,
+            "MONGODB_DATABASE": database or f"{self.prefix}_{service}",
+            "KAFKA_TOPIC_PREFIX": f"{self.prefix}.",
+            "KAFKA_GROUP_PREFIX": self.prefix,
+            "AUTH_DEV_TOKENS": "true",
+            "LOG_LEVEL": "WARNING",
+            "DELAY_SWEEP_INTERVAL_S": "0.5",
+            "RISK_SWEEP_INTERVAL_S": "3600",
+            "SWEEP_INTERVAL_S": "0.2",
+            "DELIVERY_POLL_S": "0.2",
+            "CHANNEL_RATE_PER_S": "2000",
+            "ROUTING_FILE": str(ROUTING),
+            "WEBHOOK_URL": f"http://127.0.0.1:{self.receiver_port}/siaga",
+            "WEBHOOK_SECRET": SECRET,
+        }
+
+    def start(
+        self, service: str, port: int, database: str | None = None, group: str | None = None
+    ) -> Service:
+        env = self.env(service, port, database)
+        if group:
+            env["KAFKA_GROUP_PREFIX"] = group
+        log = open(Path(".devstack") / "logs" / f"bench-{service}-{port}.log", "wb")  # noqa: SIM115
+        proc = subprocess.Popen([sys.executable, "-m", f"siaga_{service}"], env=env, stdout=log, stderr=log)
+        svc = Service(service, port, proc)
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/health/ready", timeout=2):
+                    return svc
+            except OSError:
+                time.sleep(0.5)
+        raise RuntimeError(f"{service} did not become ready; see {log.name}")
+
+    def stop_all(self) -> None:
+        for svc in self.services.values():
+            svc.proc.terminate()
+        for svc in self.services.values():
+            try:
+                svc.proc.wait(30)
+            except subprocess.TimeoutExpired:
+                svc.proc.kill()
+
+
+def start_receiver(run: Run) -> ThreadingHTTPServer:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
+    run.receiver_port = server.server_address[1]
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+async def setup(
+    run: Run, dist: Distribution, eta: datetime, budget_s: float
+) -> dict[str, list[dict[str, Any]]]:
+    """One plan per sampled kab/kota (TPS supplied straight from its warehouse) and a shipment per TPS,
+    all with the same ETA; returns each shipment's lines by shipment id."""
+    base = f"http://127.0.0.1:{run.services['logistics'].port}"
+    today = datetime.now(UTC).date()
+    lines: dict[str, list[dict[str, Any]]] = {}
+    started = time.monotonic()
+    async with httpx.AsyncClient(base_url=base, headers=TOKEN, timeout=60) as c:
+        r = await c.put(
+            f"http://127.0.0.1:{run.services['notifications'].port}/contacts/bench-desk",
+            json={
+                "contact_id": "bench-desk",
+                "name": "Bench national desk",
+                "institution": "kemendagri",
+                "roles": ["desk"],
+                "channels": {"webhook_default": True},
+            },
+        )
+        r.raise_for_status()
+        for kab, villages in sorted(dist.by_kab_kota().items()):
+            if time.monotonic() - started > budget_s:
+                break
+            tps = [
+                {"tps_id": f"tps-{v}-{i:03d}", "region": v, "dpt": 300, "direct": True}
+                for v in villages
+                for i in range(1, dist.tps[v] + 1)
+            ]
+            plan_id = f"plan-bench-{kab}"
+            spec = {
+                "plan_id": plan_id,
+                "election_id": "bench",
+                "region": kab,
+                "voting_day": (today + timedelta(days=10)).isoformat(),
+                "contests": ["bupati"],
+                "distribution_starts_at": datetime.now(UTC).replace(tzinfo=None, microsecond=0).isoformat(),
+                "tps": tps,
+            }
+            r = await c.post("/plans", json=spec)
+            r.raise_for_status()
+            legs = r.json()["legs"]
+
+            async def ship(leg: dict[str, Any], plan_id: str = plan_id) -> None:
+                sid = f"shp-{leg['leg_id']}"
+                body = {
+                    "shipment_id": sid,
+                    "plan_id": plan_id,
+                    "leg_id": leg["leg_id"],
+                    "eta": eta.isoformat(),
+                }
+                resp = await c.post("/shipments", json=body)
+                resp.raise_for_status()
+                lines[sid] = leg["lines"]
+
+            for start in range(0, len(legs), 16):
+                await asyncio.gather(*(ship(leg) for leg in legs[start : start + 16]))
+    return lines
+
+
+def scan(shipment_id: str, status: str, **extra: Any) -> tuple[bytes, bytes, list[tuple[str, bytes]]]:
+    data = ShipmentStatusReported(
+        shipment_id=shipment_id, status=status, observed_at=datetime.now(UTC), source_system="bench", **extra
+    )
+    env = Envelope.wrap(data, source="/bench/silog")
+    return shipment_id.encode(), env.to_bytes(), env.kafka_headers()
+
+
+def pod(shipment_id: str, lines: list[dict[str, Any]], short: bool) -> dict[str, Any]:
+    out = []
+    for i, ln in enumerate(lines):
+        shipped = ln["quantity"] - (1 if short and i == 0 else 0)
+        out.append(
+            {
+                "item": ln["item"],
+                "variant": ln.get("variant"),
+                "shipped": shipped,
+                "accepted": shipped,
+                "rejected": 0,
+            }
+        )
+    return {
+        "lines": out,
+        "handover": {
+            "number": f"BA-{shipment_id}",
+            "handed_over_by": "Gudang",
+            "received_by": "KPPS",
+            "at": datetime.now(UTC).isoformat(),
+        },
+    }
+
+
+async def produce(
+    run: Run, records: list[tuple[bytes, bytes, list[tuple[str, bytes]]]], rate: float | None
+) -> float:
+    """Send records to the inbound topic, as fast as possible or at ``rate`` per second; returns seconds."""
+    topic = f"{run.prefix}.{LOGISTICS_STATUS_UPDATES.name}"
+    producer = AIOKafkaProducer(bootstrap_servers=run.kafka, linger_ms=5, max_batch_size=256 * 1024)
+    await producer.start()
+    started = time.monotonic()
+    try:
+        pending = []
+        for i, (key, value, headers) in enumerate(records):
+            pending.append(await producer.send(topic, value=value, key=key, headers=headers))
+            if rate:
+                ahead = started + (i + 1) / rate - time.monotonic()
+                if ahead > 0:
+                    await asyncio.sleep(ahead)
+        await asyncio.gather(*pending)
+    finally:
+        await producer.stop()
+    return time.monotonic() - started
+
+
+async def lag(run: Run) -> dict[str, int]:
+    """Consumer lag per group of this run (end offset minus committed offset, summed over partitions)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=run.kafka)
+    await admin.start()
+    try:
+        groups = [g[0] for g in await admin.list_consumer_groups() if str(g[0]).startswith(run.prefix)]
+        out: dict[str, int] = {}
+        from aiokafka import AIOKafkaConsumer
+
+        consumer = AIOKafkaConsumer(bootstrap_servers=run.kafka)
+        await consumer.start()
+        try:
+            for g in groups:
+                offsets = await admin.list_consumer_group_offsets(g)
+                if not offsets:
+                    continue
+                ends = await consumer.end_offsets(list(offsets))
+                out[g] = sum(max(ends[tp] - meta.offset, 0) for tp, meta in offsets.items())
+        finally:
+            await consumer.stop()
+        return out
+    finally:
+        await admin.close()
+
+
+async def sampler(run: Run, stop: asyncio.Event, t0: float) -> None:
+    """Every second: applied-event counters, lag per service and RSS."""
+    while not stop.is_set():
+        row: dict[str, float] = {"t": time.monotonic() - t0}
+        for name, svc in run.services.items():
+            svc.sample_rss()
+            with contextlib.suppress(OSError):
+                row[f"{name}_applied"] = await asyncio.to_thread(svc.metric, "siaga_events_applied_total")
+        try:
+            for g, n in (await lag(run)).items():
+                key = g.split(".", 1)[-1]
+                row[f"lag_{key}"] = row.get(f"lag_{key}", 0) + n
+        except Exception:
+            row["sample_failed"] = 1.0
+        run.series.append(row)
+        with_deadline = asyncio.create_task(stop.wait())
+        await asyncio.wait([with_deadline], timeout=1.0)
+        with_deadline.cancel()
+
+
+def new_run(kafka: str, mongodb: str) -> Run:
+    return Run(prefix=f"bn{uuid.uuid4().hex[:8]}", kafka=kafka, mongodb=mongodb)
+
+
+__all__ = [
+    "LOGISTICS_EVENTS",
+    "Receiver",
+    "Run",
+    "lag",
+    "new_run",
+    "pod",
+    "produce",
+    "sampler",
+    "scan",
+    "setup",
+    "start_receiver",
+]

@@ -1,0 +1,250 @@
+"""``python -m bench national``: phases, measurements and results (JSON, markdown, PNG)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import platform
+import random
+import statistics
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+from aiokafka import AIOKafkaConsumer
+
+from .generate import NATIONAL_TPS, national, sample
+from .harness import TOKEN, Receiver, Run, new_run, pod, produce, sampler, scan, setup, start_receiver
+from .report import write_results
+
+RESULTS = Path(__file__).resolve().parents[1] / "results"
+
+
+async def _wait_applied(svc: Any, name: str, target: float, budget_s: float) -> tuple[float, float]:
+    """Poll a counter until it reaches ``target``; returns (seconds, value reached)."""
+    started = time.monotonic()
+    value = 0.0
+    while time.monotonic() - started < budget_s:
+        value = await asyncio.to_thread(svc.metric, name)
+        if value >= target:
+            break
+        await asyncio.sleep(0.25)
+    return time.monotonic() - started, value
+
+
+async def _delayed_times(run: Run, budget_s: float) -> dict[str, float]:
+    """shipment id → wall time at which its shipment-delayed envelope was created (its CloudEvents time),
+    reading the logistics events topic from its beginning to the end offsets taken now."""
+    from aiokafka import TopicPartition
+
+    topic = f"{run.prefix}.siaga.logistics.events.v1"
+    consumer = AIOKafkaConsumer(bootstrap_servers=run.kafka, enable_auto_commit=False)
+    await consumer.start()
+    out: dict[str, float] = {}
+    try:
+        await consumer.topics()  # loads the cluster metadata
+        known = consumer.partitions_for_topic(topic) or set()
+        partitions = [TopicPartition(topic, p) for p in sorted(known)]
+        consumer.assign(partitions)
+        await consumer.seek_to_beginning(*partitions)
+        ends = await consumer.end_offsets(partitions)
+        deadline = time.monotonic() + budget_s
+        while time.monotonic() < deadline:
+            if all(await consumer.position(tp) >= ends[tp] for tp in partitions):
+                break
+            batch = await consumer.getmany(*partitions, timeout_ms=500)
+            for records in batch.values():
+                for r in records:
+                    e = json.loads(r.value)
+                    if e["type"].endswith("shipment-delayed"):
+                        sid = e["data"]["shipment_id"]
+                        out.setdefault(sid, datetime.fromisoformat(e["time"]).timestamp())
+    finally:
+        await consumer.stop()
+    return out
+
+
+async def bench(args: argparse.Namespace) -> dict[str, Any]:
+    from siaga_devstack import ensure_up
+    from siaga_notifications.domain.labels import fingerprint
+
+    full = national()
+    dist = sample(full, args.fraction)
+    endpoints = ensure_up()
+    run = new_run(endpoints.kafka_bootstrap, endpoints.mongodb_url)
+    receiver = start_receiver(run)
+    rng = random.Random(args.seed)
+    result: dict[str, Any] = {
+        "started_at": datetime.now(UTC).isoformat(),
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "load": os.getloadavg()},
+        "national": {
+            "provinces": full.provinces,
+            "kab_kota": full.kab_kota,
+            "kecamatan": full.kecamatan,
+            "villages": len(full.villages),
+            "tps": full.tps_total,
+        },
+        "sample": {
+            "fraction": args.fraction,
+            "provinces": dist.provinces,
+            "kab_kota": dist.kab_kota,
+            "kecamatan": dist.kecamatan,
+            "villages": len(dist.villages),
+            "tps": dist.tps_total,
+        },
+    }
+    t0 = time.monotonic()
+    stop = asyncio.Event()
+    sampling: asyncio.Task[None] | None = None
+    try:
+        run.services["logistics"] = run.start("logistics", args.port)
+        run.services["notifications"] = run.start("notifications", args.port + 1)
+        sampling = asyncio.create_task(sampler(run, stop, t0))  # stopped through ``stop`` below
+        started = time.monotonic()
+        lines = await setup(run, dist, datetime.now(UTC) + timedelta(days=2), args.setup_budget)
+        result["setup"] = {"shipments": len(lines), "seconds": round(time.monotonic() - started, 1)}
+        ids = sorted(lines)
+        rng.shuffle(ids)
+        n_delay = max(1, int(len(ids) * args.delay_share))
+        n_short = max(1, int(len(ids) * args.short_share))
+        delayed, short = ids[:n_delay], set(ids[n_delay : n_delay + n_short])
+        on_time = ids[n_delay:]
+
+        # Phase A: the distribution's scans as fast as they can be produced.
+        records = [scan(s, "dispatched") for s in ids] + [
+            scan(s, "checkpoint", place="gudang PPK") for s in ids
+        ]
+        records += [scan(s, "delivered", **pod(s, lines[s], s in short)) for s in on_time]
+        log_svc, notif_svc = run.services["logistics"], run.services["notifications"]
+        base_log = await asyncio.to_thread(log_svc.metric, "siaga_events_applied_total")
+        base_notif = await asyncio.to_thread(notif_svc.metric, "siaga_events_applied_total")
+        phase_a = time.monotonic()
+        produced_s = await produce(run, records, None)
+        log_s, _ = await _wait_applied(
+            log_svc, "siaga_events_applied_total", base_log + len(records), args.phase_budget
+        )
+        expected_notif = len(on_time) + len(short)  # delivered events, and the discrepancies they found
+        notif_s, notif_n = await _wait_applied(
+            notif_svc, "siaga_events_applied_total", base_notif + expected_notif, args.phase_budget
+        )
+        result["phase_a"] = {
+            "records": len(records),
+            "produce_s": round(produced_s, 2),
+            "logistics_s": round(log_s, 2),
+            "logistics_events_per_s": round(len(records) / max(log_s, 1e-9)),
+            "notifications_events": int(notif_n - base_notif),
+            "notifications_s": round(notif_s, 2),
+            "notifications_events_per_s": round((notif_n - base_notif) / max(notif_s, 1e-9)),
+            "wall_s": round(time.monotonic() - phase_a, 2),
+        }
+
+        # Phase B: 1,000 scans/s in the background while the late shipments' ETAs pass.
+        background = [
+            scan(rng.choice(on_time), "checkpoint", place=f"patroli {i}")
+            for i in range(int(args.rate * args.steady_s))
+        ]
+        producing = asyncio.create_task(produce(run, background, args.rate))
+        await asyncio.sleep(min(5.0, args.steady_s / 4))
+        soon = (datetime.now(UTC) + timedelta(seconds=3)).isoformat()
+        async with httpx.AsyncClient(
+            base_url=f"http://127.0.0.1:{log_svc.port}", headers=TOKEN, timeout=60
+        ) as c:
+            for s in delayed:
+                r = await c.post(
+                    f"/shipments/{s}/checkpoints",
+                    json={"place": "sungai", "passed_at": datetime.now(UTC).isoformat(), "eta": soon},
+                )
+                r.raise_for_status()
+        background_s = await producing
+        await asyncio.sleep(5)
+        emitted = await _delayed_times(run, 60)
+        by_fp = {
+            fingerprint({"alertname": "shipment-delayed", "shipment_id": s}): t for s, t in emitted.items()
+        }
+        latencies: dict[str, float] = {}
+        with Receiver.lock:
+            arrivals = list(Receiver.arrivals)
+        for at, payload, valid in arrivals:
+            for alert in payload.get("alerts", []):
+                fp = alert.get("fingerprint")
+                if valid and fp in by_fp and fp not in latencies:
+                    latencies[fp] = at - by_fp[fp]
+        ms = sorted(1000 * v for v in latencies.values())
+        result["phase_b"] = {
+            "background_records": len(background),
+            "background_rate_per_s": round(len(background) / max(background_s, 1e-9)),
+            "delayed_shipments": len(delayed),
+            "shipment_delayed_emitted": len(emitted),
+            "notified": len(latencies),
+            "signatures_valid": all(v for _, _, v in arrivals),
+            "latency_ms": _percentiles(ms),
+        }
+
+        # Phase C: replay the whole logistics history into a fresh notifications database.
+        replay_db = f"{run.prefix}_notifications_replay"
+        started = time.monotonic()
+        run.services["replay"] = run.start(
+            "notifications", args.port + 2, database=replay_db, group=f"{run.prefix}r"
+        )
+        total = await asyncio.to_thread(notif_svc.metric, "siaga_events_applied_total")
+        replay_s, replayed = await _wait_applied(
+            run.services["replay"], "siaga_events_applied_total", total, args.phase_budget
+        )
+        events = sum(r["phase_a"]["notifications_events"] for r in [result]) + len(emitted)
+        result["phase_c"] = {
+            "events": int(replayed),
+            "seconds_incl_start": round(time.monotonic() - started, 2),
+            "seconds_applying": round(replay_s, 2),
+            "events_per_s": round(replayed / max(replay_s, 1e-9)),
+            "national_events_estimate": round(events / max(args.fraction, 1e-9)),
+        }
+    finally:
+        stop.set()
+        if sampling is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(sampling, 10)
+        run.stop_all()
+        receiver.shutdown()
+    result["peak_rss_mb"] = {name: round(svc.peak_rss / 2**20) for name, svc in run.services.items()}
+    result["series"] = run.series
+    result["finished_at"] = datetime.now(UTC).isoformat()
+    return result
+
+
+def _percentiles(ms: list[float]) -> dict[str, float | None]:
+    if not ms:
+        return {"p50": None, "p95": None, "p99": None, "max": None, "n": 0}
+    q = statistics.quantiles(ms, n=100, method="inclusive") if len(ms) > 1 else [ms[0]] * 99
+    return {
+        "p50": round(q[49], 1),
+        "p95": round(q[94], 1),
+        "p99": round(q[98], 1),
+        "max": round(ms[-1], 1),
+        "n": len(ms),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="bench national", description=__doc__)
+    p.add_argument(
+        "--fraction", type=float, default=0.002, help="share of the national TPS (1.0: all 820,161)"
+    )
+    p.add_argument("--rate", type=float, default=1000.0, help="background scans per second in phase B")
+    p.add_argument("--steady-s", type=float, default=30.0)
+    p.add_argument("--delay-share", type=float, default=0.05)
+    p.add_argument("--short-share", type=float, default=0.02)
+    p.add_argument("--setup-budget", type=float, default=600.0)
+    p.add_argument("--phase-budget", type=float, default=600.0)
+    p.add_argument("--port", type=int, default=8301)
+    p.add_argument("--seed", type=int, default=7)
+    p.add_argument("--results-dir", default=str(RESULTS))
+    args = p.parse_args(argv)
+    result = asyncio.run(bench(args))
+    write_results(result, Path(args.results_dir), NATIONAL_TPS)
+    print(json.dumps({k: v for k, v in result.items() if k != "series"}, indent=2))
+    return 0

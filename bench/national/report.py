@@ -84,6 +84,7 @@ def write_results(result: dict[str, Any], out: Path, national_tps: int) -> None:
         f"| notifications: sustained events/s | {a.get('notifications_events_per_s', 0):,} ({a.get('notifications_events', 0):,} events) |",
         f"| phase B background load | {b.get('background_rate_per_s', 0):,} scans/s |",
         f"| shipment-delayed emitted / notified by signed webhook | {b.get('shipment_delayed_emitted', 0)} / {b.get('notified', 0)} |",
+        f"| after the load: wait until every late shipment was alerted by webhook | {result.get('phase_b_wait_s')} s |",
         f"| alert latency p50 / p95 / p99 / max (ms) | {lat.get('p50')} / {lat.get('p95')} / {lat.get('p99')} / {lat.get('max')} |",
         f"| replay into a fresh notifications database | {c.get('events', 0):,} events in {c.get('seconds_applying')} s ({c.get('events_per_s', 0):,}/s) |",
         f"| full national replay (extrapolated: sample time / fraction) | {round(replay_national_s / 60, 1) if replay_national_s else 'n/a'} min |",

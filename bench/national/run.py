@@ -40,22 +40,23 @@ async def _wait_applied(svc: Any, name: str, target: float, budget_s: float) -> 
 async def _delayed_times(run: Run, budget_s: float) -> dict[str, float]:
     """shipment id → wall time at which its shipment-delayed envelope was created (its CloudEvents time),
     reading the logistics events topic from its beginning to the end offsets taken now."""
-    from aiokafka import TopicPartition
-
     topic = f"{run.prefix}.siaga.logistics.events.v1"
-    consumer = AIOKafkaConsumer(bootstrap_servers=run.kafka, enable_auto_commit=False)
+    consumer = AIOKafkaConsumer(
+        topic, bootstrap_servers=run.kafka, enable_auto_commit=False, auto_offset_reset="earliest"
+    )
     await consumer.start()
     out: dict[str, float] = {}
     try:
-        await consumer.topics()  # loads the cluster metadata
-        known = consumer.partitions_for_topic(topic) or set()
-        partitions = [TopicPartition(topic, p) for p in sorted(known)]
-        consumer.assign(partitions)
+        started = time.monotonic()
+        while not consumer.assignment() and time.monotonic() - started < 30:
+            await consumer.getmany(timeout_ms=200)  # lets the assignment happen; records are re-read below
+        partitions = sorted(consumer.assignment())
         await consumer.seek_to_beginning(*partitions)
         ends = await consumer.end_offsets(partitions)
         deadline = time.monotonic() + budget_s
         while time.monotonic() < deadline:
-            if all(await consumer.position(tp) >= ends[tp] for tp in partitions):
+            positions = [await consumer.position(tp) for tp in partitions]
+            if all(pos >= ends[tp] for pos, tp in zip(positions, partitions, strict=True)):
                 break
             batch = await consumer.getmany(*partitions, timeout_ms=500)
             for records in batch.values():
@@ -161,8 +162,22 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
                 )
                 r.raise_for_status()
         background_s = await producing
-        await asyncio.sleep(5)
-        emitted = await _delayed_times(run, 60)
+        # Wait (bounded) for every late shipment's shipment-delayed to be published, then for its webhook.
+        emitted: dict[str, float] = {}
+        waited = time.monotonic()
+        while time.monotonic() - waited < args.phase_budget:
+            emitted = await _delayed_times(run, 60)
+            if len(emitted) >= len(delayed):
+                break
+            await asyncio.sleep(2)
+        wanted = {fingerprint({"alertname": "shipment-delayed", "shipment_id": s}) for s in emitted}
+        while time.monotonic() - waited < args.phase_budget:
+            with Receiver.lock:
+                seen = {a.get("fingerprint") for _, p, _ in Receiver.arrivals for a in p.get("alerts", [])}
+            if wanted <= seen:
+                break
+            await asyncio.sleep(1)
+        result["phase_b_wait_s"] = round(time.monotonic() - waited, 1)
         by_fp = {
             fingerprint({"alertname": "shipment-delayed", "shipment_id": s}): t for s, t in emitted.items()
         }

@@ -96,3 +96,56 @@ async def test_every_hostile_record_is_dead_lettered_and_every_valid_one_applied
         assert applied._value.get() == len(valid) + 1
     finally:
         await runtime.stop()
+
+
+async def test_a_published_type_this_consumer_does_not_handle_is_skipped_not_dead_lettered(
+    settings_for: Callable[[str], RuntimeSettings],
+) -> None:
+    """On a shared topic each consumer picks its types; another service's event is no dead letter, but a
+    type nobody publishes is."""
+    settings = settings_for("picky")
+    runtime = ServiceRuntime(settings)
+    store = runtime.store("tracking")
+    runtime.subscribe(
+        LOGISTICS_STATUS_UPDATES,
+        [Projection("tracking", store, lambda e: e.data.shipment_id, _count)],
+        accept={ShipmentStatusReported.event_type},
+    )
+    topic = settings.topic_name(LOGISTICS_STATUS_UPDATES.name)
+    other = Envelope.wrap(_held(), source="/test")
+    nobody = json.loads(_valid(1).to_bytes())
+    nobody["type"] = "siaga.logistics.shipment-teleported"
+    await runtime.start()
+    try:
+        records = [
+            (topic, b"m", other.to_bytes(), CT),
+            (topic, b"x", json.dumps(nobody).encode(), CT),
+            (topic, b"shp-7", _valid(7).to_bytes(), CT),
+        ]
+        await produce(settings.kafka_bootstrap_servers, records)
+
+        async def applied() -> bool:
+            return await store.collection.find_one({"_id": "shp-7"}) is not None
+
+        await wait_until(applied, timeout=60, what="the handled event applied")
+        letters = await read_all(settings.kafka_bootstrap_servers, dead_letter_topic(topic), 1, timeout=20)
+        assert [dict(r.headers)["dlt.reason"] for r in letters] == [b"unknown_type"]
+        assert letters[0].key == b"x"
+        ignored = runtime.metrics.events_ignored.labels("picky", topic)._value.get()
+        assert ignored == 1
+    finally:
+        await runtime.stop()
+
+
+def _held() -> Any:
+    from siaga_schemas.events.meetings import MeetingHeld
+
+    return MeetingHeld.model_validate(
+        {
+            "meeting_id": "mtg-1",
+            "organiser": {"institution": "bawaslu", "region": "35"},
+            "held_at": "2020-04-03T14:00:00+07:00",
+            "attendance": {"invited": 38, "present": 33, "late": 3, "absent": 2, "absent_parties": []},
+            "recommendations": [],
+        }
+    )

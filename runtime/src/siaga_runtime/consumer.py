@@ -9,6 +9,7 @@ until the dependency returns; they never produce dead letters.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -16,7 +17,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any, Protocol
 
-from siaga_schemas import DeadLetterReason, Envelope, InvalidEvent, dead_letter_topic, decode_event
+from siaga_schemas import DeadLetterReason, Envelope, InvalidEvent, dead_letter_topic, decode_event, registry
 
 from .deadletter import DeadLetter, DeadLetterSink
 from .errors import EventRejected, is_transient
@@ -80,6 +81,19 @@ class TransientRetry:
                 backoff = min(backoff * 2, self.max_backoff)
 
 
+def _published_type(value: bytes | None) -> bool:
+    """Whether the record is an event of a type in the published contracts (``siaga_schemas.registry``).
+
+    A consumer that handles only some of a topic's types skips the others; only types nobody publishes
+    (and malformed records) are dead letters.
+    """
+    try:
+        event_type = json.loads(value or b"{}").get("type")
+    except (ValueError, AttributeError):
+        return False
+    return isinstance(event_type, str) and event_type in registry.types()
+
+
 class BatchPipeline:
     """Everything between a batch of raw records and the commit of their offsets."""
 
@@ -105,13 +119,19 @@ class BatchPipeline:
     def _decode(self, records: Sequence[Any]) -> tuple[list[tuple[Any, Envelope[Any]]], list[DeadLetter]]:
         good: list[tuple[Any, Envelope[Any]]] = []
         bad: list[DeadLetter] = []
+        ignored = 0
         for r in records:
             try:
                 env = decode_event(r.value, list(r.headers or ()), accept=self.accept)
             except InvalidEvent as exc:
+                if exc.reason is DeadLetterReason.UNKNOWN_TYPE and _published_type(r.value):
+                    ignored += 1  # another consumer's event on a shared topic: nothing wrong with it
+                    continue
                 bad.append(self._letter(r, exc.reason, "InvalidEvent", exc.message))
                 continue
             good.append((r, env))
+        if ignored:
+            self.metrics.events_ignored.labels(self.service, records[0].topic).inc(ignored)
         return good, bad
 
     @staticmethod

@@ -27,6 +27,12 @@ class RuntimeMetrics:
             ["service", "topic"],
             registry=registry,
         )
+        self.events_ignored = Counter(
+            "siaga_events_ignored_total",
+            "Events of a published type this consumer does not handle (skipped, not dead-lettered).",
+            ["service", "topic"],
+            registry=registry,
+        )
         self.dead_letters = Counter(
             "siaga_dead_letters_total",
             "Records sent to a dead-letter topic, by reason.",

@@ -45,7 +45,8 @@ class Receiver(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
         at = time.time()
-        expected = "sha256=" + hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
+        signed = self.headers.get("X-Siaga-Timestamp", "").encode() + b"." + body
+        expected = "sha256=" + hmac.new(SECRET.encode(), signed, hashlib.sha256).hexdigest()
         valid = hmac.compare_digest(expected, self.headers.get("X-Siaga-Signature", ""))
         with self.lock:
             self.arrivals.append((at, json.loads(body or b"{}"), valid))

@@ -30,6 +30,7 @@ COPY pyproject.toml uv.lock ./
 COPY schemas/pyproject.toml schemas/pyproject.toml
 COPY runtime/pyproject.toml runtime/pyproject.toml
 COPY deploy/devstack/pyproject.toml deploy/devstack/pyproject.toml
+COPY deploy/simulator/pyproject.toml deploy/simulator/pyproject.toml
 COPY services/meetings/pyproject.toml services/meetings/pyproject.toml
 COPY services/logistics/pyproject.toml services/logistics/pyproject.toml
 COPY services/notifications/pyproject.toml services/notifications/pyproject.toml

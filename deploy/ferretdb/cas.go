@@ -3,17 +3,27 @@ package main
 // Version guards resolved with an indexed read.
 //
 // Siaga's store writes a document with a filter {_id: X, _v: N}: replace it only if nobody changed it since
-// it was read. FerretDB 1.24 pushes down only a filter that is exactly {_id: X}; any other filter makes it
-// read and decode every document of the collection (measured: 215 ms per guarded replace at 4,730
-// documents, growing linearly). Write commands already run one at a time behind the gate, so the proxy can
-// evaluate the guard itself without changing its meaning: it reads the document's _v with {_id: X} (an
-// indexed lookup), and forwards the statement with q = {_id: X} when the versions are equal, or with a
-// q that matches nothing when they differ, which yields n = 0 exactly as the guard would have.
-// Measured at 10,000 documents: a guarded replace costs 1.5 ms (215 ms at 4,730 before), a bulk of 50
-// guarded replaces 0.67 ms per document.
+// it was read (replace_one/update_one, and unordered bulks of ReplaceOne/UpdateOne; pymongo sends them as an
+// update command whose statements come in a kind-1 "updates" document sequence or, sometimes, inline in the
+// body). FerretDB 1.24 pushes down only a filter that is exactly {_id: X}; any other filter makes it read and
+// decode every document of the collection (measured at 10,000 documents: 140-200 ms per guarded replace
+// that matches, 385-423 ms per one that does not, 46 ms per document in a bulk of 50; linear in the size).
+//
+// Write commands already run one at a time behind the gate, so the proxy can evaluate the guard itself
+// without changing its meaning: for each statement whose q is exactly {_id, _v} (a string or ObjectId _id,
+// an integral number _v) and that neither upserts nor is multi, it reads the document's _v with
+// find {_id: X} (pushed down, and indexed thanks to indexes.go) and forwards the statement with
+// q = {_id: X} when the versions are equal, or with q = {_id: noMatchID}, which matches nothing, when they
+// differ or the document does not exist: n and nModified are 1 or 0 exactly as MongoDB would report them.
+// The message is re-encoded with its lengths fixed and without a checksum. Every other statement, and any
+// guard an earlier statement of the same command may have touched, is forwarded as it is.
+// Measured at 10,000 and 50,000 documents alike: 2.5 ms per guarded replace that matches, 1.8 ms per one
+// that does not, 1.3 ms per document in a bulk of 50.
 
 import (
+	"errors"
 	"math"
+	"sync"
 
 	"go.mongodb.org/mongo-driver/bson/bsontype"
 	"go.mongodb.org/mongo-driver/x/bsonx/bsoncore"
@@ -29,12 +39,17 @@ type guard struct {
 	version float64
 }
 
-// guardOf returns the statement's guard when it has exactly the shape the proxy resolves.
+// guardOf returns the statement's guard when it has exactly the shape the proxy resolves: q is {_id, _v}
+// (in either order) with a string or ObjectId _id and an integral number _v, and the statement neither
+// upserts, nor is multi, nor has a collation (which could change how the _id string compares).
 func guardOf(stmt bsoncore.Document) (guard, bool) {
-	if v, ok := stmt.Lookup("upsert").BooleanOK(); ok && v {
+	if v, ok := stmt.Lookup("upsert").BooleanOK(); ok && v || !absentOr(stmt, "upsert", bsontype.Boolean) {
 		return guard{}, false
 	}
-	if v, ok := stmt.Lookup("multi").BooleanOK(); ok && v {
+	if v, ok := stmt.Lookup("multi").BooleanOK(); ok && v || !absentOr(stmt, "multi", bsontype.Boolean) {
+		return guard{}, false
+	}
+	if _, err := stmt.LookupErr("collation"); err == nil {
 		return guard{}, false
 	}
 	q, ok := stmt.Lookup("q").DocumentOK()
@@ -66,18 +81,58 @@ func guardOf(stmt bsoncore.Document) (guard, bool) {
 	return g, haveID && haveV
 }
 
+// absentOr says whether the statement's key is absent or has type t.
+func absentOr(stmt bsoncore.Document, key string, t bsontype.Type) bool {
+	v, err := stmt.LookupErr(key)
+	return err != nil || v.Type == t
+}
+
+// maxExact is the largest magnitude up to which every integer is exact in a float64.
+const maxExact = 1 << 53
+
+// integral returns a number that is an integer, exactly, as a float64 (how MongoDB compares numbers of
+// different types: 7, int64 7 and 7.0 are equal).
 func integral(v bsoncore.Value) (float64, bool) {
+	var f float64
 	switch v.Type {
 	case bsontype.Int32:
 		return float64(v.Int32()), true
 	case bsontype.Int64:
-		return float64(v.Int64()), true
+		n := v.Int64()
+		if n > maxExact || n < -maxExact {
+			return 0, false
+		}
+		return float64(n), true
 	case bsontype.Double:
-		f := v.Double()
-		return f, f == math.Trunc(f)
+		f = v.Double()
+	default:
+		return 0, false
 	}
-	return 0, false
+	if math.IsNaN(f) || math.IsInf(f, 0) || f != math.Trunc(f) || math.Abs(f) > maxExact {
+		return 0, false
+	}
+	return f, true
 }
+
+// pointID returns the _id a statement's filter pins to one value (q = {_id: <scalar>, ...}), if it does.
+// Such a statement can touch (update or upsert) only that document.
+func pointID(stmt bsoncore.Document) (string, bool) {
+	q, ok := stmt.Lookup("q").DocumentOK()
+	if !ok {
+		return "", false
+	}
+	id, err := q.LookupErr("_id")
+	if err != nil {
+		return "", false
+	}
+	switch id.Type {
+	case bsontype.EmbeddedDocument, bsontype.Array, bsontype.Regex, bsontype.Null, bsontype.Undefined:
+		return "", false // operators ($in, $gt...), array or regex matching: maybe many documents
+	}
+	return idKey(id), true
+}
+
+func idKey(v bsoncore.Value) string { return string(rune(v.Type)) + string(v.Data) }
 
 // withFilter returns the statement with its q replaced by {_id: id}.
 func withFilter(stmt bsoncore.Document, id bsoncore.Value) bsoncore.Document {
@@ -96,13 +151,52 @@ func withFilter(stmt bsoncore.Document, id bsoncore.Value) bsoncore.Document {
 	return out
 }
 
-// storedVersion reads the document's _v; found is false when the document does not exist.
-type versionReader func(db, coll string, id bsoncore.Value) (version float64, found bool, err error)
+// storedState is what the proxy knows of a guarded document before the command runs.
+type storedState int
 
-// rewriteGuards resolves the guards of an update command. It returns the message to forward (the original
-// when nothing was rewritten). A command naming one _id twice is forwarded unchanged: later statements
-// must see the earlier ones, which FerretDB's own (slow but serialised) evaluation does.
-func rewriteGuards(m *opMessage, read versionReader) (bool, error) {
+const (
+	docMissing   storedState = iota // no document has that _id
+	docVersioned                    // it exists and its _v is an integral number (returned)
+	docOther                        // it exists, its _v is absent or something else: FerretDB must decide
+)
+
+// versionReader reads the stored _v of one document.
+type versionReader func(db, coll string, id bsoncore.Value) (version float64, state storedState, err error)
+
+// readAll runs read for each id, up to `parallel` at a time, and returns the results in order.
+func readAll(read versionReader, parallel int, db, coll string, ids []bsoncore.Value) ([]float64, []storedState, error) {
+	versions := make([]float64, len(ids))
+	states := make([]storedState, len(ids))
+	errs := make([]error, len(ids))
+	next := make(chan int, len(ids))
+	for i := range ids {
+		next <- i
+	}
+	close(next)
+	var wg sync.WaitGroup
+	for range min(parallel, len(ids)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				versions[i], states[i], errs[i] = read(db, coll, ids[i])
+			}
+		}()
+	}
+	wg.Wait()
+	return versions, states, errors.Join(errs...)
+}
+
+// rewriteGuards resolves the guards of an update command in place and says whether it changed anything.
+//
+// The statements run one after another, in order (FerretDB runs unordered bulks in order too), and the
+// versions are read before the first one runs. So a guard is resolved only when no earlier statement of the
+// command can have touched its document: not when an earlier statement's filter pins the same _id, and not
+// at all after a statement whose filter could match any document. Those guards, and every statement of
+// another shape, are forwarded as they are, for FerretDB to evaluate (correctly, only slowly).
+//
+// The versions are read through read, up to parallel lookups at a time.
+func rewriteGuards(m *opMessage, read versionReader, parallel int) (bool, error) {
 	db, coll := m.commandTarget()
 	if db == "" || coll == "" {
 		return false, nil
@@ -112,17 +206,23 @@ func rewriteGuards(m *opMessage, read versionReader) (bool, error) {
 		set  func(bsoncore.Document)
 	}
 	var slots []slot
+	sequences := 0
 	for si := range m.sequences {
 		if m.sequences[si].identifier != "updates" {
 			continue
 		}
+		sequences++
 		seq := &m.sequences[si]
 		for di := range seq.docs {
 			slots = append(slots, slot{seq.docs[di], func(d bsoncore.Document) { seq.docs[di] = d }})
 		}
 	}
 	var inline []bsoncore.Document
-	if arr, ok := m.body.Lookup("updates").ArrayOK(); ok {
+	if v, err := m.body.LookupErr("updates"); err == nil {
+		arr, ok := v.ArrayOK()
+		if !ok || sequences > 0 {
+			return false, nil // malformed: FerretDB will say so
+		}
 		values, err := arr.Values()
 		if err != nil {
 			return false, nil
@@ -136,42 +236,54 @@ func rewriteGuards(m *opMessage, read versionReader) (bool, error) {
 			slots = append(slots, slot{d, func(nd bsoncore.Document) { inline[i] = nd }})
 		}
 	}
-	seen := map[string]bool{}
+	if sequences > 1 {
+		return false, nil
+	}
 	type pending struct {
 		slot  slot
 		guard guard
 	}
 	var todo []pending
+	touched := map[string]bool{}
 	for _, s := range slots {
-		g, ok := guardOf(s.stmt)
-		if !ok {
-			continue
+		id, point := pointID(s.stmt)
+		if !point {
+			break // this statement may touch any document: later guards are FerretDB's to evaluate
 		}
-		key := g.id.String()
-		if seen[key] {
-			return false, nil
+		if g, ok := guardOf(s.stmt); ok && !touched[id] {
+			todo = append(todo, pending{s, g})
 		}
-		seen[key] = true
-		todo = append(todo, pending{s, g})
+		touched[id] = true
 	}
 	if len(todo) == 0 {
 		return false, nil
 	}
-	for _, p := range todo {
-		version, found, err := read(db, coll, p.guard.id)
-		if err != nil {
-			return false, err
-		}
-		target := p.guard.id
-		if !found || version != p.guard.version {
+	ids := make([]bsoncore.Value, len(todo))
+	for i, p := range todo {
+		ids[i] = p.guard.id
+	}
+	versions, states, err := readAll(read, parallel, db, coll, ids)
+	if err != nil {
+		return false, err
+	}
+	rewritten := false
+	for i, p := range todo {
+		var target bsoncore.Value
+		switch {
+		case states[i] == docOther:
+			continue
+		case states[i] == docVersioned && versions[i] == p.guard.version:
+			target = p.guard.id
+		default:
 			target = bsoncore.Value{Type: bsontype.String, Data: bsoncore.AppendString(nil, noMatchID)}
 		}
 		p.slot.set(withFilter(p.slot.stmt, target))
+		rewritten = true
 	}
-	if inline != nil {
+	if rewritten && inline != nil {
 		m.body = replaceArray(m.body, "updates", inline)
 	}
-	return true, nil
+	return rewritten, nil
 }
 
 // replaceArray returns doc with the array under key replaced by docs.
@@ -194,8 +306,15 @@ func replaceArray(doc bsoncore.Document, key string, docs []bsoncore.Document) b
 	return out
 }
 
+// readVersion reads _v through an indexed {_id} lookup on FerretDB, on one of the pool's connections.
+func (p *upstreamPool) readVersion(db, coll string, id bsoncore.Value) (float64, storedState, error) {
+	u := <-p.clients
+	defer func() { p.clients <- u }()
+	return u.readVersion(db, coll, id)
+}
+
 // readVersion reads _v through an indexed {_id} lookup on FerretDB.
-func (u *upstreamClient) readVersion(db, coll string, id bsoncore.Value) (float64, bool, error) {
+func (u *upstreamClient) readVersion(db, coll string, id bsoncore.Value) (float64, storedState, error) {
 	cmd := bsoncore.BuildDocument(nil,
 		bsoncore.AppendStringElement(nil, "find", coll),
 		bsoncore.BuildDocumentElement(nil, "filter", bsoncore.AppendValueElement(nil, "_id", id)),
@@ -206,25 +325,28 @@ func (u *upstreamClient) readVersion(db, coll string, id bsoncore.Value) (float6
 	)
 	reply, err := u.run(cmd)
 	if err != nil {
-		return 0, false, err
+		return 0, docOther, err
 	}
 	batch, ok := reply.Lookup("cursor", "firstBatch").ArrayOK()
 	if !ok {
-		return 0, false, errUpstream(reply)
+		return 0, docOther, errUpstream(reply)
 	}
 	values, err := batch.Values()
-	if err != nil || len(values) == 0 {
-		return 0, false, err
+	if err != nil {
+		return 0, docOther, err
+	}
+	if len(values) == 0 {
+		return 0, docMissing, nil
 	}
 	doc, ok := values[0].DocumentOK()
 	if !ok {
-		return 0, false, nil
+		return 0, docOther, nil
 	}
 	v, ok := integral(doc.Lookup("_v"))
 	if !ok {
-		return math.NaN(), true, nil // a document without a numeric _v never matches a guard
+		return 0, docOther, nil // no _v, an array, a fraction...: MongoDB's matching rules are FerretDB's job
 	}
-	return v, true, nil
+	return v, docVersioned, nil
 }
 
 type upstreamError string

@@ -2,9 +2,27 @@
 //
 // FerretDB is embedded through its public ferretdb package (a plain `go install` of its own command panics
 // at start-up because build/version/version.txt is missing from the module zip). FerretDB itself listens on
-// a Unix socket; clients connect to the TCP address of the write-serialising proxy in proxy.go, which also
-// resolves {_id, _v} version guards with an indexed read (cas.go) and adds the _id index FerretDB's own
-// queries can use (indexes.go).
+// a Unix socket; clients connect to the TCP address of the proxy in proxy.go, which runs write commands one
+// at a time behind a mutex (the write gate) so that version-guarded writes keep MongoDB's meaning.
+//
+// Two FerretDB 1.24 performance defects are worked around here, in our code, without patching FerretDB:
+//
+//   - No lookup by _id uses an index (indexes.go). FerretDB indexes _ferretdb_sjson->"_id" but queries
+//     _ferretdb_sjson->'$._id', and SQLite matches index expressions by their text, so every find, update
+//     and delete by _id scanned the collection. An index keeper adds an index on the expression the queries
+//     use: at start-up, after the write that creates a collection, and in a sweep every 500 ms over the
+//     database files that changed, always holding the write gate.
+//   - A version-guarded write ({_id: X, _v: N}) made FerretDB read and decode every document of the
+//     collection, since it pushes down only a filter that is exactly {_id: X}. Under the gate the proxy
+//     reads the stored _v by _id and forwards the statement as {_id: X} when it matches, or with a filter
+//     that matches nothing when it does not (cas.go).
+//
+// Measured on a 10,000-document collection (documents of 1.5 KB; median latency seen by pymongo, before →
+// after): find_one by _id 22-31 ms → 3 ms (0.8 ms with a projection; the rest is FerretDB building the
+// reply), replace_one by _id 23 → 1.2 ms, delete_one by _id 72 → 0.8 ms, replace_one by {_id, _v}
+// 140-200 ms → 2.5 ms when the version matches and 385-423 ms → 1.8 ms when it does not, update_one by
+// {_id, _v} with $set/$inc 208-219 → 1.9 ms, an unordered bulk of 50 guarded ReplaceOne 46 → 1.3 ms per
+// document. At 50,000 documents the "after" figures are the same: they no longer grow with the collection.
 //
 // Telemetry: the embedded ferretdb package never creates the telemetry reporter and additionally marks
 // telemetry as disabled and locked in its state, so nothing is sent anywhere. Its state stays in memory.
@@ -89,15 +107,23 @@ func main() {
 		}
 		done <- unexpected
 	}()
+	// The _id path indexes (indexes.go): every existing table first, then the maintainer in the background.
 	indexes := newIndexKeeper(abs, logger)
-	if err := indexes.ensureAll(); err != nil {
-		fail(logger, "_id path indexes", err)
+	gate := newWriteGate("unix", sock, indexes, logger)
+	if n := indexes.sweep(&gate.mu); n > 0 {
+		logger.Debug("siaga-ferretdb: _id path indexes checked", "files", n)
 	}
+	maintained := make(chan struct{})
+	go func() {
+		defer close(maintained)
+		indexes.maintain(ctx, &gate.mu, maintainEvery)
+	}()
 	logger.Info("siaga-ferretdb: serialising write commands", "listen", *listen, "upstream", sock)
-	if err := serveProxy(ctx, *listen, "unix", sock, indexes, logger); err != nil {
+	if err := serveProxy(ctx, *listen, gate); err != nil {
 		fail(logger, "listen "+*listen, err)
 	}
 	stop()
+	<-maintained
 	if unexpected := <-done; unexpected {
 		os.Exit(1)
 	}

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"sync/atomic"
 
 	"go.mongodb.org/mongo-driver/x/bsonx/bsoncore"
 )
@@ -122,14 +121,39 @@ func (m *opMessage) commandTarget() (db, coll string) {
 	return db, coll
 }
 
-// upstreamClient runs single commands on FerretDB over its own connection (used under the write gate).
+// upstreamPool holds the proxy's own connections to FerretDB (used under the write gate).
+type upstreamPool struct {
+	network, addr string
+	clients       chan *upstreamClient
+}
+
+func newUpstreamPool(network, addr string, size int) *upstreamPool {
+	p := &upstreamPool{network: network, addr: addr, clients: make(chan *upstreamClient, size)}
+	for range size {
+		p.clients <- &upstreamClient{network: network, addr: addr}
+	}
+	return p
+}
+
+// upstreamClient runs single commands on FerretDB over its own connection, one at a time.
 type upstreamClient struct {
 	network, addr string
 	conn          net.Conn
-	nextID        atomic.Int32
+	nextID        int32
 }
 
+// run sends one read-only command and returns the reply's body. A connection that turns out broken (say
+// FerretDB closed it while idle) is replaced, and the command sent once more.
 func (u *upstreamClient) run(cmd bsoncore.Document) (bsoncore.Document, error) {
+	reused := u.conn != nil
+	reply, err := u.runOnce(cmd)
+	if err != nil && reused {
+		reply, err = u.runOnce(cmd)
+	}
+	return reply, err
+}
+
+func (u *upstreamClient) runOnce(cmd bsoncore.Document) (bsoncore.Document, error) {
 	if u.conn == nil {
 		c, err := net.Dial(u.network, u.addr)
 		if err != nil {
@@ -137,7 +161,8 @@ func (u *upstreamClient) run(cmd bsoncore.Document) (bsoncore.Document, error) {
 		}
 		u.conn = c
 	}
-	m := &opMessage{requestID: u.nextID.Add(1), body: cmd}
+	u.nextID++
+	m := &opMessage{requestID: u.nextID, body: cmd}
 	if _, err := u.conn.Write(m.encode()); err != nil {
 		u.reset()
 		return nil, err

@@ -6,11 +6,21 @@ package main
 // statements. Two concurrent updates of one document can therefore both "match" a version-guarded filter
 // such as {_id, _v} and the later one silently overwrites the earlier (measured: 8 concurrent writers
 // reported 70 successful guarded replaces and stored 59). Siaga's store relies on that guard, exactly as it
-// would on MongoDB, so the proxy serialises write commands (insert, update, delete, findAndModify): a
-// write starts only after the previous write's reply went back. Reads pass through unserialised. SQLite
-// admits one writer at a time anyway, so little throughput is lost.
+// would on MongoDB, so the proxy serialises write commands (insert, update, delete, findAndModify) behind
+// one mutex, the write gate: a write starts only after the previous write's reply went back. Reads pass
+// through unserialised. SQLite admits one writer at a time anyway, so little throughput is lost.
+//
+// The commands that create or drop collections, indexes and databases (create, createIndexes, drop,
+// dropDatabase, dropIndexes, renameCollection) are gated too, so that nothing is dropped while the index
+// keeper (indexes.go), which also holds the gate, has a database file open.
+//
+// Because the gate makes the proxy the only writer while it is held, the proxy can do two things on
+// FerretDB's behalf without changing what any client observes: resolve {_id, _v} version guards of update
+// commands with an indexed read (cas.go), and add the _id index FerretDB's queries can use (indexes.go).
+// Every other command is relayed byte for byte; find commands are never rewritten.
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -20,6 +30,7 @@ import (
 	"net"
 	"strings"
 	"sync"
+	"time"
 )
 
 const (
@@ -27,10 +38,11 @@ const (
 	headerLen      = 16
 	maxMessageSize = 48 * 1024 * 1024
 	flagMoreToCome = 1 << 1
+	versionReaders = 4 // connections reading the versions of one update command's guards in parallel
 )
 
-// Writes, and the commands that create or drop collections and databases (so the index keeper never has
-// a file open while FerretDB drops it).
+// The gated commands: writes, and the commands that create or drop collections, indexes and databases (so
+// the index keeper never has a file open while FerretDB drops it). Lower-case, as commandName returns them.
 var writeCommands = map[string]bool{
 	"insert": true, "update": true, "delete": true, "findandmodify": true,
 	"create": true, "createindexes": true, "drop": true, "dropdatabase": true, "dropindexes": true,
@@ -41,7 +53,7 @@ var writeCommands = map[string]bool{
 // makes resolving version guards itself (cas.go) and adding indexes (indexes.go) safe.
 type writeGate struct {
 	mu       sync.Mutex
-	upstream *upstreamClient
+	upstream *upstreamPool
 	indexes  *indexKeeper
 	logger   *slog.Logger
 }
@@ -66,25 +78,51 @@ func readMessage(r io.Reader) ([]byte, error) {
 
 // commandName returns the lower-cased command of an OP_MSG request, or "" for anything else.
 func commandName(msg []byte) (name string, moreToCome bool) {
-	if len(msg) < headerLen+4+1+4+2 || binary.LittleEndian.Uint32(msg[12:16]) != opMsg {
+	if len(msg) < headerLen+4+1+5 || binary.LittleEndian.Uint32(msg[12:16]) != opMsg {
 		return "", false
 	}
 	flags := binary.LittleEndian.Uint32(msg[16:20])
 	moreToCome = flags&flagMoreToCome != 0
-	if msg[20] != 0 { // the body section (kind 0) comes first in every driver we use
-		return "", moreToCome
+	end := len(msg)
+	if flags&flagChecksumPresent != 0 {
+		end -= 4
 	}
-	doc := msg[21:]
-	// BSON document: int32 size, then elements: type byte, cstring name, value. The first name is the command.
-	rest := doc[5:]
-	end := strings.IndexByte(string(rest), 0)
-	if end < 0 {
-		return "", moreToCome
+	// Sections: a kind byte, then a document (kind 0, the body) or a sized document sequence (kind 1).
+	// Drivers send the body first, but the protocol allows any order.
+	for p := headerLen + 4; p+5 <= end; {
+		kind := msg[p]
+		size := int(binary.LittleEndian.Uint32(msg[p+1:]))
+		if size < 5 || p+1+size > end {
+			return "", moreToCome
+		}
+		if kind == 1 {
+			p += 1 + size
+			continue
+		}
+		if kind != 0 {
+			return "", moreToCome
+		}
+		// BSON document: int32 size, then elements: type byte, cstring name, value. The first name is the command.
+		rest := msg[p+1+5 : p+1+size]
+		n := bytes.IndexByte(rest, 0)
+		if n < 0 {
+			return "", moreToCome
+		}
+		return strings.ToLower(string(rest[:n])), moreToCome
 	}
-	return strings.ToLower(string(rest[:end])), moreToCome
+	return "", moreToCome
 }
 
-func serveProxy(ctx context.Context, listenAddr, upstreamNetwork, upstreamAddr string, indexes *indexKeeper, logger *slog.Logger) error {
+func newWriteGate(upstreamNetwork, upstreamAddr string, indexes *indexKeeper, logger *slog.Logger) *writeGate {
+	return &writeGate{
+		upstream: newUpstreamPool(upstreamNetwork, upstreamAddr, versionReaders),
+		indexes:  indexes,
+		logger:   logger,
+	}
+}
+
+// serveProxy accepts clients on listenAddr and relays each to its own connection to the gate's upstream.
+func serveProxy(ctx context.Context, listenAddr string, gate *writeGate) error {
 	ln, err := net.Listen("tcp", listenAddr)
 	if err != nil {
 		return err
@@ -93,11 +131,7 @@ func serveProxy(ctx context.Context, listenAddr, upstreamNetwork, upstreamAddr s
 		<-ctx.Done()
 		_ = ln.Close()
 	}()
-	gate := &writeGate{
-		upstream: &upstreamClient{network: upstreamNetwork, addr: upstreamAddr},
-		indexes:  indexes,
-		logger:   logger,
-	}
+	network, addr := gate.upstream.network, gate.upstream.addr
 	for {
 		client, err := ln.Accept()
 		if err != nil {
@@ -107,9 +141,9 @@ func serveProxy(ctx context.Context, listenAddr, upstreamNetwork, upstreamAddr s
 			return err
 		}
 		go func() {
-			if err := proxyConn(ctx, client, upstreamNetwork, upstreamAddr, gate); err != nil &&
+			if err := proxyConn(ctx, client, network, addr, gate); err != nil &&
 				!errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) {
-				logger.Debug("proxy connection ended", "error", err)
+				gate.logger.Debug("proxy connection ended", "error", err)
 			}
 		}()
 	}
@@ -153,11 +187,17 @@ func (g *writeGate) write(name string, req []byte, moreToCome bool, client, upst
 		return relay(req, moreToCome, client, upstream) // not ours to understand: pass it through
 	}
 	if name == "update" {
-		rewritten, err := rewriteGuards(m, g.upstream.readVersion)
+		start := time.Now()
+		rewritten, err := rewriteGuards(m, g.upstream.readVersion, versionReaders)
 		if err != nil {
 			g.logger.Warn("siaga-ferretdb: version lookup failed; forwarding the guard as is", "error", err)
 		} else if rewritten {
 			req = m.encode()
+			resolved := time.Since(start)
+			defer func() {
+				g.logger.Debug("siaga-ferretdb: version guards resolved", "resolving", resolved.Round(time.Microsecond),
+					"total", time.Since(start).Round(time.Microsecond))
+			}()
 		}
 	}
 	err = relay(req, moreToCome, client, upstream)

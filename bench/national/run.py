@@ -10,6 +10,7 @@ import os
 import platform
 import random
 import statistics
+import sys
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -20,17 +21,34 @@ from aiokafka import AIOKafkaConsumer
 
 from .generate import NATIONAL_TPS, national, sample
 from .harness import TOKEN, Receiver, Run, new_run, pod, produce, sampler, scan, setup, start_receiver
+from .profiling import CpuLedger, Profilers, ferretdb_cpu_profile
 from .report import write_results
 
 RESULTS = Path(__file__).resolve().parents[1] / "results"
 
 
-async def _wait_applied(svc: Any, name: str, target: float, budget_s: float) -> tuple[float, float]:
-    """Poll a counter until it reaches ``target``; returns (seconds, value reached)."""
-    started = time.monotonic()
+def _say(message: str) -> None:
+    """Progress on stderr (results go to the files and stdout)."""
+    print(f"bench national: {message}", file=sys.stderr, flush=True)
+
+
+def devstack_pid(name: str) -> int | None:
+    """The pid of a server the devstack started (None for an external one)."""
+    from siaga_devstack import status
+
+    return next((s.pid for s in status() if s.name == name and not s.external), None)
+
+
+async def _wait_applied(
+    svc: Any, name: str, target: float, budget_s: float, since: float | None = None
+) -> tuple[float, float]:
+    """Poll a counter until it reaches ``target``; returns (seconds since ``since`` or since the call, value
+    reached)."""
+    started = time.monotonic() if since is None else since
     value = 0.0
     while time.monotonic() - started < budget_s:
         value = await asyncio.to_thread(svc.metric, name)
+        svc.sample_rss()
         if value >= target:
             break
         await asyncio.sleep(0.25)
@@ -70,9 +88,76 @@ async def _delayed_times(run: Run, budget_s: float) -> dict[str, float]:
     return out
 
 
+async def _latency_phase(
+    run: Run,
+    args: argparse.Namespace,
+    rng: random.Random,
+    on_time: list[str],
+    delayed: list[str],
+    rate: float,
+) -> dict[str, Any]:
+    """Background scans at ``rate`` for ``steady_s`` while the ETAs of ``delayed`` pass; then wait (bounded)
+    until each late shipment's shipment-delayed is published and its webhook has arrived.
+
+    Latency is from the shipment-delayed envelope's time (set when the delay sweep emitted it) to the
+    webhook receiver's arrival time."""
+    from siaga_notifications.domain.labels import fingerprint
+
+    log_svc = run.services["logistics"]
+    background = [
+        scan(rng.choice(on_time), "checkpoint", place=f"patroli {i}")
+        for i in range(int(rate * args.steady_s))
+    ]
+    producing = asyncio.create_task(produce(run, background, rate))
+    await asyncio.sleep(min(5.0, args.steady_s / 4))
+    soon = (datetime.now(UTC) + timedelta(seconds=3)).isoformat()
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{log_svc.port}", headers=TOKEN, timeout=60) as c:
+        for s in delayed:
+            r = await c.post(
+                f"/shipments/{s}/checkpoints",
+                json={"place": "sungai", "passed_at": datetime.now(UTC).isoformat(), "eta": soon},
+            )
+            r.raise_for_status()
+    background_s = await producing
+    mine = set(delayed)
+    emitted: dict[str, float] = {}
+    waited = time.monotonic()
+    while time.monotonic() - waited < args.phase_budget:
+        emitted = {s: t for s, t in (await _delayed_times(run, 60)).items() if s in mine}
+        if len(emitted) >= len(delayed):
+            break
+        await asyncio.sleep(2)
+    by_fp = {fingerprint({"alertname": "shipment-delayed", "shipment_id": s}): t for s, t in emitted.items()}
+    while time.monotonic() - waited < args.phase_budget:
+        with Receiver.lock:
+            seen = {a.get("fingerprint") for _, p, _ in Receiver.arrivals for a in p.get("alerts", [])}
+        if set(by_fp) <= seen:
+            break
+        await asyncio.sleep(0.5)
+    latencies: dict[str, float] = {}
+    with Receiver.lock:
+        arrivals = list(Receiver.arrivals)
+    for at, payload, valid in arrivals:
+        for alert in payload.get("alerts", []):
+            fp = alert.get("fingerprint")
+            if valid and fp in by_fp and fp not in latencies:
+                latencies[fp] = at - by_fp[fp]
+    ms = sorted(1000 * v for v in latencies.values())
+    return {
+        "background_records": len(background),
+        "background_rate_per_s": round(len(background) / max(background_s, 1e-9)),
+        "target_rate_per_s": rate,
+        "delayed_shipments": len(delayed),
+        "shipment_delayed_emitted": len(emitted),
+        "notified": len(latencies),
+        "signatures_valid": all(v for _, _, v in arrivals),
+        "wait_after_load_s": round(time.monotonic() - waited, 1),
+        "latency_ms": _percentiles(ms),
+    }
+
+
 async def bench(args: argparse.Namespace) -> dict[str, Any]:
     from siaga_devstack import ensure_up
-    from siaga_notifications.domain.labels import fingerprint
 
     full = national()
     dist = sample(full, args.fraction)
@@ -100,13 +185,23 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
         },
     }
     t0 = time.monotonic()
+    cpu = CpuLedger()
+    profilers = Profilers(Path(args.results_dir))
     stop = asyncio.Event()
     sampling: asyncio.Task[None] | None = None
     try:
         run.services["logistics"] = run.start("logistics", args.port)
         run.services["notifications"] = run.start("notifications", args.port + 1)
+        for name, svc in run.services.items():
+            cpu.watch(name, svc.proc.pid)
+            if args.profile:
+                profilers.start(name, svc.proc.pid)
+        cpu.watch("ferretdb", devstack_pid("ferretdb"))
+        cpu.watch("kafka", devstack_pid("kafka"))
+        cpu.watch("bench (producer, receiver)", os.getpid())
         sampling = asyncio.create_task(sampler(run, stop, t0))  # stopped through ``stop`` below
         started = time.monotonic()
+        _say(f"setup: plans and shipments for {dist.tps_total:,} TPS through the HTTP API")
         lines = await setup(run, dist, datetime.now(UTC) + timedelta(days=2), args.setup_budget)
         result["setup"] = {"shipments": len(lines), "seconds": round(time.monotonic() - started, 1)}
         ids = sorted(lines)
@@ -125,14 +220,23 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
         base_log = await asyncio.to_thread(log_svc.metric, "siaga_events_applied_total")
         base_notif = await asyncio.to_thread(notif_svc.metric, "siaga_events_applied_total")
         phase_a = time.monotonic()
+        cpu.mark("setup")
+        _say(f"phase A: {len(records):,} scans as fast as possible")
+        ferret = asyncio.create_task(ferretdb_cpu_profile(args.ferretdb_profile_s, Path(args.results_dir)))
         produced_s = await produce(run, records, None)
         log_s, _ = await _wait_applied(
-            log_svc, "siaga_events_applied_total", base_log + len(records), args.phase_budget
+            log_svc, "siaga_events_applied_total", base_log + len(records), args.phase_budget, since=phase_a
         )
         expected_notif = len(on_time) + len(short)  # delivered events, and the discrepancies they found
         notif_s, notif_n = await _wait_applied(
-            notif_svc, "siaga_events_applied_total", base_notif + expected_notif, args.phase_budget
+            notif_svc,
+            "siaga_events_applied_total",
+            base_notif + expected_notif,
+            args.phase_budget,
+            since=phase_a,
         )
+        with contextlib.suppress(Exception):
+            result["ferretdb_profile"] = await ferret
         result["phase_a"] = {
             "records": len(records),
             "produce_s": round(produced_s, 2),
@@ -140,72 +244,37 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
             "logistics_events_per_s": round(len(records) / max(log_s, 1e-9)),
             "notifications_events": int(notif_n - base_notif),
             "notifications_s": round(notif_s, 2),
-            "notifications_events_per_s": round((notif_n - base_notif) / max(notif_s, 1e-9)),
+            "notifications_pipeline_events_per_s": round((notif_n - base_notif) / max(notif_s, 1e-9)),
             "wall_s": round(time.monotonic() - phase_a, 2),
         }
 
-        # Phase B: 1,000 scans/s in the background while the late shipments' ETAs pass.
-        background = [
-            scan(rng.choice(on_time), "checkpoint", place=f"patroli {i}")
-            for i in range(int(args.rate * args.steady_s))
-        ]
-        producing = asyncio.create_task(produce(run, background, args.rate))
-        await asyncio.sleep(min(5.0, args.steady_s / 4))
-        soon = (datetime.now(UTC) + timedelta(seconds=3)).isoformat()
-        async with httpx.AsyncClient(
-            base_url=f"http://127.0.0.1:{log_svc.port}", headers=TOKEN, timeout=60
-        ) as c:
-            for s in delayed:
-                r = await c.post(
-                    f"/shipments/{s}/checkpoints",
-                    json={"place": "sungai", "passed_at": datetime.now(UTC).isoformat(), "eta": soon},
-                )
-                r.raise_for_status()
-        background_s = await producing
-        # Wait (bounded) for every late shipment's shipment-delayed to be published, then for its webhook.
-        emitted: dict[str, float] = {}
-        waited = time.monotonic()
-        while time.monotonic() - waited < args.phase_budget:
-            emitted = await _delayed_times(run, 60)
-            if len(emitted) >= len(delayed):
-                break
-            await asyncio.sleep(2)
-        wanted = {fingerprint({"alertname": "shipment-delayed", "shipment_id": s}) for s in emitted}
-        while time.monotonic() - waited < args.phase_budget:
-            with Receiver.lock:
-                seen = {a.get("fingerprint") for _, p, _ in Receiver.arrivals for a in p.get("alerts", [])}
-            if wanted <= seen:
-                break
-            await asyncio.sleep(1)
-        result["phase_b_wait_s"] = round(time.monotonic() - waited, 1)
-        by_fp = {
-            fingerprint({"alertname": "shipment-delayed", "shipment_id": s}): t for s, t in emitted.items()
-        }
-        latencies: dict[str, float] = {}
-        with Receiver.lock:
-            arrivals = list(Receiver.arrivals)
-        for at, payload, valid in arrivals:
-            for alert in payload.get("alerts", []):
-                fp = alert.get("fingerprint")
-                if valid and fp in by_fp and fp not in latencies:
-                    latencies[fp] = at - by_fp[fp]
-        ms = sorted(1000 * v for v in latencies.values())
-        result["phase_b"] = {
-            "background_records": len(background),
-            "background_rate_per_s": round(len(background) / max(background_s, 1e-9)),
-            "delayed_shipments": len(delayed),
-            "shipment_delayed_emitted": len(emitted),
-            "notified": len(latencies),
-            "signatures_valid": all(v for _, _, v in arrivals),
-            "latency_ms": _percentiles(ms),
-        }
+        cpu.mark("phase A: as fast as possible")
+
+        # Phase B: alert latency under a background load, first at a load logistics sustains (half of what
+        # phase A measured), then at the target's 1,000 scans/s; each with its own late shipments.
+        sustainable = max(10.0, round(0.5 * result["phase_a"]["logistics_events_per_s"]))
+        half = len(delayed) // 2
+        _say(f"phase B1: alert latency at {sustainable:.0f} scans/s")
+        result["phase_b_sustained"] = await _latency_phase(
+            run, args, rng, on_time, delayed[:half], sustainable
+        )
+        cpu.mark(f"phase B1: {sustainable:.0f} scans/s")
+        _say(f"phase B2: alert latency at {args.rate:.0f} scans/s")
+        result["phase_b"] = await _latency_phase(run, args, rng, on_time, delayed[half:], args.rate)
+        cpu.mark(f"phase B2: {args.rate:.0f} scans/s")
+        emitted = await _delayed_times(run, 60)
 
         # Phase C: replay the whole logistics history into a fresh notifications database.
+        _say("phase C: replay into a fresh notifications database")
         replay_db = f"{run.prefix}_notifications_replay"
         started = time.monotonic()
         run.services["replay"] = run.start(
             "notifications", args.port + 2, database=replay_db, group=f"{run.prefix}r"
         )
+        cpu.watch("replay", run.services["replay"].proc.pid)
+        if args.profile:
+            profilers.start("replay", run.services["replay"].proc.pid)
+        cpu.mark("replay start")
         total = await asyncio.to_thread(notif_svc.metric, "siaga_events_applied_total")
         replay_s, replayed = await _wait_applied(
             run.services["replay"], "siaga_events_applied_total", total, args.phase_budget
@@ -218,7 +287,10 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
             "events_per_s": round(replayed / max(replay_s, 1e-9)),
             "national_events_estimate": round(events / max(args.fraction, 1e-9)),
         }
+        cpu.mark("phase C: replay")
     finally:
+        result["profiles"] = profilers.stop()
+        result["cpu_by_phase"] = [p for p in cpu.phases() if p["phase"] != "replay start"]
         stop.set()
         if sampling is not None:
             with contextlib.suppress(Exception):
@@ -258,6 +330,15 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--port", type=int, default=8301)
     p.add_argument("--seed", type=int, default=7)
     p.add_argument("--results-dir", default=str(RESULTS))
+    p.add_argument(
+        "--ferretdb-profile-s",
+        type=float,
+        default=15.0,
+        help="Go CPU profile of FerretDB from phase A's start",
+    )
+    p.add_argument(
+        "--no-profile", dest="profile", action="store_false", help="do not sample the services with py-spy"
+    )
     args = p.parse_args(argv)
     result = asyncio.run(bench(args))
     write_results(result, Path(args.results_dir), NATIONAL_TPS)

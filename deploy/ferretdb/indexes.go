@@ -26,7 +26,7 @@ package main
 //
 // Each pass opens the file with database/sql (mode=rw: it never creates a file), reads sqlite_master once,
 // creates the missing indexes and closes the file again: no handle is kept, since FerretDB deletes the file
-// on dropDatabase. A pass holds the proxy's write gate, and every command that creates or drops
+// on dropDatabase. A pass over a file holds that database's write gate (proxy.go), and every command that creates or drops
 // collections, indexes or databases is a gated command, so no drop runs while the keeper has a file open.
 // It opens the file through the same SQLite library FerretDB uses in this process, which is what makes two
 // connection pools to one file safe (SQLite tracks POSIX locks per process and library).
@@ -86,7 +86,7 @@ func stampOf(path string) (fileStamp, bool) {
 }
 
 // maintain sweeps every interval until ctx is done.
-func (k *indexKeeper) maintain(ctx context.Context, gate sync.Locker, every time.Duration) {
+func (k *indexKeeper) maintain(ctx context.Context, gate func(file string) sync.Locker, every time.Duration) {
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
@@ -100,8 +100,9 @@ func (k *indexKeeper) maintain(ctx context.Context, gate sync.Locker, every time
 }
 
 // sweep passes over every database file that changed since the last pass over it (all files, the first
-// time), holding the gate while it does. It returns how many files it opened.
-func (k *indexKeeper) sweep(gate sync.Locker) int {
+// time), holding that database's gate (gate(file)) while it has the file open. It returns how many files
+// it opened.
+func (k *indexKeeper) sweep(gate func(file string) sync.Locker) int {
 	files, err := filepath.Glob(filepath.Join(k.dir, "*.sqlite"))
 	if err != nil {
 		k.logger.Warn("siaga-ferretdb: listing database files", "error", err)
@@ -129,22 +130,29 @@ func (k *indexKeeper) sweep(gate sync.Locker) int {
 	if len(changed) == 0 {
 		return 0
 	}
-	gate.Lock()
-	defer gate.Unlock()
 	opened := 0
 	for _, f := range changed {
-		// Under the gate now: the file cannot be dropped while it is open, but it may have gone since the stat.
-		if _, ok := k.statFn(f); !ok {
-			continue
+		if k.passOver(f, gate(f)) {
+			opened++
 		}
-		opened++
-		if _, err := k.ensureFile(f, ""); err != nil {
-			k.logger.Warn("siaga-ferretdb: could not add the _id path index", "file", filepath.Base(f), "error", err)
-			continue // no stamp: the next sweep tries again
-		}
-		k.stamp(f)
 	}
 	return opened
+}
+
+// passOver indexes one changed file under its database's gate; it says whether the file was opened.
+func (k *indexKeeper) passOver(f string, gate sync.Locker) bool {
+	gate.Lock()
+	defer gate.Unlock()
+	// Under the gate now: the file cannot be dropped while it is open, but it may have gone since the stat.
+	if _, ok := k.statFn(f); !ok {
+		return false
+	}
+	if _, err := k.ensureFile(f, ""); err != nil {
+		k.logger.Warn("siaga-ferretdb: could not add the _id path index", "file", filepath.Base(f), "error", err)
+		return true // no stamp: the next sweep tries again
+	}
+	k.stamp(f)
+	return true
 }
 
 // stamp records a file's state after a pass (the pass's own index creation included). Called under the gate.

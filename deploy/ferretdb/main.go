@@ -2,8 +2,9 @@
 //
 // FerretDB is embedded through its public ferretdb package (a plain `go install` of its own command panics
 // at start-up because build/version/version.txt is missing from the module zip). FerretDB itself listens on
-// a Unix socket; clients connect to the TCP address of the proxy in proxy.go, which runs write commands one
-// at a time behind a mutex (the write gate) so that version-guarded writes keep MongoDB's meaning.
+// a Unix socket; clients connect to the TCP address of the proxy in proxy.go, which runs the write commands
+// of each database one at a time behind a mutex (that database's write gate) so that version-guarded writes
+// keep MongoDB's meaning; writes to different databases (SQLite files) run side by side.
 //
 // Two FerretDB 1.24 performance defects are worked around here, in our code, without patching FerretDB:
 //
@@ -50,6 +51,7 @@ func main() {
 	dir := flag.String("sqlite-dir", "data", "directory of the SQLite databases (created if missing)")
 	socket := flag.String("socket", "", "Unix socket FerretDB listens on behind the proxy (default: <sqlite-dir>/../ferretdb.sock)")
 	debug := flag.Bool("debug", false, "log at debug level")
+	pprofSocket := flag.String("pprof-socket", "", "Unix socket of the Go profiler (default: <sqlite-dir>/../pprof.sock; \"-\": none)")
 	// SQLite's default in WAL mode (FULL) fsyncs the log on every commit, and FerretDB commits every update
 	// statement on its own: measured 40 ms per replace on this machine. NORMAL fsyncs at checkpoints only;
 	// a committed write survives a crash of FerretDB (the log is in the OS page cache), and only a power
@@ -84,6 +86,13 @@ func main() {
 		}
 	}
 	_ = os.Remove(sock)
+	profiler := *pprofSocket
+	if profiler == "" {
+		profiler = filepath.Join(filepath.Dir(sock), "pprof.sock")
+		if len(profiler) > 100 {
+			profiler = strings.TrimSuffix(sock, ".sock") + "-pprof.sock"
+		}
+	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
@@ -107,16 +116,19 @@ func main() {
 		}
 		done <- unexpected
 	}()
+	if profiler != "-" {
+		go servePprof(ctx, profiler, logger)
+	}
 	// The _id path indexes (indexes.go): every existing table first, then the maintainer in the background.
 	indexes := newIndexKeeper(abs, logger)
 	gate := newWriteGate("unix", sock, indexes, logger)
-	if n := indexes.sweep(&gate.mu); n > 0 {
+	if n := indexes.sweep(gate.fileLocker); n > 0 {
 		logger.Debug("siaga-ferretdb: _id path indexes checked", "files", n)
 	}
 	maintained := make(chan struct{})
 	go func() {
 		defer close(maintained)
-		indexes.maintain(ctx, &gate.mu, maintainEvery)
+		indexes.maintain(ctx, gate.fileLocker, maintainEvery)
 	}()
 	logger.Info("siaga-ferretdb: serialising write commands", "listen", *listen, "upstream", sock)
 	if err := serveProxy(ctx, *listen, gate); err != nil {

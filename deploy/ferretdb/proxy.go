@@ -28,6 +28,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -49,13 +50,65 @@ var writeCommands = map[string]bool{
 	"renamecollection": true,
 }
 
-// writeGate runs write commands one at a time; while it is held, the proxy alone writes, which is what
-// makes resolving version guards itself (cas.go) and adding indexes (indexes.go) safe.
+// writeGate runs the write commands of one database one at a time; while a database's gate is held, the
+// proxy alone writes to that database, which is what makes resolving version guards itself (cas.go) and
+// adding indexes (indexes.go) safe. FerretDB keeps each database in its own SQLite file, and SQLite admits
+// one writer per file, so writes to different databases (one per Siaga service) run side by side: a service
+// never waits behind another service's bulk write. A command that is not one database's (renameCollection
+// names its databases in its arguments; a message the proxy cannot parse) takes every gate (all).
 type writeGate struct {
-	mu       sync.Mutex
+	all      sync.RWMutex // held shared by each database's writer, exclusively by a command of no one database
+	mu       sync.Mutex   // guards dbs
+	dbs      map[string]*sync.Mutex
 	upstream *upstreamPool
+	versions *sqliteVersions // guard versions read from SQLite (versions.go); nil: through FerretDB
 	indexes  *indexKeeper
 	logger   *slog.Logger
+}
+
+// dbLocker is one database's gate as a sync.Locker: shared hold of all, then the database's own mutex.
+type dbLocker struct {
+	g  *writeGate
+	db *sync.Mutex
+}
+
+func (l dbLocker) Lock()   { l.g.all.RLock(); l.db.Lock() }
+func (l dbLocker) Unlock() { l.db.Unlock(); l.g.all.RUnlock() }
+
+// allLocker holds every database's gate.
+type allLocker struct{ g *writeGate }
+
+func (l allLocker) Lock()   { l.g.all.Lock() }
+func (l allLocker) Unlock() { l.g.all.Unlock() }
+
+// locker returns the gate of database db; "" means every database.
+func (g *writeGate) locker(db string) sync.Locker {
+	if db == "" {
+		return allLocker{g}
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	m, ok := g.dbs[db]
+	if !ok {
+		m = &sync.Mutex{}
+		g.dbs[db] = m
+	}
+	return dbLocker{g, m}
+}
+
+// gateFor returns the gate a write command must hold: its database's, or all for a command of no one
+// database.
+func (g *writeGate) gateFor(name string, m *opMessage) sync.Locker {
+	if m == nil || name == "renamecollection" {
+		return g.locker("")
+	}
+	db, _ := m.commandTarget()
+	return g.locker(db)
+}
+
+// fileLocker is the gate of the database stored in a FerretDB SQLite file (<db>.sqlite), for the keeper.
+func (g *writeGate) fileLocker(path string) sync.Locker {
+	return g.locker(strings.TrimSuffix(filepath.Base(path), ".sqlite"))
 }
 
 // readMessage reads one whole wire message (header included).
@@ -114,11 +167,16 @@ func commandName(msg []byte) (name string, moreToCome bool) {
 }
 
 func newWriteGate(upstreamNetwork, upstreamAddr string, indexes *indexKeeper, logger *slog.Logger) *writeGate {
-	return &writeGate{
+	g := &writeGate{
+		dbs:      map[string]*sync.Mutex{},
 		upstream: newUpstreamPool(upstreamNetwork, upstreamAddr, versionReaders),
 		indexes:  indexes,
 		logger:   logger,
 	}
+	if indexes != nil {
+		g.versions = newSQLiteVersions(indexes.dir, g.upstream.readVersion, versionReaders)
+	}
+	return g
 }
 
 // serveProxy accepts clients on listenAddr and relays each to its own connection to the gate's upstream.
@@ -171,24 +229,33 @@ func proxyConn(ctx context.Context, client net.Conn, network, addr string, gate 
 			}
 			continue
 		}
-		gate.mu.Lock()
-		err = gate.write(name, req, moreToCome, client, upstream)
-		gate.mu.Unlock()
+		m, perr := parseOpMsg(req)
+		if perr != nil {
+			m = nil
+		}
+		lock := gate.gateFor(name, m)
+		lock.Lock()
+		err = gate.write(name, req, m, moreToCome, client, upstream)
+		lock.Unlock()
 		if err != nil {
 			return err
 		}
 	}
 }
 
-// write runs one write command under the gate: guards resolved, relayed, then the index keeper told.
-func (g *writeGate) write(name string, req []byte, moreToCome bool, client, upstream net.Conn) error {
-	m, err := parseOpMsg(req)
-	if err != nil {
+// write runs one write command under its gate: guards resolved, relayed, then the index keeper told.
+// m is the parsed request, or nil when the proxy could not parse it.
+func (g *writeGate) write(name string, req []byte, m *opMessage, moreToCome bool, client, upstream net.Conn) error {
+	if m == nil {
 		return relay(req, moreToCome, client, upstream) // not ours to understand: pass it through
 	}
 	if name == "update" {
 		start := time.Now()
-		rewritten, err := rewriteGuards(m, g.upstream.readVersion, versionReaders)
+		read := g.upstream.readVersion
+		if g.versions != nil {
+			read = g.versions.read
+		}
+		rewritten, err := rewriteGuards(m, read, versionReaders)
 		if err != nil {
 			g.logger.Warn("siaga-ferretdb: version lookup failed; forwarding the guard as is", "error", err)
 		} else if rewritten {
@@ -200,9 +267,12 @@ func (g *writeGate) write(name string, req []byte, moreToCome bool, client, upst
 			}()
 		}
 	}
-	err = relay(req, moreToCome, client, upstream)
+	db, coll := m.commandTarget()
+	if g.versions != nil {
+		g.versions.before(name, db, coll)
+	}
+	err := relay(req, moreToCome, client, upstream)
 	if g.indexes != nil {
-		db, coll := m.commandTarget()
 		g.indexes.after(name, db, coll)
 	}
 	return err

@@ -184,6 +184,87 @@ async def test_an_entry_added_while_the_relay_publishes_is_not_lost(store: Aggre
     assert doc is not None and doc["_outbox"] == []
 
 
+async def test_a_write_drops_the_entries_the_relay_already_published() -> None:
+    """The relay may lose its removal to a consumer's write; that write removes the published entries."""
+    published: set[str] = set()
+    clock = ManualClock(T0)
+    store = AggregateStore(
+        FakeCollection("shipments"), source="/test", clock=clock, published=published.__contains__
+    )
+    await store.apply([("shp-1", _event("shp-1", "delivered"))], _track)
+    doc = await store.get("shp-1")
+    assert doc is not None
+    first = doc["_outbox"][0]["id"]
+    published.add(first)
+    clock.advance(timedelta(seconds=5))
+    await store.apply([("shp-1", _event("shp-1", "delivered", 9))], _track)
+    doc = await store.get("shp-1")
+    assert doc is not None and [e["id"] for e in doc["_outbox"]] != [first] and len(doc["_outbox"]) == 1
+    assert doc["_outbox_since"] == T0 + timedelta(seconds=5)  # the oldest pending entry is the new one
+
+
+async def test_a_removal_that_lost_the_race_is_retried_from_a_fresh_snapshot_without_publishing_twice() -> (
+    None
+):
+    coll = FakeCollection("shipments")
+    writer = AggregateStore(coll, source="/test")  # another writer: no hints, does not know what was sent
+    await writer.apply([("shp-1", _event("shp-1", "delivered"))], _track)
+    sent: list[str] = []
+
+    async def publish(topic: str, key: bytes, value: bytes, headers: dict[str, str]) -> None:
+        sent.append(Envelope.model_validate_json(value).causationid or "")
+        if len(sent) == 1:  # the other writer moves the version before the removal runs
+            await writer.apply([("shp-1", _event("shp-1", "delivered", 9))], _track)
+
+    relay = OutboxRelay([coll], publish, RuntimeMetrics(CollectorRegistry(), "t"))
+    assert await relay.drain_once() == 1  # the start-up sweep found the first entry and published it
+    doc = await coll.find_one({"_id": "shp-1"})
+    assert doc is not None and len(doc["_outbox"]) == 2  # the removal lost: both entries still there
+    assert await relay.drain_once() == 1  # the re-queued snapshot: only the second is published
+    assert len(sent) == 2 and sent[0] != sent[1]
+    doc = await coll.find_one({"_id": "shp-1"})
+    assert doc is not None and doc["_outbox"] == [] and not doc["_outbox_pending"]
+
+
+async def test_a_deferred_removal_is_done_by_the_next_write_or_after_the_delay() -> None:
+    """With a removal delay, a document written again meanwhile needs no removal write of the relay's."""
+    coll = FakeCollection("shipments")
+    now = [0.0]
+    sent: list[str] = []
+
+    async def publish(topic: str, key: bytes, value: bytes, headers: dict[str, str]) -> None:
+        sent.append(Envelope.model_validate_json(value).id)
+
+    relay = OutboxRelay(
+        [coll], publish, RuntimeMetrics(CollectorRegistry(), "t"), removal_delay=1.0, monotonic=lambda: now[0]
+    )
+    store = AggregateStore(coll, source="/test", on_outbox=relay.notify, published=relay.was_sent)
+    assert await relay.drain_once() == 0  # the start-up sweep: nothing yet
+    await store.apply([("shp-1", _event("shp-1", "delivered"))], _track)
+    assert await relay.drain_once() == 1
+    doc = await coll.find_one({"_id": "shp-1"})
+    assert doc is not None and [e["id"] for e in doc["_outbox"]] == sent  # published, not removed yet
+    await store.apply([("shp-1", _event("shp-1", "delivered", 9))], _track)  # the next write removes it
+    doc = await coll.find_one({"_id": "shp-1"})
+    assert doc is not None and len(doc["_outbox"]) == 1 and doc["_outbox"][0]["id"] not in sent
+    assert await relay.drain_once() == 1
+    now[0] = 0.5
+    assert await relay.drain_once() == 0
+    doc = await coll.find_one({"_id": "shp-1"})
+    assert doc is not None and len(doc["_outbox"]) == 1  # still within the delay
+    now[0] = 2.0
+    await relay.drain_once()
+    doc = await coll.find_one({"_id": "shp-1"})
+    assert doc is not None and doc["_outbox"] == [] and not doc["_outbox_pending"]
+    assert len(sent) == len(set(sent)) == 2  # each entry published once
+
+    await store.apply([("shp-2", _event("shp-2", "delivered"))], _track)
+    await relay.start()
+    await relay.stop()  # stopping removes what is published at once, whatever the delay
+    doc = await coll.find_one({"_id": "shp-2"})
+    assert doc is not None and doc["_outbox"] == [] and len(sent) == 3
+
+
 class _CountingCollection(FakeCollection):
     """Counts the queries that are not point reads by ``_id`` (the ones FerretDB answers by a full scan)."""
 

@@ -9,7 +9,6 @@ until the dependency returns; they never produce dead letters.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -81,17 +80,13 @@ class TransientRetry:
                 backoff = min(backoff * 2, self.max_backoff)
 
 
-def _published_type(value: bytes | None) -> bool:
+def _published_type(exc: InvalidEvent) -> bool:
     """Whether the record is an event of a type in the published contracts (``siaga_schemas.registry``).
 
     A consumer that handles only some of a topic's types skips the others; only types nobody publishes
     (and malformed records) are dead letters.
     """
-    try:
-        event_type = json.loads(value or b"{}").get("type")
-    except (ValueError, AttributeError):
-        return False
-    return isinstance(event_type, str) and event_type in registry.types()
+    return exc.event_type is not None and exc.event_type in registry.types()
 
 
 class BatchPipeline:
@@ -124,7 +119,7 @@ class BatchPipeline:
             try:
                 env = decode_event(r.value, list(r.headers or ()), accept=self.accept)
             except InvalidEvent as exc:
-                if exc.reason is DeadLetterReason.UNKNOWN_TYPE and _published_type(r.value):
+                if exc.reason is DeadLetterReason.UNKNOWN_TYPE and _published_type(exc):
                     ignored += 1  # another consumer's event on a shared topic: nothing wrong with it
                     continue
                 bad.append(self._letter(r, exc.reason, "InvalidEvent", exc.message))

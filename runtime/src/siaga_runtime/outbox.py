@@ -9,6 +9,11 @@ How the relay finds work:
 
 - **Hints.** The store tells the relay which documents it has just written with entries (``notify``), with
   their version and entries. The relay publishes from that snapshot and removes by ``{_id, _v}``: no query.
+- **Deferred removal.** With ``removal_delay`` > 0 the relay waits that long after publishing before it
+  removes the entries. A busy document is usually written again meanwhile, and that write drops the
+  entries the relay has published (``AggregateStore`` asks ``was_sent``), so the relay's removal, a second
+  write of the whole document, is skipped: one document write per event instead of two under load. A crash
+  inside the delay publishes those entries again on restart, which at-least-once delivery allows.
 - **Sweeps.** At start, and then every ``sweep_interval`` seconds, it also looks for documents whose entries
   have waited longer than ``stale_after`` (``_outbox_pending`` and ``_outbox_since``): what a crashed
   replica or a failed removal left behind. The sweep is the only query that is not a point lookup; on
@@ -21,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -87,6 +93,8 @@ class OutboxRelay:
         sweep_interval: float = 30.0,
         stale_after: float = 10.0,
         remember_sent: int = 100_000,
+        removal_delay: float = 0.0,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.collections = list(collections)
         self.publish = publish
@@ -106,11 +114,19 @@ class OutboxRelay:
         # older snapshot already sent (the removal lost a race); it is removed without a second publish.
         self._sent: OrderedDict[str, None] = OrderedDict()
         self._remember_sent = remember_sent
+        self.removal_delay = removal_delay
+        self._monotonic = monotonic
+        # Published documents whose entries are still to be removed, in the order they are due:
+        # key -> (snapshot as published, monotonic time the removal is due).
+        self._removals: OrderedDict[tuple[int, Any], tuple[_Pending, float]] = OrderedDict()
 
     def notify(self, collection: Any, docs: Sequence[dict[str, Any]]) -> None:
         """The store wrote ``docs`` (as stored) with outbox entries: publish them soon."""
         for doc in docs:
             key = (id(collection), doc["_id"])
+            # A newer write dropped what this relay had published (the store asks was_sent), so a queued
+            # removal of an older snapshot has nothing left to do; the new snapshot gets its own.
+            self._removals.pop(key, None)
             self._hints.pop(key, None)  # the newest snapshot of a document wins, queued last
             self._hints[key] = _Pending(
                 collection,
@@ -122,6 +138,10 @@ class OutboxRelay:
                 },
             )
         self._wake.set()
+
+    def was_sent(self, event_id: str) -> bool:
+        """Whether this process has published the entry (the store drops such entries when it writes)."""
+        return event_id in self._sent
 
     def kick(self) -> None:
         """Publish now rather than at the next poll, and sweep for pending entries."""
@@ -165,12 +185,16 @@ class OutboxRelay:
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 5.0)
                 continue
-            if self._stopping and sent == 0 and not self._hints:
+            if self._stopping and sent == 0 and not self._hints and not self._removals:
                 return
             if sent == 0 and not self._hints:
+                wait = self.idle_interval
+                if self._removals:
+                    first_due = next(iter(self._removals.values()))[1]
+                    wait = min(wait, max(first_due - self._monotonic(), 0.0))
                 self._wake.clear()
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), self.idle_interval)
+                    await asyncio.wait_for(self._wake.wait(), wait)
 
     async def drain_once(self) -> int:
         """Publish one round of pending entries (hinted documents, then a sweep when one is due)."""
@@ -181,16 +205,29 @@ class OutboxRelay:
         if loop_now >= self._next_sweep:
             batch.extend(await self._sweep(exclude={(id(p.collection), p.doc["_id"]) for p in batch}))
             self._next_sweep = loop_now + self.sweep_interval
-        if not batch:
+        if not batch and not self._removals:
             self._report(0)
             return 0
-        await asyncio.gather(*(self._send(entry) for p in batch for entry in p.doc["_outbox"]))
-        by_collection: dict[int, list[_Pending]] = {}
+        sent = await asyncio.gather(*(self._send(entry) for p in batch for entry in p.doc["_outbox"]))
+        now = self._monotonic()
         for p in batch:
+            key = (id(p.collection), p.doc["_id"])
+            queued = self._removals.get(key)
+            # assigning to a queued key keeps its place (and its due time): the order stays the due order
+            self._removals[key] = (p, queued[1] if queued else now + self.removal_delay)
+        due: list[_Pending] = []
+        while self._removals:
+            key, (p, at) = next(iter(self._removals.items()))
+            if at > now and not self._stopping:
+                break
+            del self._removals[key]
+            due.append(p)
+        by_collection: dict[int, list[_Pending]] = {}
+        for p in due:
             by_collection.setdefault(id(p.collection), []).append(p)
         for group in by_collection.values():
             await self._remove_sent(group[0].collection, [p.doc for p in group])
-        total = sum(len(p.doc["_outbox"]) for p in batch)
+        total = sum(sent)
         self.metrics.outbox_published.inc(total)
         self._report(total)
         return total
@@ -224,18 +261,26 @@ class OutboxRelay:
         age = (self.clock.now() - oldest).total_seconds() if oldest else 0.0
         self.metrics.outbox_oldest_age.set(max(age, 0.0))
 
-    async def _send(self, entry: OutboxEntry) -> None:
+    async def _send(self, entry: OutboxEntry) -> int:
+        """Publish one entry unless this relay already did; returns how many records it published."""
         if entry["id"] in self._sent:
-            return
+            return 0
         await self.publish(
             entry["topic"], entry["key"].encode(), entry["value"].encode(), {"content-type": CONTENT_TYPE}
         )
         self._sent[entry["id"]] = None
         if len(self._sent) > self._remember_sent:
             self._sent.popitem(last=False)
+        return 1
 
     async def _remove_sent(self, coll: Any, docs: list[dict[str, Any]]) -> None:
-        """Remove the published entries: one guarded bulk write, then one by one for documents that moved."""
+        """Remove the published entries with one guarded bulk write.
+
+        A document whose version moved meanwhile (a consumer or an API call wrote it) is read again and,
+        if it still lists entries this relay sent, queued again as a hint with that fresh snapshot: the next
+        round removes them without publishing them twice. The relay never waits on one document, so a hot
+        document cannot stall it; and the store drops already-published entries itself when it writes.
+        """
         ops = [UpdateOne(*self._removal(d, {e["id"] for e in d["_outbox"]})) for d in docs]
         moved: list[dict[str, Any]] = []
         for start in range(0, len(ops), BULK_CHUNK):
@@ -243,8 +288,25 @@ class OutboxRelay:
             res = await coll.bulk_write(chunk, ordered=False)
             if res.matched_count < len(chunk):
                 moved.extend(docs[start : start + BULK_CHUNK])
-        for doc in moved:
-            await self._remove_one(coll, doc)
+        if not moved:
+            return
+        gate = asyncio.Semaphore(32)
+
+        async def reread(doc: dict[str, Any]) -> dict[str, Any] | None:
+            async with gate:
+                current: dict[str, Any] | None = await coll.find_one({"_id": doc["_id"]}, _FIELDS)
+                return current
+
+        for doc, current in zip(moved, await asyncio.gather(*(reread(d) for d in moved)), strict=True):
+            if current is None:
+                continue
+            sent_ids = {e["id"] for e in doc["_outbox"]}
+            if not sent_ids.intersection(e["id"] for e in current.get("_outbox", ())):
+                continue  # a later write already dropped them
+            key = (id(coll), current["_id"])
+            if key not in self._hints:  # a newer hint of this document removes them when it is handled
+                self._hints[key] = _Pending(coll, current)
+                self._wake.set()
 
     @staticmethod
     def _removal(current: dict[str, Any], sent_ids: set[str]) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -261,14 +323,3 @@ class OutboxRelay:
                 "$inc": {"_v": 1},
             },
         )
-
-    async def _remove_one(self, coll: Any, doc: dict[str, Any]) -> None:
-        sent_ids = {e["id"] for e in doc["_outbox"]}
-        for _ in range(50):
-            current = await coll.find_one({"_id": doc["_id"]}, _FIELDS)
-            if current is None or not sent_ids.intersection(e["id"] for e in current.get("_outbox", ())):
-                return
-            res = await coll.update_one(*self._removal(current, sent_ids))
-            if res.matched_count:
-                return
-        log.warning("outbox: could not mark %s sent after 50 attempts; it will be sent again", doc["_id"])

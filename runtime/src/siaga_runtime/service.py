@@ -79,7 +79,13 @@ class ServiceRuntime:
         self.stopping = asyncio.Event()
         self.mongo: AsyncMongoClient[dict[str, Any]] | None = None
         self.stores: list[AggregateStore] = []
-        self.relay = OutboxRelay([], self._publish_outbox, self.metrics, clock=self.clock)
+        self.relay = OutboxRelay(
+            [],
+            self._publish_outbox,
+            self.metrics,
+            clock=self.clock,
+            removal_delay=settings.outbox_removal_delay_s,
+        )
         self.retry = TransientRetry(self.metrics, self.stopping)
         self.dead_letters = DeadLetterSink(self._publish_raw, settings.service_name, self._count_dead_letter)
         self._publishers: dict[str, Any] = {}
@@ -107,6 +113,7 @@ class ServiceRuntime:
             clock=self.clock,
             name=collection,
             on_outbox=self.relay.notify,
+            published=self.relay.was_sent,
         )
         self.stores.append(store)
         return store

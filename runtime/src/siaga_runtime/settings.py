@@ -55,6 +55,12 @@ class RuntimeSettings(BaseSettings):
         3, ge=0, description="Retries of a failing event before it is dead-lettered."
     )
     shutdown_timeout_s: float = Field(20.0, gt=0, description="Bound on graceful shutdown.")
+    outbox_removal_delay_s: float = Field(
+        1.0,
+        ge=0,
+        description="Seconds the outbox relay waits after publishing before it removes the entries "
+        "(a write of the document meanwhile removes them for free).",
+    )
     auth_tokens_file: str | None = Field(
         None, description="YAML file of API tokens (hashed) and their scopes."
     )

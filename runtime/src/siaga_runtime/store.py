@@ -90,6 +90,8 @@ class ApplyResult:
 Decide = Callable[[Doc | None, Envelope[Any]], Decision]
 # Told about documents just written with outbox entries: (collection, [document as written]).
 OutboxListener = Callable[[Any, Sequence[Doc]], None]
+# Whether the outbox relay has already published the entry with this event id.
+Published = Callable[[str], bool]
 
 
 class AggregateStore:
@@ -104,8 +106,10 @@ class AggregateStore:
         clock: Clock | None = None,
         applied_window: int = APPLIED_WINDOW,
         on_outbox: OutboxListener | None = None,
+        published: Published | None = None,
     ) -> None:
         self._collection = collection
+        self._published = published
         self._name = name
         self.source = source
         self.clock = clock or SystemClock()
@@ -173,8 +177,12 @@ class AggregateStore:
             if len(applied) > self.applied_window:
                 applied = applied[-self.applied_window :]
         outbox: list[OutboxEntry] = list(current.get("_outbox", ())) if current else []
+        if outbox and self._published is not None:
+            # Entries the relay already published but could not remove yet (this write moved the version
+            # under it): this write removes them, so the relay and the consumer do not fight over the guard.
+            outbox = [e for e in outbox if not self._published(e["id"])]
+        since = current.get("_outbox_since") if current and outbox else None
         outbox.extend(entry_for(e) for e in envelopes)
-        since = current.get("_outbox_since") if current and current.get("_outbox") else None
         now = self.clock.now()
         doc = {k: v for k, v in state.items() if k not in RESERVED}
         doc.update(

@@ -41,12 +41,13 @@ class DeadLetterReason(StrEnum):
 
 
 class InvalidEvent(Exception):
-    """A record that can never be processed as it is."""
+    """A record that can never be processed as it is (``event_type``: its type, when it has one)."""
 
-    def __init__(self, reason: DeadLetterReason, message: str) -> None:
+    def __init__(self, reason: DeadLetterReason, message: str, event_type: str | None = None) -> None:
         super().__init__(message)
         self.reason = reason
         self.message = message
+        self.event_type = event_type
 
 
 class EventRegistry:
@@ -90,17 +91,44 @@ def _envelope_model(model: type[EventData]) -> type[Envelope[Any]]:
 
 
 def find_forbidden_key(value: Any, path: str = "") -> str | None:
-    """Path of the first mapping key that starts with ``$`` or contains ``.`` (MongoDB operator injection)."""
+    """Path of the first mapping key that starts with ``$`` or contains ``.`` (MongoDB operator injection).
+
+    Every consumed record goes through this, so the common case (no such key) is one iterative pass that
+    builds no paths; only a record that has one is walked again to name it.
+    """
+    return _forbidden_path(value, path) if _has_forbidden_key(value) else None
+
+
+def _bad_key(k: Any) -> bool:
+    return not isinstance(k, str) or k.startswith("$") or "." in k or "\x00" in k
+
+
+def _has_forbidden_key(value: Any) -> bool:
+    stack = [value]
+    while stack:
+        v = stack.pop()
+        if isinstance(v, Mapping):
+            for k, x in v.items():
+                if _bad_key(k):
+                    return True
+                if isinstance(x, Mapping | list):
+                    stack.append(x)
+        elif isinstance(v, list):
+            stack.extend(x for x in v if isinstance(x, Mapping | list))
+    return False
+
+
+def _forbidden_path(value: Any, path: str) -> str | None:
     if isinstance(value, Mapping):
         for k, v in value.items():
-            if not isinstance(k, str) or k.startswith("$") or "." in k or "\x00" in k:
+            if _bad_key(k):
                 return f"{path}/{k}"
-            found = find_forbidden_key(v, f"{path}/{k}")
+            found = _forbidden_path(v, f"{path}/{k}")
             if found:
                 return found
     elif isinstance(value, list):
         for i, v in enumerate(value):
-            found = find_forbidden_key(v, f"{path}/{i}")
+            found = _forbidden_path(v, f"{path}/{i}")
             if found:
                 return found
     return None
@@ -169,7 +197,9 @@ def decode_event(
             f"datacontenttype {raw.get('datacontenttype')!r}; expected 'application/json'",
         )
     if accept is not None and event_type not in accept:
-        raise InvalidEvent(DeadLetterReason.UNKNOWN_TYPE, f"event type {event_type!r} is not handled here")
+        raise InvalidEvent(
+            DeadLetterReason.UNKNOWN_TYPE, f"event type {event_type!r} is not handled here", event_type
+        )
     model = events.model(event_type, version)
     try:
         return _envelope_model(model).model_validate(raw)

@@ -843,12 +843,12 @@ def analyse(report: dict[str, Any]) -> list[str]:
         + ")."
     )
     out.append(
-        f"Consumer side, summed over {rt.get('batches')} batches: bulk writes {bulk:.1f}s, $in loads and "
+        f"Consumer side, summed over {rt.get('batches')} batches: bulk writes {bulk:.1f}s, point loads (find_one by _id, concurrent) and "
         f"post-write verification {loads:.1f}s, JSON + pydantic decoding {decode:.2f}s, the reducer {reducer:.2f}s, "
         f"waiting for the next batch (Kafka fetch, FastStream, commit) {fetch:.2f}s. The outbox relay, running "
         f"concurrently, spent {relay:.1f}s in {relay_n:,} version-guarded update_one calls "
-        f"({(relay / relay_n * 1000) if relay_n else 0:.0f} ms each). The write-serialising proxy in front of "
-        "FerretDB runs one write at a time, so relay updates and consumer bulk writes queue behind each other. "
+        f"({(relay / relay_n * 1000) if relay_n else 0:.0f} ms each). The proxy in front of "
+        "FerretDB runs the writes of one database one at a time, so relay updates and consumer bulk writes queue behind each other. "
         f"Python-side work (decode + reducer) is {(decode + reducer) / total:.1%} of the wall time: the path is "
         "bound by the MongoDB-wire server, not by Kafka or by validation."
     )
@@ -984,10 +984,14 @@ PROPOSALS = [
     "Done: loads are concurrent `find_one({_id})` point reads; the post-write read-back runs only when a bulk "
     "result's `matched_count` says a guarded replace lost a race.",
     "Done: the FerretDB front adds the `_id` index FerretDB's own queries can use (its index is on another "
-    "expression) and resolves `{_id, _v}` guards with an indexed read under its write gate.",
-    "Next: what is left is one serialised SQLite write per document (about 0.7 ms in a bulk of 50) plus "
-    "pydantic decoding; batching more documents per SQLite transaction needs FerretDB itself to change, so "
-    "the next step is a run against MongoDB 7/8 (the compose deployment) to measure the path without it.",
+    "expression) and resolves `{_id, _v}` guards itself, reading `_v` straight from SQLite with an indexed "
+    "JSON extract (FerretDB would decode the whole document), under a write gate per database.",
+    "Done: the relay removes published entries only after `OUTBOX_REMOVAL_DELAY_S`, and not at all when the "
+    "document was written again meanwhile (the store drops published entries when it writes); a removal "
+    "that loses a race is re-queued from a fresh read instead of retried one document at a time.",
+    "Next: what is left is FerretDB decoding and re-encoding each whole document as JSON on every read and "
+    "write (its Go profile in `national.md`); that needs FerretDB itself to change, so the next step is a run "
+    "against MongoDB 7/8 (the compose deployment) to measure the path without it.",
 ]
 
 

@@ -55,15 +55,16 @@ async def _wait_applied(
     return time.monotonic() - started, value
 
 
-async def _delayed_times(run: Run, budget_s: float) -> dict[str, float]:
-    """shipment id → wall time at which its shipment-delayed envelope was created (its CloudEvents time),
-    reading the logistics events topic from its beginning to the end offsets taken now."""
+async def _delayed_times(run: Run, budget_s: float) -> dict[str, tuple[float, float]]:
+    """shipment id → (wall time at which its shipment-delayed envelope was created (its CloudEvents time),
+    time the outbox relay put it on the topic (the record's timestamp)), reading the logistics events topic
+    from its beginning to the end offsets taken now."""
     topic = f"{run.prefix}.siaga.logistics.events.v1"
     consumer = AIOKafkaConsumer(
         topic, bootstrap_servers=run.kafka, enable_auto_commit=False, auto_offset_reset="earliest"
     )
     await consumer.start()
-    out: dict[str, float] = {}
+    out: dict[str, tuple[float, float]] = {}
     try:
         started = time.monotonic()
         while not consumer.assignment() and time.monotonic() - started < 30:
@@ -82,7 +83,8 @@ async def _delayed_times(run: Run, budget_s: float) -> dict[str, float]:
                     e = json.loads(r.value)
                     if e["type"].endswith("shipment-delayed"):
                         sid = e["data"]["shipment_id"]
-                        out.setdefault(sid, datetime.fromisoformat(e["time"]).timestamp())
+                        created = datetime.fromisoformat(e["time"]).timestamp()
+                        out.setdefault(sid, (created, r.timestamp / 1000))
     finally:
         await consumer.stop()
     return out
@@ -120,14 +122,19 @@ async def _latency_phase(
             r.raise_for_status()
     background_s = await producing
     mine = set(delayed)
-    emitted: dict[str, float] = {}
+    emitted: dict[str, tuple[float, float]] = {}
     waited = time.monotonic()
     while time.monotonic() - waited < args.phase_budget:
         emitted = {s: t for s, t in (await _delayed_times(run, 60)).items() if s in mine}
         if len(emitted) >= len(delayed):
             break
         await asyncio.sleep(2)
-    by_fp = {fingerprint({"alertname": "shipment-delayed", "shipment_id": s}): t for s, t in emitted.items()}
+    by_fp = {
+        fingerprint({"alertname": "shipment-delayed", "shipment_id": s}): t[0] for s, t in emitted.items()
+    }
+    on_topic = {
+        fingerprint({"alertname": "shipment-delayed", "shipment_id": s}): t[1] for s, t in emitted.items()
+    }
     while time.monotonic() - waited < args.phase_budget:
         with Receiver.lock:
             seen = {a.get("fingerprint") for _, p, _ in Receiver.arrivals for a in p.get("alerts", [])}
@@ -135,6 +142,7 @@ async def _latency_phase(
             break
         await asyncio.sleep(0.5)
     latencies: dict[str, float] = {}
+    first: dict[str, tuple[float, str]] = {}  # fingerprint -> (arrival, notification id) of its first webhook
     with Receiver.lock:
         arrivals = list(Receiver.arrivals)
     for at, payload, valid in arrivals:
@@ -142,7 +150,9 @@ async def _latency_phase(
             fp = alert.get("fingerprint")
             if valid and fp in by_fp and fp not in latencies:
                 latencies[fp] = at - by_fp[fp]
+                first[fp] = (at, str(payload.get("notification_id")))
     ms = sorted(1000 * v for v in latencies.values())
+    stages = await _stages(run, by_fp, on_topic, first)
     return {
         "background_records": len(background),
         "background_rate_per_s": round(len(background) / max(background_s, 1e-9)),
@@ -153,7 +163,52 @@ async def _latency_phase(
         "signatures_valid": all(v for _, _, v in arrivals),
         "wait_after_load_s": round(time.monotonic() - waited, 1),
         "latency_ms": _percentiles(ms),
+        "stages_ms": stages,
     }
+
+
+STAGES = (
+    "outbox relay: emitted → on the topic",
+    "notifications consumer: on the topic → alert raised",
+    "grouping and escalation timers: alert raised → notification created",
+    "delivery worker: notification created → webhook received",
+)
+
+
+async def _stages(
+    run: Run, emitted: dict[str, float], on_topic: dict[str, float], first: dict[str, tuple[float, str]]
+) -> dict[str, dict[str, float | None]]:
+    """Where each alert's latency went, from the record timestamps and what the notifications API tells:
+    the alert's raised_at and the notification's created_at (both set by the service when it wrote them)."""
+    spans: dict[str, list[float]] = {name: [] for name in STAGES}
+    base = f"http://127.0.0.1:{run.services['notifications'].port}"
+    async with httpx.AsyncClient(base_url=base, headers=TOKEN, timeout=30) as c:
+        for fp, (arrived, nid) in first.items():
+            alert = (await c.get(f"/alerts/{fp}")).json()
+            delivery = (await c.get(f"/deliveries/{nid}")).json()
+            raised = alert.get("raised_at")
+            created = delivery.get("created_at")
+            if raised is None or created is None:
+                continue
+            raised_t = _ts(raised)
+            created_t = _ts(created)
+            for name, span in zip(
+                STAGES,
+                (
+                    on_topic[fp] - emitted[fp],
+                    raised_t - on_topic[fp],
+                    created_t - raised_t,
+                    arrived - created_t,
+                ),
+                strict=True,
+            ):
+                spans[name].append(1000 * span)
+    return {name: _percentiles(sorted(v)) for name, v in spans.items()}
+
+
+def _ts(value: str) -> float:
+    t = datetime.fromisoformat(value)
+    return (t if t.tzinfo else t.replace(tzinfo=UTC)).timestamp()
 
 
 async def bench(args: argparse.Namespace) -> dict[str, Any]:
@@ -276,15 +331,22 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
             profilers.start("replay", run.services["replay"].proc.pid)
         cpu.mark("replay start")
         total = await asyncio.to_thread(notif_svc.metric, "siaga_events_applied_total")
+        # Timed from the first counter reading after start-up: what the instance applied while it was
+        # starting is left out of both the count and the time.
+        ready_at = time.monotonic()
+        at_ready = await asyncio.to_thread(run.services["replay"].metric, "siaga_events_applied_total")
         replay_s, replayed = await _wait_applied(
-            run.services["replay"], "siaga_events_applied_total", total, args.phase_budget
+            run.services["replay"], "siaga_events_applied_total", total, args.phase_budget, since=ready_at
         )
+        timed = replayed - at_ready
         events = sum(r["phase_a"]["notifications_events"] for r in [result]) + len(emitted)
         result["phase_c"] = {
             "events": int(replayed),
+            "events_timed": int(timed),
             "seconds_incl_start": round(time.monotonic() - started, 2),
             "seconds_applying": round(replay_s, 2),
-            "events_per_s": round(replayed / max(replay_s, 1e-9)),
+            # too few events left after start-up to time: no rate rather than a made-up one
+            "events_per_s": round(timed / max(replay_s, 1e-9)) if timed >= 0.5 * replayed else None,
             "national_events_estimate": round(events / max(args.fraction, 1e-9)),
         }
         cpu.mark("phase C: replay")

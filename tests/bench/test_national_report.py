@@ -88,7 +88,13 @@ def test_the_report_states_each_target_and_the_evidence(tmp_path: Path) -> None:
             "shipment_delayed_emitted": 10,
             "notified": 10,
         },
-        "phase_c": {"events": 100, "seconds_applying": 700.0, "events_per_s": 21000},
+        "phase_c": {
+            "events": 100,
+            "events_timed": 90,
+            "seconds_applying": 700.0,
+            "events_per_s": 21000,
+            "national_events_estimate": 30_000_000,
+        },
         "cpu_by_phase": [{"phase": "phase A", "wall_s": 10.0, "cores": {"ferretdb": 0.9, "logistics": 0.3}}],
         "profiles": {
             "logistics": {
@@ -107,7 +113,7 @@ def test_the_report_states_each_target_and_the_evidence(tmp_path: Path) -> None:
     md = (tmp_path / "national.md").read_text()
     assert "alert latency p99 < 500 ms at 1,000 ev/s: met" in md
     assert "logistics >= 20,000 ev/s: met" in md and "notifications >= 20,000 ev/s: met" in md
-    assert "national replay < 20 min (extrapolated): MISSED" in md  # 700 s / 0.5: 23 min
+    assert "national replay < 20 min (extrapolated): MISSED" in md  # 30 M / 21,000/s: 24 min
     assert "| phase A | 10.0 | 0.9 | 0.3 |" in md
     assert "| 44% | 4% | `g` |" in md
     saved = json.loads((tmp_path / "national.json").read_text())

@@ -98,3 +98,28 @@ def test_a_notice_is_resolved_by_the_event_that_makes_it_moot() -> None:
     overdue_signal = signal_for(completed)  # the same event also clears the overdue alert, if any
     assert overdue_signal is not None and overdue_signal.fingerprint != raised.fingerprint
     assert notice_cleared(assigned) is None
+
+
+def test_only_a_raise_starts_timer_work() -> None:
+    """A delivered shipment resolves its delay alert in the alert write; it schedules no timer."""
+    from siaga_notifications.handlers import route_count, timer_projection
+    from siaga_runtime import ManualClock
+    from siaga_schemas.events.logistics import ShipmentDelivered
+
+    config = parse_routing(ROUTING)
+    projection = timer_projection(None, config, ManualClock(T0), route_count(config))  # type: ignore[arg-type]
+    delayed = Envelope.wrap(shipment_delayed(1, "65.01.01"), source="/siaga/logistics", time=T0)
+    sig = signal_for(delayed)
+    assert sig is not None
+    assert projection.route(delayed) == sig.fingerprint
+    timers = projection.decide(delayed)
+    assert (f"alert:{sig.fingerprint}", T0) in timers and any(t.startswith("group:") for t, _ in timers)
+    delivered = Envelope.wrap(
+        ShipmentDelivered.model_construct(shipment_id=delayed.data.shipment_id),
+        source="/siaga/logistics",
+        time=T0,
+    )
+    resolve = signal_for(delivered)
+    assert resolve is not None and resolve.kind == "resolve" and resolve.fingerprint == sig.fingerprint
+    assert projection.route(delivered) is None
+    assert projection.decide(delivered) == []

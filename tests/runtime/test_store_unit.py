@@ -249,11 +249,11 @@ async def test_a_deferred_removal_is_done_by_the_next_write_or_after_the_delay()
     assert doc is not None and len(doc["_outbox"]) == 1 and doc["_outbox"][0]["id"] not in sent
     assert await relay.drain_once() == 1
     now[0] = 0.5
-    assert await relay.drain_once() == 0
+    assert await relay.remove_due() == 0
     doc = await coll.find_one({"_id": "shp-1"})
     assert doc is not None and len(doc["_outbox"]) == 1  # still within the delay
     now[0] = 2.0
-    await relay.drain_once()
+    assert await relay.remove_due() == 1
     doc = await coll.find_one({"_id": "shp-1"})
     assert doc is not None and doc["_outbox"] == [] and not doc["_outbox_pending"]
     assert len(sent) == len(set(sent)) == 2  # each entry published once

@@ -119,6 +119,8 @@ class OutboxRelay:
         # Published documents whose entries are still to be removed, in the order they are due:
         # key -> (snapshot as published, monotonic time the removal is due).
         self._removals: OrderedDict[tuple[int, Any], tuple[_Pending, float]] = OrderedDict()
+        self._removal_wake = asyncio.Event()
+        self._removal_task: asyncio.Task[None] | None = None
 
     def notify(self, collection: Any, docs: Sequence[dict[str, Any]]) -> None:
         """The store wrote ``docs`` (as stored) with outbox entries: publish them soon."""
@@ -150,29 +152,54 @@ class OutboxRelay:
 
     async def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="outbox-relay")
+        if self.removal_delay > 0:
+            self._removal_task = asyncio.create_task(self._removal_loop(), name="outbox-removals")
 
     async def stop(self, timeout: float = 10.0) -> None:  # noqa: ASYNC109
         """Flush what is pending (bounded by ``timeout``), then stop."""
         self._stopping = True
         self._wake.set()
-        if self._task:
+        for task in (self._task, self._removal_task):  # publishing first: it queues the last removals
+            if task is None:
+                continue
+            self._removal_wake.set()
             try:
-                await asyncio.wait_for(self._task, timeout)
+                await asyncio.wait_for(task, timeout)
             except TimeoutError:
                 log.warning("outbox relay did not finish within %.1fs; the rest is sent on restart", timeout)
-                self._task.cancel()
+                task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
-                    await self._task
+                    await task
 
     async def _run(self) -> None:
+        idle = lambda: not self._hints  # noqa: E731
+        await self._loop("publish", self.drain_once, self._idle_wait, idle=idle, finished=idle)
+
+    async def _removal_loop(self) -> None:
+        """Removals on their own task, so a slow write never holds up publishing (only with a delay)."""
+
+        def finished() -> bool:  # once stopping: nothing queued, and publishing (which queues) is over
+            return not self._removals and (self._task is None or self._task.done())
+
+        await self._loop("remove", self.remove_due, self._removal_wait, idle=lambda: True, finished=finished)
+
+    async def _loop(
+        self,
+        what: str,
+        step: Callable[[], Awaitable[int]],
+        wait: Callable[[], Awaitable[None]],
+        *,
+        idle: Callable[[], bool],
+        finished: Callable[[], bool],
+    ) -> None:
+        """Run ``step`` until stopped; after a step that did nothing, ``wait`` when ``idle()``."""
         backoff = 0.2
         while True:
             try:
-                sent = await self.drain_once()
+                worked = await step()
                 backoff = 0.2
             except (PyMongoError, OSError, ConnectionError) as exc:
                 log.warning("outbox relay: dependency unavailable (%s); retrying in %.1fs", exc, backoff)
-                sent = 0
                 if self._stopping:
                     return
                 await asyncio.sleep(backoff)
@@ -181,20 +208,31 @@ class OutboxRelay:
             except Exception:
                 if self._stopping:
                     return
-                log.exception("outbox relay: publish failed; retrying")
+                log.exception("outbox relay: %s failed; retrying", what)
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 5.0)
                 continue
-            if self._stopping and sent == 0 and not self._hints and not self._removals:
+            if self._stopping and worked == 0 and finished():
                 return
-            if sent == 0 and not self._hints:
-                wait = self.idle_interval
-                if self._removals:
-                    first_due = next(iter(self._removals.values()))[1]
-                    wait = min(wait, max(first_due - self._monotonic(), 0.0))
-                self._wake.clear()
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), wait)
+            if worked == 0 and idle():
+                await wait()
+
+    async def _idle_wait(self) -> None:
+        self._wake.clear()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), self.idle_interval)
+
+    async def _removal_wait(self) -> None:
+        """Until the first queued removal is due (or something is queued, or the relay stops)."""
+        if self._stopping:  # everything is due now; poll until publishing has queued its last removals
+            await asyncio.sleep(0.01)
+            return
+        wait = self.removal_delay
+        if self._removals:
+            wait = max(next(iter(self._removals.values()))[1] - self._monotonic(), 0.0)
+        self._removal_wake.clear()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._removal_wake.wait(), wait)
 
     async def drain_once(self) -> int:
         """Publish one round of pending entries (hinted documents, then a sweep when one is due)."""
@@ -205,7 +243,7 @@ class OutboxRelay:
         if loop_now >= self._next_sweep:
             batch.extend(await self._sweep(exclude={(id(p.collection), p.doc["_id"]) for p in batch}))
             self._next_sweep = loop_now + self.sweep_interval
-        if not batch and not self._removals:
+        if not batch:
             self._report(0)
             return 0
         sent = await asyncio.gather(*(self._send(entry) for p in batch for entry in p.doc["_outbox"]))
@@ -215,6 +253,19 @@ class OutboxRelay:
             queued = self._removals.get(key)
             # assigning to a queued key keeps its place (and its due time): the order stays the due order
             self._removals[key] = (p, queued[1] if queued else now + self.removal_delay)
+        if self.removal_delay <= 0:
+            await self.remove_due()
+        else:
+            self._removal_wake.set()
+        total = sum(sent)
+        self.metrics.outbox_published.inc(total)
+        self._report(total)
+        return total
+
+    async def remove_due(self) -> int:
+        """Remove the published entries whose removal is due (all of them once stopping); returns how many
+        documents it wrote or looked at."""
+        now = self._monotonic()
         due: list[_Pending] = []
         while self._removals:
             key, (p, at) = next(iter(self._removals.items()))
@@ -227,10 +278,7 @@ class OutboxRelay:
             by_collection.setdefault(id(p.collection), []).append(p)
         for group in by_collection.values():
             await self._remove_sent(group[0].collection, [p.doc for p in group])
-        total = sum(sent)
-        self.metrics.outbox_published.inc(total)
-        self._report(total)
-        return total
+        return len(due)
 
     async def _sweep(self, exclude: set[tuple[int, Any]]) -> list[_Pending]:
         flt: dict[str, Any] = {"_outbox_pending": True}

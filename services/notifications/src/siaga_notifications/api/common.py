@@ -49,6 +49,9 @@ class AlertView(_View):
     labels: dict[str, str]
     summary: dict[str, str] = Field(description="One-line summary by language (id, en).")
     starts_at: datetime
+    raised_at: datetime | None = Field(
+        None, description="When Siaga raised this run of the alert (starts_at: when its cause began)."
+    )
     last_seen_at: datetime
     acknowledged_at: datetime | None
     acknowledged_by: str | None

@@ -91,11 +91,14 @@ def timer_projection(timers: DueIndex, config: RoutingConfig, clock: Clock, fano
 
     def route(env: Envelope[Any]) -> str | None:
         sig = signal_for(env)
-        return sig.fingerprint if sig else None
+        return sig.fingerprint if sig and sig.kind == "raise" else None
 
     def when(env: Envelope[Any]) -> list[tuple[str, datetime]]:
+        # Only a raise starts timer work. A resolve ends the alert's escalation in the alert write itself
+        # and joins no group, so a timer for it would only make the engine read the alert again; every
+        # delivered shipment is a resolve (820,161 at national scale, nearly all of alerts never raised).
         sig = signal_for(env)
-        if sig is None:
+        if sig is None or sig.kind != "raise":
             return []
         now = clock.now()
         timers_for = [(f"alert:{sig.fingerprint}", now)]

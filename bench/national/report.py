@@ -257,6 +257,7 @@ def write_results(result: dict[str, Any], out: Path, national_tps: int) -> None:
         f"| notifications: caught up with phase A (all its {a.get('notifications_events', 0):,} events applied) | {a.get('notifications_s')} s after phase A started |",
         *_latency_rows("phase B1, at a load logistics sustains", result.get("phase_b_sustained", {})),
         *_latency_rows("phase B2, at the target load", b),
+        f"| before phase C: waited for every consumer of the run to catch up (bounded) | {result.get('drain_before_replay_s')} s |",
         f"| notifications: sustained events/s (phase C: a fresh instance replays the whole logistics topic from a backlog) | {_num(c.get('events_per_s'))} ({c.get('events_timed', 0):,} of {c.get('events', 0):,} events timed, in {c.get('seconds_applying')} s) |",
         f"| full national replay (extrapolated: national events / the replay's rate) | {round(replay_national_s / 60, 1) if replay_national_s else 'n/a'} min |",
         f"| peak RSS per service (MB) | {result.get('peak_rss_mb')} |",

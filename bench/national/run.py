@@ -20,7 +20,7 @@ import httpx
 from aiokafka import AIOKafkaConsumer
 
 from .generate import NATIONAL_TPS, national, sample
-from .harness import TOKEN, Receiver, Run, new_run, pod, produce, sampler, scan, setup, start_receiver
+from .harness import TOKEN, Receiver, Run, lag, new_run, pod, produce, sampler, scan, setup, start_receiver
 from .profiling import CpuLedger, Profilers, ferretdb_cpu_profile
 from .report import write_results
 
@@ -30,6 +30,17 @@ RESULTS = Path(__file__).resolve().parents[1] / "results"
 def _say(message: str) -> None:
     """Progress on stderr (results go to the files and stdout)."""
     print(f"bench national: {message}", file=sys.stderr, flush=True)
+
+
+async def _wait_drained(run: Run, budget_s: float) -> float:
+    """Wait (bounded) until every consumer group of the run has no lag; returns the seconds waited."""
+    started = time.monotonic()
+    while time.monotonic() - started < budget_s:
+        with contextlib.suppress(Exception):
+            if sum((await lag(run)).values()) == 0:
+                break
+        await asyncio.sleep(1)
+    return round(time.monotonic() - started, 1)
 
 
 def devstack_pid(name: str) -> int | None:
@@ -319,7 +330,9 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
         cpu.mark(f"phase B2: {args.rate:.0f} scans/s")
         emitted = await _delayed_times(run, 60)
 
-        # Phase C: replay the whole logistics history into a fresh notifications database.
+        # Phase C: replay the whole logistics history into a fresh notifications database, once the other
+        # consumers have caught up (so that the replay has the machine to itself, as a rebuild would).
+        result["drain_before_replay_s"] = await _wait_drained(run, args.phase_budget)
         _say("phase C: replay into a fresh notifications database")
         replay_db = f"{run.prefix}_notifications_replay"
         started = time.monotonic()

@@ -120,6 +120,8 @@ class OutboxRelay:
         # key -> (snapshot as published, monotonic time the removal is due).
         self._removals: OrderedDict[tuple[int, Any], tuple[_Pending, float]] = OrderedDict()
         self._removal_wake = asyncio.Event()
+        self._sweep_wake = asyncio.Event()
+        self._sweep_task: asyncio.Task[None] | None = None
         self._removal_task: asyncio.Task[None] | None = None
 
     def notify(self, collection: Any, docs: Sequence[dict[str, Any]]) -> None:
@@ -149,8 +151,10 @@ class OutboxRelay:
         """Publish now rather than at the next poll, and sweep for pending entries."""
         self._next_sweep = 0.0
         self._wake.set()
+        self._sweep_wake.set()
 
     async def start(self) -> None:
+        self._sweep_task = asyncio.create_task(self._sweep_loop(), name="outbox-sweeps")
         self._task = asyncio.create_task(self._run(), name="outbox-relay")
         if self.removal_delay > 0:
             self._removal_task = asyncio.create_task(self._removal_loop(), name="outbox-removals")
@@ -159,6 +163,11 @@ class OutboxRelay:
         """Flush what is pending (bounded by ``timeout``), then stop."""
         self._stopping = True
         self._wake.set()
+        self._sweep_wake.set()
+        if self._sweep_task is not None:
+            self._sweep_task.cancel()  # what it has not found yet, the next start's sweep finds
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._sweep_task
         for task in (self._task, self._removal_task):  # publishing first: it queues the last removals
             if task is None:
                 continue
@@ -240,7 +249,7 @@ class OutboxRelay:
         while self._hints and len(batch) < self.batch_docs:
             batch.append(self._hints.popitem(last=False)[1])
         loop_now = asyncio.get_running_loop().time()
-        if loop_now >= self._next_sweep:
+        if self._sweep_task is None and loop_now >= self._next_sweep:  # not started: sweep inline
             batch.extend(await self._sweep(exclude={(id(p.collection), p.doc["_id"]) for p in batch}))
             self._next_sweep = loop_now + self.sweep_interval
         if not batch:
@@ -279,6 +288,29 @@ class OutboxRelay:
         for group in by_collection.values():
             await self._remove_sent(group[0].collection, [p.doc for p in group])
         return len(due)
+
+    async def _sweep_loop(self) -> None:
+        """The sweeps on their own task: on FerretDB a sweep reads the whole collection, which must never
+        hold up publishing what the hints name. What a sweep finds is queued like a hint."""
+        while not self._stopping:
+            loop_now = asyncio.get_running_loop().time()
+            if loop_now >= self._next_sweep:
+                self._next_sweep = loop_now + self.sweep_interval
+                try:
+                    found = await self._sweep(exclude=set(self._hints) | set(self._removals))
+                except (PyMongoError, OSError, ConnectionError) as exc:
+                    log.warning("outbox sweep: dependency unavailable (%s); trying again later", exc)
+                    self._next_sweep = loop_now + min(self.sweep_interval, 5.0)
+                    found = []
+                for p in found:
+                    self._hints.setdefault((id(p.collection), p.doc["_id"]), p)  # a newer hint wins
+                if found:
+                    self._wake.set()
+            self._sweep_wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(
+                    self._sweep_wake.wait(), max(self._next_sweep - asyncio.get_running_loop().time(), 0.0)
+                )
 
     async def _sweep(self, exclude: set[tuple[int, Any]]) -> list[_Pending]:
         flt: dict[str, Any] = {"_outbox_pending": True}

@@ -9,6 +9,7 @@ that waits on a server from one that is busy computing.
 from __future__ import annotations
 
 import contextlib
+import gzip
 import os
 import shutil
 import signal
@@ -111,7 +112,9 @@ class Profilers:
         out = self.out_dir / f"national_profile_{name}.txt"
         cmd = [exe, "record", "--pid", str(pid), "--format", "raw", "--output", str(out)]
         cmd += ["--rate", str(self.rate), "--idle", "--threads", "--nonblocking"]
-        log = open(self.out_dir / f"national_profile_{name}.log", "wb")  # noqa: SIM115
+        logs = Path(".devstack") / "logs"
+        logs.mkdir(parents=True, exist_ok=True)
+        log = open(logs / f"bench-py-spy-{name}.log", "wb")  # noqa: SIM115
         self.procs[name] = (subprocess.Popen(cmd, stdout=log, stderr=log), out)
 
     def stop(self) -> dict[str, dict[str, Any]]:
@@ -127,6 +130,10 @@ class Profilers:
                 proc.kill()
             if out.exists():
                 summaries[name] = summarise_collapsed(out)
+                # the raw stacks are kept for a closer look, compressed (they are megabytes of text)
+                with out.open("rb") as src, gzip.open(out.with_name(out.name + ".gz"), "wb") as dst:
+                    shutil.copyfileobj(src, dst)
+                out.unlink()
         return summaries
 
 
@@ -159,7 +166,9 @@ class CpuLedger:
         return out
 
 
-async def ferretdb_cpu_profile(seconds: float, out_dir: Path, *, top: int = 60) -> dict[str, Any] | None:
+async def ferretdb_cpu_profile(
+    seconds: float, out_dir: Path, *, top: int = 60, name: str = "ferretdb"
+) -> dict[str, Any] | None:
     """A Go CPU profile of the devstack's FerretDB (its profiler socket, deploy/ferretdb/pprof.go) over
     the next ``seconds``; returns pprof's heaviest functions by flat and by cumulative time."""
     import asyncio
@@ -175,12 +184,12 @@ async def ferretdb_cpu_profile(seconds: float, out_dir: Path, *, top: int = 60) 
     async with httpx.AsyncClient(transport=transport, timeout=seconds + 30) as c:
         r = await c.get(f"http://ferretdb/debug/pprof/profile?seconds={max(1, round(seconds))}")
         r.raise_for_status()
-    return await asyncio.to_thread(_pprof_tables, go, r.content, out_dir, top)
+    return await asyncio.to_thread(_pprof_tables, go, r.content, out_dir, top, name)
 
 
-def _pprof_tables(go: str, profile: bytes, out_dir: Path, top: int) -> dict[str, Any]:
+def _pprof_tables(go: str, profile: bytes, out_dir: Path, top: int, name: str) -> dict[str, Any]:
     out_dir.mkdir(parents=True, exist_ok=True)
-    raw = out_dir / "national_profile_ferretdb.pb.gz"
+    raw = out_dir / f"national_profile_{name}.pb.gz"
     raw.write_bytes(profile)
     tables: dict[str, Any] = {"file": raw.name}
     for key, flags in (("flat", ["-top"]), ("cum", ["-top", "-cum"])):
@@ -188,7 +197,7 @@ def _pprof_tables(go: str, profile: bytes, out_dir: Path, top: int) -> dict[str,
         text = subprocess.run(cmd, capture_output=True, text=True, timeout=120, check=False).stdout
         tables[key] = _pprof_rows(text)
         if key == "flat":
-            (out_dir / "national_profile_ferretdb.txt").write_text(text)
+            (out_dir / f"national_profile_{name}.txt").write_text(text)
     return tables
 
 

@@ -94,7 +94,7 @@ def _evidence(result: dict[str, Any]) -> list[str]:
         svcs = sorted(profiles)
         out += [
             "py-spy (sampling every service process from outside, main thread, idle included): share of "
-            "samples by where the innermost frame was. Raw collapsed stacks: `national_profile_<service>.txt`.",
+            "samples by where the innermost frame was. Raw collapsed stacks: `national_profile_<service>.txt.gz`.",
             "",
             "| where the main thread was | " + " | ".join(svcs) + " |",
             "|---|" + "---:|" * len(svcs),
@@ -116,10 +116,15 @@ def _evidence(result: dict[str, Any]) -> list[str]:
                     + "; ".join(f"`{name}` {100 * share:.0f}%" for name, share in heavy)
                 )
         out.append("")
-    ferret = result.get("ferretdb_profile")
-    if ferret:
+    for key, when in (
+        ("ferretdb_profile", "from phase A's start"),
+        ("ferretdb_profile_replay", "during the replay"),
+    ):
+        ferret = result.get(key)
+        if not ferret:
+            continue
         out += [
-            "FerretDB (Go CPU profile from phase A's start, `go tool pprof -top`; raw profile "
+            f"FerretDB (Go CPU profile {when}, `go tool pprof -top`; raw profile "
             f"`{ferret['file']}`), heaviest functions by cumulative share of its CPU samples:",
             "",
             "| cum | flat | function |",

@@ -343,6 +343,11 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
         if args.profile:
             profilers.start("replay", run.services["replay"].proc.pid)
         cpu.mark("replay start")
+        ferret_replay = asyncio.create_task(
+            ferretdb_cpu_profile(
+                min(args.ferretdb_profile_s, 10.0), Path(args.results_dir), name="ferretdb_replay"
+            )
+        )
         total = await asyncio.to_thread(notif_svc.metric, "siaga_events_applied_total")
         # Timed from the first counter reading after start-up: what the instance applied while it was
         # starting is left out of both the count and the time.
@@ -363,6 +368,8 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
             "national_events_estimate": round(events / max(args.fraction, 1e-9)),
         }
         cpu.mark("phase C: replay")
+        with contextlib.suppress(Exception):
+            result["ferretdb_profile_replay"] = await ferret_replay
     finally:
         result["profiles"] = profilers.stop()
         result["cpu_by_phase"] = [p for p in cpu.phases() if p["phase"] != "replay start"]

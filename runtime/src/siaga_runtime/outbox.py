@@ -13,12 +13,14 @@ How the relay finds work:
   removes the entries. A busy document is usually written again meanwhile, and that write drops the
   entries the relay has published (``AggregateStore`` asks ``was_sent``), so the relay's removal, a second
   write of the whole document, is skipped: one document write per event instead of two under load. A crash
-  inside the delay publishes those entries again on restart, which at-least-once delivery allows.
+  inside the delay publishes those entries again on restart, which at-least-once delivery allows. Removals
+  run on a task of their own, so a slow write never holds up publishing.
 - **Sweeps.** At start, and then every ``sweep_interval`` seconds, it also looks for documents whose entries
   have waited longer than ``stale_after`` (``_outbox_pending`` and ``_outbox_since``): what a crashed
   replica or a failed removal left behind. The sweep is the only query that is not a point lookup; on
   FerretDB 1.x it reads the whole collection, which is why it is not the main path (measured 158 ms per
-  poll at 4,730 documents; the hint path needs none).
+  poll at 4,730 documents; the hint path needs none) and why it runs on a task of its own: what it finds
+  is queued like a hint. (``drain_once`` on a relay that was not started sweeps inline, for one-shot use.)
 """
 
 from __future__ import annotations

@@ -292,7 +292,8 @@ async def sampler(run: Run, stop: asyncio.Event, t0: float) -> None:
                 row[f"{name}_applied"] = await asyncio.to_thread(svc.metric, "siaga_events_applied_total")
         try:
             for g, n in (await lag(run)).items():
-                key = g.split(".", 1)[-1]
+                # groups are "<prefix>.<service>", and "<prefix>r.<service>" for the replay instance
+                key = "replay" if g.startswith(run.prefix + "r.") else g.split(".", 1)[-1]
                 row[f"lag_{key}"] = row.get(f"lag_{key}", 0) + n
         except Exception:
             row["sample_failed"] = 1.0

@@ -185,29 +185,34 @@ def _analysis(result: dict[str, Any]) -> list[str]:
                 "update, so a write costs in proportion to the document's number of values, not to what changed."
             )
     logistics_rate = result.get("phase_a", {}).get("logistics_events_per_s", 0)
+    max_lag = max((row.get("lag_logistics", 0) for row in result.get("series", [])), default=0)
     for key, title in (("phase_b_sustained", "B1"), ("phase_b", "B2")):
         b = result.get(key) or {}
         lat = b.get("latency_ms", {})
         if not b or lat.get("p99") is None:
             continue
         rate = b.get("background_rate_per_s", 0)
-        if logistics_rate and rate > logistics_rate:
-            notes.append(
-                f"Phase {title}: the background load ({rate:,} scans/s) is above what logistics sustained in "
-                f"phase A ({logistics_rate:,}/s), so the consumer lag grows for the whole load (`national.png`) "
-                f"and an alert waits behind it: p99 {lat['p99']:,.0f} ms is queueing, not processing."
+        stages = {k: v for k, v in b.get("stages_ms", {}).items() if v.get("p50") is not None}
+        where = ""
+        if stages:
+            worst = max(stages, key=lambda k: stages[k]["p95"] or 0)
+            where = (
+                f" The stage with the longest tail is the {worst} (p50 / p95 {stages[worst]['p50']:,.0f} / "
+                f"{stages[worst]['p95']:,.0f} ms)."
             )
-        else:
-            stages = {k: v["p50"] for k, v in b.get("stages_ms", {}).items() if v.get("p50") is not None}
-            where = ""
-            if stages:
-                worst = max(stages, key=lambda k: stages[k])
-                where = f" The largest stage is the {worst} (p50 {stages[worst]:,.0f} ms)."
-            notes.append(
-                f"Phase {title}: at {rate:,} scans/s (below the {logistics_rate:,}/s logistics sustained), the "
-                f"alert latency p50 / p99 was {lat.get('p50'):,.0f} / {lat['p99']:,.0f} ms.{where} Every stage "
-                "writes through the same FerretDB, which is busy with logistics' writes."
-            )
+        load = (
+            f"above the {logistics_rate:,}/s logistics sustained in phase A, so its inbound lag builds up "
+            f"(at most {max_lag:,.0f} records in this run, `national.png`); the late shipments' alerts do not "
+            "queue behind that backlog (their ETAs arrive through the HTTP API and the due index), but every "
+            "stage shares FerretDB with it"
+            if logistics_rate and rate > logistics_rate
+            else f"below the {logistics_rate:,}/s logistics sustained; every stage writes through the same "
+            "FerretDB, busy with logistics' writes"
+        )
+        notes.append(
+            f"Phase {title}: at {rate:,} scans/s, {load}. Alert latency p50 / p99 {lat.get('p50'):,.0f} / "
+            f"{lat['p99']:,.0f} ms.{where}"
+        )
     c = result.get("phase_c", {})
     frac = result["sample"]["fraction"]
     if c.get("events_per_s"):

@@ -123,3 +123,28 @@ def test_only_a_raise_starts_timer_work() -> None:
     assert resolve is not None and resolve.kind == "resolve" and resolve.fingerprint == sig.fingerprint
     assert projection.route(delivered) is None
     assert projection.decide(delivered) == []
+
+
+def test_a_resolve_before_its_raise_leaves_nothing_behind_and_the_raise_still_works() -> None:
+    """A report submitted on time clears an alert that was never raised: no document is written, and an
+    alert later raised under that fingerprint (or over a bare dedup record an older version left) fires."""
+    from siaga_schemas.events.logistics import ShipmentDelivered
+
+    config = parse_routing(ROUTING)
+    delayed = Envelope.wrap(shipment_delayed(1, "65.01.01"), source="/siaga/logistics", time=T0)
+    delivered = Envelope.wrap(
+        ShipmentDelivered.model_construct(shipment_id=delayed.data.shipment_id),
+        source="/siaga/logistics",
+        time=T0,
+    )
+    resolve, raise_ = signal_for(delivered), signal_for(delayed)
+    assert resolve is not None and raise_ is not None
+    cleared = alerts.apply_signal(None, resolve, config, T0, delivered.id)
+    assert cleared.state is None and cleared.record is False
+    husk = {"_id": raise_.fingerprint, "_v": 1, "_applied": [delivered.id], "_outbox": []}
+    raised = alerts.apply_signal(husk, raise_, config, T0, delayed.id).state
+    assert (
+        raised is not None
+        and raised["status"] == "firing"
+        and raised["labels"]["alertname"] == "shipment-delayed"
+    )

@@ -8,7 +8,7 @@ from typing import Any
 
 from siaga_runtime import Clock, Decision, Doc, EventRejected
 from siaga_schemas import Envelope, is_within
-from siaga_schemas.events.meetings import ReportOverdue, ReportRequested, SubmitReport
+from siaga_schemas.events.meetings import SubmitReport
 
 from ..domain.builtin import BUILTIN_TEMPLATES
 from ..domain.errors import DomainError, ErrorKind
@@ -22,7 +22,7 @@ from ..domain.obligations import (
 from ..domain.regions import expand_party_set, local_zone
 from ..domain.schedules import ReportSchedule, ScheduleRequest, period_for, periods_due_between
 from ..domain.templates import ReportTemplate
-from .common import Stores, decision, dump, emit_once, gather_bounded, require
+from .common import Stores, decision, dump, gather_bounded, require
 
 __all__ = [
     "define_schedule",
@@ -187,8 +187,9 @@ async def sweep_reports(stores: Stores, clock: Clock, *, lookback_days: int) -> 
     """Request every period that has opened and mark every missed one overdue; returns events emitted.
 
     Each (schedule, region, period) is one document, created by an insert that carries report-requested;
-    report-overdue is an insert-once fact keyed by the obligation id. Inserts are atomic on a unique ``_id``,
-    so concurrent sweepers (replicas) and restarts emit each exactly once per region and period.
+    report-overdue rides on the version-guarded move to OVERDUE. Inserts are atomic on a unique ``_id`` and the
+    guard makes one sweeper win the move, so concurrent sweepers (replicas) and restarts emit each exactly
+    once per region and period.
     """
     now = clock.now()
     schedules = [ReportSchedule.model_validate(d) async for d in stores.schedules.collection.find({})]
@@ -208,22 +209,19 @@ async def sweep_reports(stores: Stores, clock: Clock, *, lookback_days: int) -> 
                     work.append((fresh.obligation_id, fresh))
 
     async def step(oid: str, fresh: Obligation) -> int:
-        overdue: list[ReportOverdue] = []
-
         def change(doc: Doc | None) -> Decision:
-            overdue.clear()
             stored = Obligation.model_validate(doc) if doc is not None else None
             result = request_or_mark_overdue(stored, fresh, now)
             if result is None:
                 return Decision(state=None)
-            overdue.extend(e for e in result[1] if isinstance(e, ReportOverdue))
-            # report-requested rides on the obligation's creation (an insert: exactly once)
-            return decision(result[0], [e for e in result[1] if isinstance(e, ReportRequested)])
+            # Both ride on the obligation's own write: report-requested on its creation (an insert),
+            # report-overdue on the move to OVERDUE (a version-guarded replace, atomic on MongoDB and behind
+            # the FerretDB front). So each happens once, and report-overdue leaves through the obligation's
+            # outbox, ordered before the report-submitted of a late submission: a fact document of its own
+            # could be published after it, and notifications would see the clear before the alert.
+            return decision(result[0], list(result[1]))
 
         _, emitted = await stores.obligations.mutate(oid, change)
-        count = len(emitted)
-        for event in overdue:
-            count += await emit_once(stores, f"report-overdue:{oid}", event)
-        return count
+        return len(emitted)
 
     return sum(await gather_bounded(step(oid, fresh) for oid, fresh in work))

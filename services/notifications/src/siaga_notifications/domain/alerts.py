@@ -69,8 +69,14 @@ def apply_signal(
     Consumed events join their step-0 groups through the groups projection (in batches); an alert raised by
     a command (``queue_joins``) carries its joins in ``pending_joins`` for the sweep to apply.
     """
+    if doc is not None and "status" not in doc:
+        doc = None  # only a dedup record (an earlier store version kept one per no-op event): no alert yet
     if sig.kind == "resolve":
-        if doc is None or doc["status"] == AlertStatus.RESOLVED:
+        if doc is None:
+            # nothing raised, nothing to clear: and no document either, or the alert raised later would
+            # find one without an alert in it
+            return Decision(state=None, record=False)
+        if doc["status"] == AlertStatus.RESOLVED:
             return Decision(state=None)
         return resolve(doc, now, by=None, reason=sig.reason)
     if doc is not None and doc["status"] != AlertStatus.RESOLVED:

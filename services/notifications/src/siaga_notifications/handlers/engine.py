@@ -194,7 +194,8 @@ class Engine:
 
     async def _flush_input(self, group: Doc) -> group_rules.FlushInput:
         members = list(group.get("members", {}))
-        alerts = await self.stores.alerts.load_many(members)
+        # a member whose raise never got stored (only a dedup record is there) is not an alert yet
+        alerts = {fp: a for fp, a in (await self.stores.alerts.load_many(members)).items() if "status" in a}
         for a in alerts.values():
             a.setdefault("fingerprint", a["_id"])
         sources: list[dict[str, Any]] = []

@@ -25,7 +25,7 @@ from .process import (
     wait_for,
 )
 
-__all__ = ["KafkaNode", "api_versions_ok"]
+__all__ = ["KafkaNode", "api_versions_ok", "new_cluster_id"]
 
 HEAP = ("-Xms256m", "-Xmx768m")
 
@@ -131,7 +131,7 @@ class KafkaNode:
         if (self.paths.kafka_data / "meta.properties").exists():
             return
         self.paths.kafka_data.mkdir(parents=True, exist_ok=True)
-        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
+        cluster_id = new_cluster_id()
         cmd = self._java(
             "kafka.tools.StorageTool", "format", "-t", cluster_id, "-c", str(self.paths.kafka_config)
         )
@@ -191,3 +191,15 @@ def _ports(config: str) -> set[str]:
     """The listener lines of a server.properties: what must match for a running broker to be reused."""
     keys = ("listeners=", "advertised.listeners=", "controller.quorum.bootstrap.servers=")
     return {line for line in config.splitlines() if line.startswith(keys)}
+
+
+def new_cluster_id() -> str:
+    """A KRaft cluster id: a random UUID in URL-safe base64, as ``kafka-storage random-uuid`` makes one.
+
+    Like Kafka's own ``Uuid.randomUuid``, it never starts with '-': the storage tool would read such an id
+    as an option and stop ("--cluster-id expected one argument"), which happened 1 time in 64.
+    """
+    while True:
+        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
+        if not cluster_id.startswith("-"):
+            return cluster_id

@@ -320,3 +320,32 @@ async def test_the_periodic_sweep_publishes_what_another_replica_left_behind() -
     assert sent == ["siaga.logistics.status-updates.v1"]
     doc = await coll.find_one({"_id": "shp-9"})
     assert doc is not None and doc["_outbox"] == []
+
+
+async def test_a_removal_that_fails_is_queued_again() -> None:
+    coll = FakeCollection("shipments")
+    now = [0.0]
+
+    async def publish(topic: str, key: bytes, value: bytes, headers: dict[str, str]) -> None:
+        return None
+
+    relay = OutboxRelay(
+        [coll], publish, RuntimeMetrics(CollectorRegistry(), "t"), removal_delay=1.0, monotonic=lambda: now[0]
+    )
+    store = AggregateStore(coll, source="/test", on_outbox=relay.notify, published=relay.was_sent)
+    await relay.drain_once()
+    await store.apply([("shp-1", _event("shp-1", "delivered"))], _track)
+    assert await relay.drain_once() == 1
+    now[0] = 2.0
+    real_bulk_write = coll.bulk_write
+
+    async def unavailable(*args: Any, **kwargs: Any) -> Any:
+        raise ConnectionError("MongoDB went away")
+
+    coll.bulk_write = unavailable  # type: ignore[method-assign]
+    with pytest.raises(ConnectionError):
+        await relay.remove_due()
+    coll.bulk_write = real_bulk_write  # type: ignore[method-assign]
+    assert await relay.remove_due() == 1
+    doc = await coll.find_one({"_id": "shp-1"})
+    assert doc is not None and doc["_outbox"] == []

@@ -287,8 +287,13 @@ class OutboxRelay:
         by_collection: dict[int, list[_Pending]] = {}
         for p in due:
             by_collection.setdefault(id(p.collection), []).append(p)
-        for group in by_collection.values():
-            await self._remove_sent(group[0].collection, [p.doc for p in group])
+        try:
+            for group in by_collection.values():
+                await self._remove_sent(group[0].collection, [p.doc for p in group])
+        except BaseException:
+            for p in due:  # not lost: due again at once, unless a newer snapshot took its place meanwhile
+                self._removals.setdefault((id(p.collection), p.doc["_id"]), (p, now))
+            raise
         return len(due)
 
     async def _sweep_loop(self) -> None:
@@ -302,6 +307,10 @@ class OutboxRelay:
                     found = await self._sweep(exclude=set(self._hints) | set(self._removals))
                 except (PyMongoError, OSError, ConnectionError) as exc:
                     log.warning("outbox sweep: dependency unavailable (%s); trying again later", exc)
+                    self._next_sweep = loop_now + min(self.sweep_interval, 5.0)
+                    found = []
+                except Exception:  # a bug must not end the sweeps for the life of the process
+                    log.exception("outbox sweep failed; trying again later")
                     self._next_sweep = loop_now + min(self.sweep_interval, 5.0)
                     found = []
                 for p in found:

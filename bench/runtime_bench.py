@@ -157,9 +157,7 @@ class TimedCollection:
         self._inner = inner
         self._timers = timers
         self.bulk_write = timers.wrap_async("mongo bulk_write (insert + {_id,_v} replace)", inner.bulk_write)
-        self.update_one = timers.wrap_async(
-            "mongo update_one (relay: remove sent, {_id,_v})", inner.update_one
-        )
+        self.update_one = timers.wrap_async("mongo update_one", inner.update_one)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._inner, name)
@@ -189,7 +187,7 @@ async def path_runtime(spec: dict[str, Any]) -> dict[str, Any]:
     runtime = ServiceRuntime(settings)
     store = runtime.store("shipments")
     store._collection = lambda: TimedCollection(runtime.db["shipments"], timers)
-    store.load_many = timers.wrap_async("mongo find {_id: {$in}} (load + verify)", store.load_many)  # type: ignore[method-assign]
+    store._read = timers.wrap_async("mongo find_one by _id (loads the cache misses, verify)", store._read)  # type: ignore[method-assign]
     runtime.publisher(LOGISTICS_EVENTS)
     timed_decide = timers.wrap_sync("decide (reducer)", decide)
     pipeline = runtime.subscribe(
@@ -249,13 +247,16 @@ async def path_runtime(spec: dict[str, Any]) -> dict[str, Any]:
         end = done_at or time.perf_counter()
         await runtime.stop()
     elapsed = end - marks.get("first", end)
-    # What the store holds (after timing): distinct events recorded in the documents' dedup lists.
+    # What the store holds (after timing): the documents' state and dedup marks, and the journal.
     from pymongo import AsyncMongoClient
+    from siaga_runtime.packing import unpack
+    from siaga_runtime.service import JOURNAL_COLLECTION
 
     client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(spec["mongodb"], tz_aware=True)
     try:
         coll = client[spec["database"]]["shipments"]
-        docs = [d async for d in coll.find({}, {"_applied": 1, "status": 1, "_outbox": 1})]
+        docs = [unpack(d) async for d in coll.find({})]
+        journal_left = await client[spec["database"]][JOURNAL_COLLECTION].count_documents({})
     finally:
         await client.close()
     result: dict[str, Any] = {
@@ -266,9 +267,9 @@ async def path_runtime(spec: dict[str, Any]) -> dict[str, Any]:
         "duplicates_skipped": int(dups),
         "outbox_published": int(published),
         "store_docs": len(docs),
-        "store_applied_ids": sum(len(d.get("_applied", ())) for d in docs),
+        "store_marks_max": max((len(d.get("_wm", {})) for d in docs), default=0),
         "store_delivered": sum(1 for d in docs if d.get("status") == "delivered"),
-        "store_outbox_left": sum(len(d.get("_outbox", ())) for d in docs),
+        "journal_left": journal_left,
         "elapsed_s": elapsed,
         "events_per_s": (applied + dups) / elapsed if elapsed > 0 else 0.0,
         "all_applied_after_s": (applied_at - marks["first"]) if applied_at and "first" in marks else None,
@@ -423,7 +424,7 @@ async def path_naive(spec: dict[str, Any]) -> dict[str, Any]:
         if doc_id is not None:
             key = env.id
             before = await store.get(doc_id)
-            if before is not None and key in before.get("_applied", ()):
+            if before is not None and key in before.get("_keys", ()):
                 counts["duplicates"] += 1
             else:
                 _, emitted = await store.mutate(
@@ -625,21 +626,17 @@ async def probe_store_costs(mongo: str, database: str) -> dict[str, Any]:
             lambda i: coll.find({"_id": {"$in": all_ids[:: max(1, size // 50)][:50]}}).to_list(None),
             [0, 1, 2],
         )
-        out["find {_outbox_pending: true} ms (relay poll)"] = await timed(
-            lambda i: coll.find({"_outbox_pending": True}).limit(500).to_list(None), [0, 1, 2]
-        )
         out["replace_one {_id} ms"] = await timed(
             lambda i: coll.replace_one({"_id": i}, docs[i]), picked[:10]
         )
         out["replace_one {_id, _v} ms (store CAS)"] = await timed(
             lambda i: coll.replace_one({"_id": i, "_v": docs[i]["_v"]}, docs[i]), picked[10:20]
         )
-        out["update_one {_id, _v} $set ms (relay)"] = await timed(
-            lambda i: coll.update_one({"_id": i, "_v": docs[i]["_v"]}, {"$set": {"_outbox_pending": False}}),
-            picked[20:30],
+        out["update_one {_id, _v} $inc ms"] = await timed(
+            lambda i: coll.update_one({"_id": i, "_v": docs[i]["_v"]}, {"$inc": {"probe": 1}}), picked[20:30]
         )
-        out["update_one {_id} $set ms"] = await timed(
-            lambda i: coll.update_one({"_id": i}, {"$set": {"_outbox_pending": False}}), picked[30:40]
+        out["update_one {_id} $inc ms"] = await timed(
+            lambda i: coll.update_one({"_id": i}, {"$inc": {"probe": 1}}), picked[30:40]
         )
         return out
     finally:
@@ -822,12 +819,9 @@ def analyse(report: dict[str, Any]) -> list[str]:
     if not rt:
         return out
     phases = {k: v["seconds"] for k, v in rt.get("phases", {}).items()}
-    calls = {k: v["calls"] for k, v in rt.get("phases", {}).items()}
     total = rt["elapsed_s"] or 1.0
     bulk = phases.get("mongo bulk_write (insert + {_id,_v} replace)", 0.0)
-    loads = phases.get("mongo find {_id: {$in}} (load + verify)", 0.0)
-    relay = phases.get("mongo update_one (relay: remove sent, {_id,_v})", 0.0)
-    relay_n = calls.get("mongo update_one (relay: remove sent, {_id,_v})", 0)
+    loads = phases.get("mongo find_one by _id (loads the cache misses, verify)", 0.0)
     decode = phases.get("decode + validate (json + pydantic)", 0.0)
     reducer = phases.get("decide (reducer)", 0.0)
     fetch = phases.get("between batches (Kafka fetch + FastStream + commit)", 0.0)
@@ -843,12 +837,10 @@ def analyse(report: dict[str, Any]) -> list[str]:
         + ")."
     )
     out.append(
-        f"Consumer side, summed over {rt.get('batches')} batches: bulk writes {bulk:.1f}s, point loads (find_one by _id, concurrent) and "
-        f"post-write verification {loads:.1f}s, JSON + pydantic decoding {decode:.2f}s, the reducer {reducer:.2f}s, "
-        f"waiting for the next batch (Kafka fetch, FastStream, commit) {fetch:.2f}s. The outbox relay, running "
-        f"concurrently, spent {relay:.1f}s in {relay_n:,} version-guarded update_one calls "
-        f"({(relay / relay_n * 1000) if relay_n else 0:.0f} ms each). The proxy in front of "
-        "FerretDB runs the writes of one database one at a time, so relay updates and consumer bulk writes queue behind each other. "
+        f"Consumer side, summed over {rt.get('batches')} batches: bulk writes {bulk:.1f}s, point loads of the documents "
+        f"not in the write cache (find_one by _id, concurrent) {loads:.1f}s, JSON + pydantic decoding {decode:.2f}s, "
+        f"the reducer {reducer:.2f}s, waiting for the next batch (Kafka fetch, FastStream, commit) {fetch:.2f}s. The "
+        "outbox relay writes no aggregate document (one journal record per batch, deleted once published). "
         f"Python-side work (decode + reducer) is {(decode + reducer) / total:.1%} of the wall time: the path is "
         "bound by the MongoDB-wire server, not by Kafka or by validation."
     )
@@ -857,13 +849,12 @@ def analyse(report: dict[str, Any]) -> list[str]:
         out.append(
             f"Server probe on the {probe['collection_docs']:,}-document collection path 1 left (documents spread "
             f"over the table): find_one by _id {probe['find_one {_id} ms']:.1f} ms, replace by _id "
-            f"{probe['replace_one {_id} ms']:.1f} ms, update by _id {probe['update_one {_id} $set ms']:.1f} ms, but "
+            f"{probe['replace_one {_id} ms']:.1f} ms, update by _id {probe['update_one {_id} $inc ms']:.1f} ms, "
             f"replace by {{_id,_v}} {probe['replace_one {_id, _v} ms (store CAS)']:.1f} ms, update by {{_id,_v}} "
-            f"{probe['update_one {_id, _v} $set ms (relay)']:.1f} ms, find $in(50) "
-            f"{probe['find {_id: {$in: 50 ids}} ms']:.1f} ms and the relay's poll "
-            f"{probe['find {_outbox_pending: true} ms (relay poll)']:.1f} ms. FerretDB/SQLite pushes down only a bare "
-            "{_id: value} filter; every other filter scans the collection, so the store's guards, loads and the "
-            "relay's removal cost time proportional to the collection size."
+            f"{probe['update_one {_id, _v} $inc ms']:.1f} ms and find $in(50) "
+            f"{probe['find {_id: {$in: 50 ids}} ms']:.1f} ms. FerretDB/SQLite pushes down only a bare "
+            "{_id: value} filter (the FerretDB front resolves {_id, _v} guards); every other filter scans the "
+            "collection, which is why the store reads by _id only."
         )
     prof = report.get("profile") or {}
     cats = prof.get("self_time_by_category") or {}
@@ -937,10 +928,11 @@ def render_markdown(report: dict[str, Any]) -> str:
         lines += [
             "## Where the runtime path spends its time",
             "",
-            f"Store check after the run: {rt.get('store_docs')} documents, {rt.get('store_applied_ids')} event ids "
-            f"in their dedup lists (distinct events: {st['distinct_events']}), {rt.get('applied')} applied, "
-            f"{rt.get('duplicates_skipped')} duplicates skipped, {rt.get('outbox_published')} outbox events "
-            f"published ({rt.get('store_outbox_left')} left), {rt.get('batches')} batches of "
+            f"Store check after the run: {rt.get('store_docs')} documents holding at most "
+            f"{rt.get('store_marks_max')} dedup marks each (one per partition, however many events), "
+            f"{rt.get('store_delivered')} delivered, {rt.get('applied')} events decided (re-sends decided as "
+            f"no-ops), {rt.get('duplicates_skipped')} redeliveries skipped, {rt.get('outbox_published')} outbox "
+            f"events published ({rt.get('journal_left')} journal records left), {rt.get('batches')} batches of "
             f"{rt.get('batch_size_mean', 0):.0f} records on average.",
             "",
             "| phase (wall time, summed over batches) | seconds | calls |",
@@ -979,19 +971,17 @@ def render_markdown(report: dict[str, Any]) -> str:
 
 
 PROPOSALS = [
-    "Done: the relay is handed the documents the store wrote (hints) and removes sent entries with one "
-    "guarded bulk write; the `_outbox_pending` scan remains only as a sweep every 30 s for stale entries.",
-    "Done: loads are concurrent `find_one({_id})` point reads; the post-write read-back runs only when a bulk "
-    "result's `matched_count` says a guarded replace lost a race.",
-    "Done: the FerretDB front adds the `_id` index FerretDB's own queries can use (its index is on another "
-    "expression) and resolves `{_id, _v}` guards itself, reading `_v` straight from SQLite with an indexed "
-    "JSON extract (FerretDB would decode the whole document), under a write gate per database.",
-    "Done: the relay removes published entries only after `OUTBOX_REMOVAL_DELAY_S`, and not at all when the "
-    "document was written again meanwhile (the store drops published entries when it writes); a removal "
-    "that loses a race is re-queued from a fresh read instead of retried one document at a time.",
-    "Next: what is left is FerretDB decoding and re-encoding each whole document as JSON on every read and "
-    "write (its Go profile in `national.md`); that needs FerretDB itself to change, so the next step is a run "
-    "against MongoDB 7/8 (the compose deployment) to measure the path without it.",
+    "Done: documents are stored packed (`_id`, `_v` and one BSON value): FerretDB decodes every stored value "
+    "on every read and write, and a packed document has three.",
+    "Done: no second write per event: the relay publishes what the store hands it and deletes one journal "
+    "record per batch; the next write of a document drops its published entries.",
+    "Done: dedup marks are per-partition offsets, not a window of event ids: bounded, and exact however many "
+    "events come between a record and its redelivery; a record re-sent under a new offset is a no-op of the "
+    "reducer (an older or equal scan changes nothing).",
+    "Done: a write-through cache: a document this process wrote is not read again for its next event.",
+    "Done: the FerretDB front adds the `_id` index FerretDB's own queries can use and resolves `{_id, _v}` "
+    "guards itself, reading `_v` straight from SQLite, under a write gate per database.",
+    "Next: a run against MongoDB 7/8 (the compose deployment) to measure the path without FerretDB.",
 ]
 
 

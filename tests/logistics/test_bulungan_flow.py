@@ -76,13 +76,13 @@ PLAN = {
     ],
 }
 DELAYED_PPK = "ppk-65.01.07"
-LATE_TPS = "tps-tps-65.01.07.2002-001"
-DAMAGED = "tps-tps-65.01.05.1001-001"
-SHORT = "tps-tps-65.01.05.1002-001"
-WRONG_TYPE = "tps-tps-65.01.10.2001-001"
-WRONG_PLACE = "tps-tps-65.01.10.2001-002"
+LATE_TPS = "tps-65.01.07.2002-001"
+DAMAGED = "tps-65.01.05.1001-001"
+SHORT = "tps-65.01.05.1002-001"
+WRONG_TYPE = "tps-65.01.10.2001-001"
+WRONG_PLACE = "tps-65.01.10.2001-002"
 INBOUND_POD = "pps-65.01.05.1001"
-BY_AIR = "tps-tps-65.01.09.2001-001"
+BY_AIR = "tps-65.01.09.2001-001"
 REROUTED = "pps-65.01.05.1002"
 
 
@@ -91,7 +91,8 @@ def wita(text: str) -> datetime:
 
 
 def shp(leg_id: str) -> str:
-    return f"shp-{leg_id}"
+    """Every leg of a plan is a shipment, named after the plan and the leg."""
+    return f"{PLAN['plan_id']}:{leg_id}"
 
 
 def scan(
@@ -133,27 +134,28 @@ async def test_bulungan_distribution_end_to_end(logistics_settings: LogisticsSet
         legs = {lg["leg_id"]: lg for lg in plan["legs"]}
         assert len(legs) == 3 + 5 + 10
         assert {lg["mode"] for lg in legs.values()} == {"land", "river", "sea", "air", "on_foot"}
-        first = legs["tps-tps-65.01.05.1001-001"]["lines"]
+        first = legs["tps-65.01.05.1001-001"]["lines"]
         assert {(ln["item"], ln["variant"], ln["quantity"]) for ln in first if ln["item"] == "ballot"} == {
             ("ballot", "gubernur", 551),
             ("ballot", "bupati", 551),
         }
         assert (await c.post("/plans", json=PLAN, headers=OP)).status_code == 201  # same request: harmless
 
-        # -- shipments for every leg; one extra that is cancelled ---------------------------------------
-        for leg_id in legs:
-            r = await c.post(
-                "/shipments",
-                json={"shipment_id": shp(leg_id), "plan_id": PLAN["plan_id"], "leg_id": leg_id},
-                headers=OP,
-            )
-            assert r.status_code == 201, r.text
+        # -- every leg is a shipment already; one extra for a leg, cancelled -----------------------------
+        first_leg = (await c.get(f"/shipments/{shp(DAMAGED)}", headers=OP)).json()
+        assert first_leg["status"] == "planned" and first_leg["leg_id"] == DAMAGED
         r = await c.post(
             "/shipments",
             json={"shipment_id": "shp-extra", "plan_id": PLAN["plan_id"], "leg_id": "nope"},
             headers=OP,
         )
         assert r.status_code == 422 and "leg_id" in r.json()["detail"]
+        r = await c.post(
+            "/shipments",
+            json={"shipment_id": shp("tps-65.01.05.1001-009"), "plan_id": PLAN["plan_id"], "leg_id": DAMAGED},
+            headers=OP,
+        )
+        assert r.status_code == 422 and "shipment_id" in r.json()["detail"]  # a plan leg's id is taken
         extra = {"shipment_id": "shp-extra", "plan_id": PLAN["plan_id"], "leg_id": DAMAGED}
         assert (await c.post("/shipments", json=extra, headers=OP)).status_code == 201
         assert (

@@ -11,7 +11,8 @@ from pydantic import ValidationError
 from siaga_logistics.domain.catalogue import ballots_for, tps_requirement
 from siaga_logistics.domain.delay import severity_for
 from siaga_logistics.domain.errors import DomainError
-from siaga_logistics.domain.planning import PlanSpec, build_plan, planned_share
+from siaga_logistics.domain.plan_spec import PlanSpec, rows_of
+from siaga_logistics.domain.planning import KabPlan, PlannedLeg, RowProblem, build_kab_plan, planned_share
 from siaga_logistics.domain.pod import check_pod, discrepancies
 from siaga_schemas.events.logistics import (
     DelaySeverity,
@@ -47,36 +48,70 @@ def _spec(**changes: object) -> PlanSpec:
         "ppk": [{"region": "65.01.07", "mode": "river"}],
         "pps": [{"region": "65.01.07.2001", "mode": "river"}],
         "tps": [
-            {"tps_id": "tps-a", "region": "65.01.07.2001", "dpt": 400, "mode": "on_foot"},
-            {"tps_id": "tps-b", "region": "65.01.09.2001", "dpt": 200, "mode": "air", "direct": True},
+            {"tps_id": "tps-65.01.07.2001-001", "region": "65.01.07.2001", "dpt": 400, "mode": "on_foot"},
+            {
+                "tps_id": "tps-65.01.09.2001-001",
+                "region": "65.01.09.2001",
+                "dpt": 200,
+                "mode": "air",
+                "direct": True,
+            },
         ],
     }
     base.update(changes)
     return PlanSpec.model_validate(base)
 
 
+def _plan(spec: PlanSpec) -> tuple[KabPlan | None, list[RowProblem]]:
+    return build_kab_plan(
+        plan_id=spec.plan_id,
+        election_id=spec.election_id,
+        kab=spec.region,
+        voting_day=spec.voting_day,
+        rows=rows_of(spec),
+        distribution_start=spec.distribution_starts_at,
+    )
+
+
+def _legs(plan: KabPlan) -> dict[str, PlannedLeg]:
+    out: dict[str, PlannedLeg] = {}
+    for kec in plan.kecamatan:
+        if kec.ppk_leg is not None:
+            out[kec.ppk_leg.leg_id] = kec.ppk_leg
+        for chunk in kec.chunks:
+            for leg in ([chunk.pps_leg] if chunk.pps_leg else []) + chunk.tps_legs:
+                out[leg.leg_id] = leg
+    return out
+
+
 def test_deadlines_run_back_from_h1_in_local_time() -> None:
-    plan = build_plan(_spec())
+    plan, problems = _plan(_spec())
+    assert plan is not None and problems == []
     h1 = datetime(2024, 11, 27, 0, 0, tzinfo=UTC) - WITA  # end of 26 Nov, WITA
     assert plan.legal_deadline_at == h1
-    legs = {lg.leg_id: lg for lg in plan.legs}
-    assert legs["tps-tps-a"].deadline_at == h1
+    legs = _legs(plan)
+    assert legs["tps-65.01.07.2001-001"].deadline_at == h1
     # PPS leg: H-1 minus the on-foot leg (12 h) and handling at the PPS (12 h)
     assert legs["pps-65.01.07.2001"].deadline_at == h1 - timedelta(hours=24)
     # PPK leg: minus the river leg (16 h) and handling at the PPK (24 h)
     assert legs["ppk-65.01.07"].deadline_at == h1 - timedelta(hours=64)
-    assert legs["tps-tps-b"].origin.kind == "warehouse" and legs["tps-tps-b"].mode == "air"
-    assert legs["ppk-65.01.07"].lines[2].quantity == 408  # ballots of tps-a
+    direct = legs["tps-65.01.09.2001-001"]
+    assert direct.origin.kind == "warehouse" and direct.mode == "air"
+    assert legs["ppk-65.01.07"].lines[2].quantity == 408  # ballots of the first TPS
     assert planned_share([], 0, h1) == 0.0
 
 
-def test_infeasible_and_foreign_plans_name_the_field() -> None:
+def test_infeasible_and_foreign_plans_name_the_row_or_field() -> None:
+    plan, problems = _plan(_spec(distribution_starts_at="2024-11-26T08:00:00"))
+    # the river TPS cannot get its logistics by H-1; the direct air TPS still can
+    assert [(p.index, p.column) for p in problems] == [(0, "distribution_start")]
+    assert plan is not None and plan.tps_total == 1
     with pytest.raises(DomainError) as err:
-        build_plan(_spec(distribution_starts_at="2024-11-26T08:00:00"))
-    assert err.value.field == "ppk.0"
-    with pytest.raises(DomainError) as err:
-        build_plan(_spec(pps=[{"region": children(children("65.02")[0])[0]}]))
+        _plan(_spec(pps=[{"region": children(children("65.02")[0])[0]}]))
     assert err.value.field == "pps.0.region"
+    with pytest.raises(DomainError) as err:
+        _plan(_spec(tps=[{"tps_id": "tps-a", "region": "65.01.07.2001", "dpt": 400}]))
+    assert err.value.field == "tps.0.tps_id"
 
 
 def test_severity_steps() -> None:

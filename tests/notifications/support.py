@@ -242,7 +242,7 @@ async def publish(
 
 
 async def deliveries(svc: Running, **flt: Any) -> list[dict[str, Any]]:
-    return [d async for d in svc.stores.deliveries.collection.find(flt)]
+    return [d async for d in svc.stores.deliveries.scan(lambda d: all(d.get(k) == v for k, v in flt.items()))]
 
 
 async def wait_delivered(

@@ -115,7 +115,7 @@ def test_only_a_raise_starts_timer_work() -> None:
     timers = projection.decide(delayed)
     assert (f"alert:{sig.fingerprint}", T0) in timers and any(t.startswith("group:") for t, _ in timers)
     delivered = Envelope.wrap(
-        ShipmentDelivered.model_construct(shipment_id=delayed.data.shipment_id),
+        ShipmentDelivered.model_construct(shipment_id=delayed.data.shipment_id, was_delayed=True),
         source="/siaga/logistics",
         time=T0,
     )
@@ -133,15 +133,15 @@ def test_a_resolve_before_its_raise_leaves_nothing_behind_and_the_raise_still_wo
     config = parse_routing(ROUTING)
     delayed = Envelope.wrap(shipment_delayed(1, "65.01.01"), source="/siaga/logistics", time=T0)
     delivered = Envelope.wrap(
-        ShipmentDelivered.model_construct(shipment_id=delayed.data.shipment_id),
+        ShipmentDelivered.model_construct(shipment_id=delayed.data.shipment_id, was_delayed=True),
         source="/siaga/logistics",
         time=T0,
     )
     resolve, raise_ = signal_for(delivered), signal_for(delayed)
     assert resolve is not None and raise_ is not None
     cleared = alerts.apply_signal(None, resolve, config, T0, delivered.id)
-    assert cleared.state is None and cleared.record is False
-    husk = {"_id": raise_.fingerprint, "_v": 1, "_applied": [delivered.id], "_outbox": []}
+    assert cleared.state is None
+    husk = {"_id": raise_.fingerprint, "_v": 1, "_keys": [delivered.id], "_outbox": []}
     raised = alerts.apply_signal(husk, raise_, config, T0, delayed.id).state
     assert (
         raised is not None

@@ -33,8 +33,8 @@ async def _raise_one(svc, settings: NotificationsSettings) -> str:  # type: igno
     found: list[str] = []
 
     async def grouped() -> bool:
-        found[:] = [d["_id"] async for d in svc.stores.alerts.collection.find({})]
-        groups = [g async for g in svc.stores.groups.collection.find({})]
+        found[:] = [d["_id"] async for d in svc.stores.alerts.scan()]
+        groups = [g async for g in svc.stores.groups.scan()]
         return len(found) == 1 and len(groups) == 1
 
     await wait_until(grouped, timeout=60, what="the alert and its group")
@@ -112,6 +112,7 @@ async def test_chain_reaches_the_national_desk_without_acknowledgement(
                     delivered_at=T0,
                     lines=[PodLine(item="ballot_box", shipped=5, accepted=5, rejected=0)],  # type: ignore[arg-type]
                     handover=HandoverRecord(number="BA-1", handed_over_by="PPK", received_by="PPS", at=T0),
+                    was_delayed=True,  # as logistics says of a shipment it raised shipment-delayed for
                 )
             ],
             "/siaga/logistics",

@@ -28,13 +28,18 @@ class MilestoneReached(EventData):
 
 
 def decide(doc: dict[str, Any] | None, env: Envelope[Any]) -> Decision:
+    """Counts each scan of a shipment once: a scan no newer than the last one counted (the same scan sent
+    again by an at-least-once producer) changes nothing, as every Siaga decision treats a repeat."""
+    seen = (doc or {}).get("last")
+    if seen is not None and env.data.observed_at <= seen:
+        return Decision(state=None)
     n = (doc or {}).get("n", 0) + 1
     emit = (
         [MilestoneReached(shipment_id=env.data.shipment_id, count=n)]
         if env.data.status == "delivered"
         else []
     )
-    return Decision(state={"n": n}, emit=emit)
+    return Decision(state={"n": n, "last": env.data.observed_at}, emit=emit)
 
 
 async def main() -> None:

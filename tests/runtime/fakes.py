@@ -5,14 +5,15 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from pymongo import InsertOne, ReplaceOne, UpdateOne
+from pymongo import DeleteOne, InsertOne, ReplaceOne, UpdateOne
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 
 class _Result:
-    def __init__(self, matched: int) -> None:
+    def __init__(self, matched: int, deleted: int = 0) -> None:
         self.matched_count = matched
         self.modified_count = matched
+        self.deleted_count = deleted
 
 
 def _matches(doc: dict[str, Any], flt: dict[str, Any]) -> bool:
@@ -52,13 +53,20 @@ class FakeCollection:
         self.name = name
         self.docs: dict[str, dict[str, Any]] = {}
         self.before_write: list[Any] = []  # hooks run before a write, to simulate a concurrent writer
+        self.queries = 0  # find() calls: what FerretDB answers by reading the whole collection
+        self.point_reads = 0
 
     def find(self, flt: dict[str, Any], projection: dict[str, Any] | None = None) -> _Cursor:
+        self.queries += 1
         return _Cursor([copy.deepcopy(d) for d in self.docs.values() if _matches(d, flt)])
 
     async def find_one(
         self, flt: dict[str, Any], projection: dict[str, Any] | None = None
     ) -> dict[str, Any] | None:
+        self.point_reads += 1
+        if set(flt) == {"_id"}:
+            found = self.docs.get(flt["_id"])
+            return copy.deepcopy(found) if found is not None else None
         for d in self.docs.values():
             if _matches(d, flt):
                 return copy.deepcopy(d)
@@ -93,6 +101,12 @@ class FakeCollection:
             current[k] = current.get(k, 0) + v
         return _Result(1)
 
+    async def delete_many(self, flt: dict[str, Any]) -> _Result:
+        gone = [k for k, d in self.docs.items() if _matches(d, flt)]
+        for k in gone:
+            del self.docs[k]
+        return _Result(0, len(gone))
+
     async def bulk_write(self, ops: list[Any], ordered: bool = True) -> _Result:
         self._run_hooks()
         errors = []
@@ -112,6 +126,8 @@ class FakeCollection:
                     matched += 1
             elif isinstance(op, UpdateOne):
                 matched += (await self.update_one(op._filter, op._doc)).matched_count
+            elif isinstance(op, DeleteOne):
+                self.docs.pop(op._filter["_id"], None)
         if errors:
             raise BulkWriteError({"writeErrors": errors, "nMatched": matched})
         return _Result(matched)

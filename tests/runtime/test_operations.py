@@ -64,7 +64,11 @@ async def test_readiness_reports_an_unreachable_mongodb(
 ) -> None:
     base = settings_for("ops-down")
     settings = RuntimeSettings(
-        **{**base.model_dump(), "mongodb_url": "mongodb://127.0.0.1:1/?serverSelectionTimeoutMS=300"}
+        **{
+            **base.model_dump(),
+            "mongodb_url": "mongodb://127.0.0.1:1/?serverSelectionTimeoutMS=300",
+            "startup_wait_s": 1.0,
+        }
     )
     _, app = _app(settings)
     async with app.router.lifespan_context(app):  # type: ignore[attr-defined]

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import os
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -23,6 +23,7 @@ from ..helpers import produce, wait_until
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 CT = [("content-type", b"application/cloudevents+json")]
 EVENTS, SHIPMENTS = 6_000, 60
+T0 = datetime(2024, 11, 25, 8, 0, tzinfo=UTC)
 
 
 def _devstack_owns(server: str) -> bool:
@@ -36,7 +37,10 @@ def _devstack_owns(server: str) -> bool:
 
 
 def _count(doc: dict[str, Any] | None, env: Envelope[Any]) -> Decision:
-    return Decision(state={"n": (doc or {}).get("n", 0) + 1})
+    """Counts each scan once: one no newer than the last counted (a producer's retry) changes nothing."""
+    if doc is not None and env.data.observed_at <= doc["last"]:
+        return Decision(state=None)
+    return Decision(state={"n": (doc or {}).get("n", 0) + 1, "last": env.data.observed_at})
 
 
 async def _stream_with_restart(settings: RuntimeSettings, restart: Callable[[], None]) -> None:
@@ -51,7 +55,7 @@ async def _stream_with_restart(settings: RuntimeSettings, restart: Callable[[], 
             ShipmentStatusReported(
                 shipment_id=f"shp-{i % SHIPMENTS}",
                 status="checkpoint",
-                observed_at=datetime.now(UTC),
+                observed_at=T0 + timedelta(milliseconds=i),
                 source_system="t",
             ),
             source="/test",
@@ -63,7 +67,7 @@ async def _stream_with_restart(settings: RuntimeSettings, restart: Callable[[], 
     second = [(topic, e.partitionkey.encode(), e.to_bytes(), CT) for e in events[half:]]
 
     async def applied() -> int:
-        return sum([d.get("n", 0) async for d in store.collection.find({}, {"n": 1})])
+        return sum([d.get("n", 0) async for d in store.scan()])
 
     await runtime.start()
     try:
@@ -83,10 +87,10 @@ async def _stream_with_restart(settings: RuntimeSettings, restart: Callable[[], 
                 return False
 
         await wait_until(everything, timeout=300, what="the whole stream applied after the restart")
-        docs = [d async for d in store.collection.find({})]
+        docs = [d async for d in store.scan()]
         assert sum(d["n"] for d in docs) == EVENTS
         assert all(d["n"] == EVENTS // SHIPMENTS for d in docs)
-        assert all(len(set(d["_applied"])) == d["n"] for d in docs)
+        assert all(len(d["_wm"]) == 1 for d in docs)  # one offset mark per document, however many events
     finally:
         await runtime.stop()
 

@@ -1,4 +1,5 @@
-"""Dedup, ordering, conflicts and outbox of the store, on an in-memory collection (domain logic only)."""
+"""Dedup, ordering, conflicts, packing, cache and outbox of the store, on an in-memory collection (pure logic:
+the same behaviour on the real servers is covered by the integration tests)."""
 
 from __future__ import annotations
 
@@ -7,14 +8,25 @@ from typing import Any
 
 import pytest
 from prometheus_client import CollectorRegistry
-from siaga_runtime import AggregateStore, Decision, EventRejected, ManualClock, RuntimeMetrics
+from siaga_runtime import (
+    AggregateStore,
+    Decision,
+    EventRejected,
+    ManualClock,
+    Position,
+    Routed,
+    RuntimeMetrics,
+)
+from siaga_runtime.journal import OutboxJournal
 from siaga_runtime.outbox import OutboxRelay
+from siaga_runtime.packing import BLOB
 from siaga_schemas import Envelope
 from siaga_schemas.events.logistics import ShipmentStatusReported
 
 from .fakes import FakeCollection
 
 T0 = datetime(2024, 11, 25, 8, 0, tzinfo=UTC)
+TOPIC = "siaga.logistics.status-updates.v1"
 
 
 def _event(shipment: str, status: str, minutes: int = 0) -> Envelope[Any]:
@@ -29,6 +41,10 @@ def _event(shipment: str, status: str, minutes: int = 0) -> Envelope[Any]:
     )
 
 
+def _at(event: Envelope[Any], offset: int, partition: int = 0) -> Routed:
+    return Routed(event.data.shipment_id, event, Position(TOPIC, partition, offset))
+
+
 def _track(doc: dict[str, Any] | None, env: Envelope[Any]) -> Decision:
     """Count events and keep their order; emit a copy of each 'delivered'."""
     state = dict(doc or {"seen": []})
@@ -38,71 +54,157 @@ def _track(doc: dict[str, Any] | None, env: Envelope[Any]) -> Decision:
     return Decision(state=state)
 
 
+class _Outbox:
+    """A store wired to a journal and a relay as ``ServiceRuntime`` wires them, publishing into a list."""
+
+    def __init__(self, *, cache_docs: int = 100) -> None:
+        self.coll = FakeCollection("shipments")
+        self.journals = FakeCollection("_outbox_journal")
+        self.journal = OutboxJournal(self.journals)
+        self.sent: list[Envelope[Any]] = []
+        self.fail = False
+        self.relay = OutboxRelay(
+            self.journal, {"shipments": self.coll}.get, self.enqueue, RuntimeMetrics(CollectorRegistry(), "t")
+        )
+        self.store = AggregateStore(
+            self.coll,
+            source="/test",
+            journal=self.journal,
+            clock=ManualClock(T0),
+            on_outbox=self.relay.notify,
+            cache_docs=cache_docs,
+        )
+
+    async def enqueue(self, topic: str, key: bytes, value: bytes, headers: dict[str, str]) -> Any:
+        if self.fail:
+            raise ConnectionError("Kafka went away")
+        self.sent.append(Envelope.model_validate_json(value))
+
+        async def ack() -> None:
+            return None
+
+        return ack()
+
+
 @pytest.fixture
 def store() -> AggregateStore:
     return AggregateStore(FakeCollection("shipments"), source="/test", clock=ManualClock(T0))
 
 
-async def test_a_duplicate_in_the_same_batch_and_in_a_later_batch_is_applied_once(
+async def test_a_record_delivered_again_is_applied_once_in_the_same_and_in_a_later_batch(
     store: AggregateStore,
 ) -> None:
     a, b = _event("shp-1", "dispatched"), _event("shp-1", "checkpoint", 5)
-    first = await store.apply([("shp-1", a), ("shp-1", b), ("shp-1", a)], _track)
+    first = await store.apply([_at(a, 10), _at(b, 11), _at(a, 10)], _track, scope="p")
     assert (first.applied, first.duplicates) == (2, 1)
-    second = await store.apply([("shp-1", b), ("shp-1", a)], _track)
+    second = await store.apply([_at(b, 11), _at(a, 10)], _track, scope="p")
     assert (second.applied, second.duplicates) == (0, 2)
     doc = await store.get("shp-1")
     assert doc is not None and doc["seen"] == ["dispatched", "checkpoint"]
-    assert doc["_applied"] == [a.id, b.id]
+    assert doc["_wm"] == {f"p|{TOPIC}|0": 11}
+
+
+async def test_a_redelivery_after_any_number_of_later_events_is_still_applied_once(
+    store: AggregateStore,
+) -> None:
+    """The dedup mark is the partition's offset, not a window of ids: 5,000 later events change nothing."""
+    first = _event("shp-1", "dispatched")
+    await store.apply([_at(first, 0)], _track, scope="p")
+    for start in range(1, 5001, 500):
+        later = [_at(_event("shp-1", "checkpoint", i), i) for i in range(start, start + 500)]
+        await store.apply(later, _track, scope="p")
+    again = await store.apply([_at(first, 0)], _track, scope="p")
+    assert (again.applied, again.duplicates) == (0, 1)
+    doc = await store.get("shp-1")
+    assert doc is not None and doc["seen"].count("dispatched") == 1 and len(doc["seen"]) == 5001
+    assert len(doc["_wm"]) == 1 and doc["_keys"] == []  # the marks did not grow with the events
+
+
+async def test_watermarks_are_per_partition_and_per_projection(store: AggregateStore) -> None:
+    a, b = _event("shp-1", "dispatched"), _event("shp-1", "checkpoint", 1)
+    await store.apply([_at(a, 7, partition=0)], _track, scope="p")
+    result = await store.apply([_at(b, 3, partition=1)], _track, scope="p")  # lower offset, other partition
+    assert result.applied == 1
+    result = await store.apply([_at(a, 7, partition=0)], _track, scope="q")  # another projection's effect
+    assert result.applied == 1
+    doc = await store.get("shp-1")
+    assert doc is not None and doc["seen"] == ["dispatched", "checkpoint", "dispatched"]
+
+
+async def test_events_without_a_record_position_are_deduplicated_by_id(store: AggregateStore) -> None:
+    a = _event("shp-1", "dispatched")
+    await store.apply([("shp-1", a)], _track)
+    again = await store.apply([("shp-1", a)], _track)
+    assert (again.applied, again.duplicates) == (0, 1)
 
 
 async def test_events_keep_their_order_per_document(store: AggregateStore) -> None:
     events = [
         _event("shp-1", s, i) for i, s in enumerate(["dispatched", "checkpoint", "checkpoint", "delivered"])
     ]
-    others = [_event("shp-2", "dispatched")]
-    interleaved = [("shp-1", events[0]), ("shp-2", others[0]), *[("shp-1", e) for e in events[1:]]]
-    result = await store.apply(interleaved, _track)
+    other = _event("shp-2", "dispatched")
+    interleaved = [_at(events[0], 0), _at(other, 1), *[_at(e, 2 + i) for i, e in enumerate(events[1:])]]
+    result = await store.apply(interleaved, _track, scope="p")
     assert result.applied == 5 and result.written_docs == 2
     doc = await store.get("shp-1")
     assert doc is not None and doc["seen"] == ["dispatched", "checkpoint", "checkpoint", "delivered"]
 
 
-async def test_a_lost_race_is_reloaded_and_reapplied(store: AggregateStore) -> None:
-    await store.apply([("shp-1", _event("shp-1", "dispatched"))], _track)
+async def test_documents_are_stored_packed_in_three_values(store: AggregateStore) -> None:
+    await store.apply([_at(_event("shp-1", "delivered"), 0)], _track, scope="p")
     coll = store.collection
     assert isinstance(coll, FakeCollection)
+    stored = coll.docs["shp-1"]
+    assert set(stored) == {"_id", "_v", BLOB} and isinstance(stored[BLOB], bytes)
+    doc = await store.get("shp-1")
+    assert doc is not None and doc["seen"] == ["delivered"] and doc["_v"] == 1
 
-    def concurrent_writer(c: FakeCollection) -> None:  # another replica writes between our load and write
-        c.docs["shp-1"]["seen"].append("rerouted")
-        c.docs["shp-1"]["_v"] += 1
-        c.docs["shp-1"]["_w"] = "other-writer"
 
-    coll.before_write.append(concurrent_writer)
-    result = await store.apply([("shp-1", _event("shp-1", "checkpoint"))], _track)
+async def test_the_cache_spares_the_read_of_a_document_this_process_wrote(store: AggregateStore) -> None:
+    first = await store.apply([_at(_event("shp-1", "dispatched"), 0)], _track, scope="p")
+    assert first.reads == 1  # not known yet: read (and not found)
+    second = await store.apply([_at(_event("shp-1", "checkpoint", 1), 1)], _track, scope="p")
+    assert second.reads == 0 and second.applied == 1
+
+
+async def test_a_lost_race_is_reloaded_and_reapplied(store: AggregateStore) -> None:
+    await store.apply([_at(_event("shp-1", "dispatched"), 0)], _track, scope="p")
+    other = AggregateStore(store.collection, source="/test")  # another replica over the same collection
+    await other.apply([_at(_event("shp-1", "checkpoint", 3), 0)], _track, scope="other")
+    result = await store.apply([_at(_event("shp-1", "checkpoint"), 1)], _track, scope="p")  # stale cache
     assert result.conflicts == 1 and result.applied == 1
     doc = await store.get("shp-1")
-    assert doc is not None and doc["seen"] == ["dispatched", "rerouted", "checkpoint"]
+    assert doc is not None and doc["seen"] == ["dispatched", "checkpoint", "checkpoint"]
 
 
-async def test_a_rejected_event_does_not_stop_the_batch(store: AggregateStore) -> None:
+async def test_a_rejected_event_does_not_stop_the_batch_and_is_reported_before_the_write(
+    store: AggregateStore,
+) -> None:
     def strict(doc: dict[str, Any] | None, env: Envelope[Any]) -> Decision:
         if env.data.status == "checkpoint":
             raise EventRejected("status: a checkpoint needs a place")
         return _track(doc, env)
 
+    coll = store.collection
+    assert isinstance(coll, FakeCollection)
+    reported: list[tuple[str, bool]] = []
+
+    async def before_write(rejected: Any) -> None:
+        reported.extend((env.id, "shp-1" in coll.docs) for env, _ in rejected)
+
     bad = _event("shp-1", "checkpoint")
-    result = await store.apply([("shp-1", _event("shp-1", "dispatched")), ("shp-1", bad)], strict)
+    items = [_at(_event("shp-1", "dispatched"), 0), _at(bad, 1)]
+    result = await store.apply(items, strict, scope="p", before_write=before_write)
     assert result.applied == 1
     assert [e.id for e, _ in result.rejected] == [bad.id]
+    assert reported == [(bad.id, False)]  # told before anything was written
 
 
-async def test_the_applied_window_is_bounded(store: AggregateStore) -> None:
-    small = AggregateStore(FakeCollection(), source="/t", applied_window=3)
-    for i in range(5):
-        await small.apply([("shp-1", _event("shp-1", "checkpoint", i))], _track)
-    doc = await small.get("shp-1")
-    assert doc is not None and len(doc["_applied"]) == 3 and len(doc["seen"]) == 5
+async def test_an_event_that_changes_nothing_writes_nothing(store: AggregateStore) -> None:
+    coll = store.collection
+    assert isinstance(coll, FakeCollection)
+    result = await store.apply([_at(_event("shp-1", "dispatched"), 0)], lambda d, e: Decision(state=None))
+    assert result.applied == 1 and result.written_docs == 0 and coll.docs == {}
 
 
 async def test_mutate_with_an_idempotency_key_applies_once(store: AggregateStore) -> None:
@@ -119,233 +221,101 @@ async def test_mutate_with_an_idempotency_key_applies_once(store: AggregateStore
     assert doc is not None and doc["n"] == 1 and calls == 1
 
 
-async def test_outbox_is_written_with_the_state_and_drained_by_the_relay(store: AggregateStore) -> None:
+# -- the outbox ---------------------------------------------------------------------------------------------
+
+
+async def test_an_event_is_saved_with_the_state_under_a_journal_and_published_without_a_query() -> None:
+    box = _Outbox()
     delivered = _event("shp-1", "delivered")
-    await store.apply([("shp-1", delivered)], _track)
-    doc = await store.get("shp-1")
-    assert doc is not None and doc["_outbox_pending"] and len(doc["_outbox"]) == 1
+    await box.store.apply([_at(delivered, 0)], _track, scope="p")
+    doc = await box.store.get("shp-1")
+    assert doc is not None and len(doc["_outbox"]) == 1
     entry = doc["_outbox"][0]
-    assert entry["topic"] == "siaga.logistics.status-updates.v1" and entry["key"] == "shp-1"
-
-    sent: list[tuple[str, bytes]] = []
-
-    async def publish(topic: str, key: bytes, value: bytes, headers: dict[str, str]) -> None:
-        sent.append((topic, value))
-
-    relay = OutboxRelay(
-        [store.collection], publish, RuntimeMetrics(CollectorRegistry(), "t"), clock=store.clock
-    )
-    assert await relay.drain_once() == 1
-    assert await relay.drain_once() == 0
-    doc = await store.get("shp-1")
-    assert doc is not None and doc["_outbox"] == [] and not doc["_outbox_pending"]
-    published = Envelope.model_validate_json(sent[0][1])
+    assert entry["topic"] == TOPIC and entry["key"] == "shp-1"
+    assert list(box.journals.docs) == [entry["j"]]  # the journal names the document
+    assert box.journals.docs[entry["j"]]["ids"] == "shp-1"
+    queries = box.coll.queries
+    assert await box.relay.drain_once() == 1
+    assert box.coll.queries == queries  # handed over in memory: nothing queried
+    assert box.journals.docs == {}  # retired
+    published = box.sent[0]
     assert published.causationid == delivered.id and published.id == entry["id"]
+    assert box.relay.drain_once is not None and await box.relay.drain_once() == 0
 
 
-async def test_a_crash_between_publish_and_removal_publishes_again_with_the_same_id(
-    store: AggregateStore,
-) -> None:
-    await store.apply([("shp-1", _event("shp-1", "delivered"))], _track)
-    ids: list[str] = []
+async def test_the_next_write_drops_published_entries_and_nothing_else_writes_the_document() -> None:
+    box = _Outbox()
+    await box.store.apply([_at(_event("shp-1", "delivered"), 0)], _track, scope="p")
+    await box.relay.drain_once()
+    writes_before = box.coll.docs["shp-1"]["_v"]
+    assert writes_before == 1  # the relay did not rewrite the document to remove the entry
+    await box.store.apply([_at(_event("shp-1", "delivered", 9), 1)], _track, scope="p")
+    doc = await box.store.get("shp-1")
+    assert doc is not None and len(doc["_outbox"]) == 1 and doc["_outbox"][0]["id"] != box.sent[0].id
 
-    async def publish_then_crash(topic: str, key: bytes, value: bytes, headers: dict[str, str]) -> None:
-        ids.append(Envelope.model_validate_json(value).id)
-        raise ConnectionError("process killed before the outbox entry was removed")
 
-    metrics = RuntimeMetrics(CollectorRegistry(), "t")
-    crashing = OutboxRelay([store.collection], publish_then_crash, metrics)
+async def test_an_entry_written_while_the_relay_publishes_is_kept_for_its_own_journal() -> None:
+    box = _Outbox()
+    await box.store.apply([_at(_event("shp-1", "delivered"), 0)], _track, scope="p")
+    await box.store.apply([_at(_event("shp-1", "delivered", 9), 1)], _track, scope="p")  # not published yet
+    doc = await box.store.get("shp-1")
+    assert doc is not None and len(doc["_outbox"]) == 2  # the first journal is still open: kept
+    assert await box.relay.drain_once() == 2
+    assert len({e.id for e in box.sent}) == 2 and box.journals.docs == {}
+
+
+async def test_a_crash_before_the_journal_is_retired_publishes_again_with_the_same_id_and_in_order() -> None:
+    box = _Outbox()
+    await box.store.apply([_at(_event("shp-1", "delivered"), 0)], _track, scope="p")
+    await box.store.apply([_at(_event("shp-1", "delivered", 9), 1)], _track, scope="p")
+    box.fail = True
     with pytest.raises(ConnectionError):
-        await crashing.drain_once()
-
-    async def publish(topic: str, key: bytes, value: bytes, headers: dict[str, str]) -> None:
-        ids.append(Envelope.model_validate_json(value).id)
-
-    assert await OutboxRelay([store.collection], publish, metrics).drain_once() == 1
-    assert len(ids) == 2 and ids[0] == ids[1]  # at least once, same id: consumers deduplicate
-
-
-async def test_an_entry_added_while_the_relay_publishes_is_not_lost(store: AggregateStore) -> None:
-    await store.apply([("shp-1", _event("shp-1", "delivered"))], _track)
-    second = _event("shp-1", "delivered", 9)
-    sent: list[str] = []
-
-    async def publish(topic: str, key: bytes, value: bytes, headers: dict[str, str]) -> None:
-        sent.append(Envelope.model_validate_json(value).causationid or "")
-        if len(sent) == 1:  # the consumer writes a new event into the outbox meanwhile
-            await store.apply([("shp-1", second)], _track)
-
-    relay = OutboxRelay([store.collection], publish, RuntimeMetrics(CollectorRegistry(), "t"))
-    store.set_outbox_listener(relay.notify)  # as ServiceRuntime wires it
-    await relay.drain_once()
-    await relay.drain_once()
-    assert second.id in sent
-    doc = await store.get("shp-1")
-    assert doc is not None and doc["_outbox"] == []
-
-
-async def test_a_write_drops_the_entries_the_relay_already_published() -> None:
-    """The relay may lose its removal to a consumer's write; that write removes the published entries."""
-    published: set[str] = set()
-    clock = ManualClock(T0)
-    store = AggregateStore(
-        FakeCollection("shipments"), source="/test", clock=clock, published=published.__contains__
+        await box.relay.drain_once()  # the process dies here: the journals stay
+    restarted = _Outbox()
+    restarted.coll, restarted.journals = box.coll, box.journals
+    restarted.journal = OutboxJournal(box.journals)
+    restarted.relay = OutboxRelay(
+        restarted.journal,
+        {"shipments": box.coll}.get,
+        restarted.enqueue,
+        RuntimeMetrics(CollectorRegistry(), "t"),
     )
-    await store.apply([("shp-1", _event("shp-1", "delivered"))], _track)
-    doc = await store.get("shp-1")
+    await restarted.relay.start()  # recovery: every journal left behind, oldest first
+    await restarted.relay.stop()
+    doc = await AggregateStore(box.coll, source="/t").get("shp-1")
     assert doc is not None
-    first = doc["_outbox"][0]["id"]
-    published.add(first)
-    clock.advance(timedelta(seconds=5))
-    await store.apply([("shp-1", _event("shp-1", "delivered", 9))], _track)
-    doc = await store.get("shp-1")
-    assert doc is not None and [e["id"] for e in doc["_outbox"]] != [first] and len(doc["_outbox"]) == 1
-    assert doc["_outbox_since"] == T0 + timedelta(seconds=5)  # the oldest pending entry is the new one
+    assert [e.id for e in restarted.sent] == [e["id"] for e in doc["_outbox"]]  # the same ids, in order
+    assert box.journals.docs == {}
 
 
-async def test_a_removal_that_lost_the_race_is_retried_from_a_fresh_snapshot_without_publishing_twice() -> (
-    None
-):
-    coll = FakeCollection("shipments")
-    writer = AggregateStore(coll, source="/test")  # another writer: no hints, does not know what was sent
-    await writer.apply([("shp-1", _event("shp-1", "delivered"))], _track)
-    sent: list[str] = []
-
-    async def publish(topic: str, key: bytes, value: bytes, headers: dict[str, str]) -> None:
-        sent.append(Envelope.model_validate_json(value).causationid or "")
-        if len(sent) == 1:  # the other writer moves the version before the removal runs
-            await writer.apply([("shp-1", _event("shp-1", "delivered", 9))], _track)
-
-    relay = OutboxRelay([coll], publish, RuntimeMetrics(CollectorRegistry(), "t"))
-    assert await relay.drain_once() == 1  # the start-up sweep found the first entry and published it
-    doc = await coll.find_one({"_id": "shp-1"})
-    assert doc is not None and len(doc["_outbox"]) == 2  # the removal lost: both entries still there
-    assert await relay.drain_once() == 1  # the re-queued snapshot: only the second is published
-    assert len(sent) == 2 and sent[0] != sent[1]
-    doc = await coll.find_one({"_id": "shp-1"})
-    assert doc is not None and doc["_outbox"] == [] and not doc["_outbox_pending"]
-
-
-async def test_a_deferred_removal_is_done_by_the_next_write_or_after_the_delay() -> None:
-    """With a removal delay, a document written again meanwhile needs no removal write of the relay's."""
-    coll = FakeCollection("shipments")
-    now = [0.0]
-    sent: list[str] = []
-
-    async def publish(topic: str, key: bytes, value: bytes, headers: dict[str, str]) -> None:
-        sent.append(Envelope.model_validate_json(value).id)
-
-    relay = OutboxRelay(
-        [coll], publish, RuntimeMetrics(CollectorRegistry(), "t"), removal_delay=1.0, monotonic=lambda: now[0]
+async def test_a_store_drops_the_entries_of_another_process_once_its_journal_is_retired() -> None:
+    box = _Outbox()
+    await box.store.apply([_at(_event("shp-1", "delivered"), 0)], _track, scope="p")
+    await box.relay.drain_once()  # published and retired by the first process
+    other = AggregateStore(
+        box.coll, source="/t", journal=OutboxJournal(box.journals), on_outbox=lambda j, e: None
     )
-    store = AggregateStore(coll, source="/test", on_outbox=relay.notify, published=relay.was_sent)
-    assert await relay.drain_once() == 0  # the start-up sweep: nothing yet
-    await store.apply([("shp-1", _event("shp-1", "delivered"))], _track)
-    assert await relay.drain_once() == 1
-    doc = await coll.find_one({"_id": "shp-1"})
-    assert doc is not None and [e["id"] for e in doc["_outbox"]] == sent  # published, not removed yet
-    await store.apply([("shp-1", _event("shp-1", "delivered", 9))], _track)  # the next write removes it
-    doc = await coll.find_one({"_id": "shp-1"})
-    assert doc is not None and len(doc["_outbox"]) == 1 and doc["_outbox"][0]["id"] not in sent
-    assert await relay.drain_once() == 1
-    now[0] = 0.5
-    assert await relay.remove_due() == 0
-    doc = await coll.find_one({"_id": "shp-1"})
-    assert doc is not None and len(doc["_outbox"]) == 1  # still within the delay
-    now[0] = 2.0
-    assert await relay.remove_due() == 1
-    doc = await coll.find_one({"_id": "shp-1"})
-    assert doc is not None and doc["_outbox"] == [] and not doc["_outbox_pending"]
-    assert len(sent) == len(set(sent)) == 2  # each entry published once
-
-    await store.apply([("shp-2", _event("shp-2", "delivered"))], _track)
-    await relay.start()
-    await relay.stop()  # stopping removes what is published at once, whatever the delay
-    doc = await coll.find_one({"_id": "shp-2"})
-    assert doc is not None and doc["_outbox"] == [] and len(sent) == 3
+    await other.apply([_at(_event("shp-1", "checkpoint", 5), 1)], _track, scope="p")
+    doc = await other.get("shp-1")
+    assert doc is not None and doc["_outbox"] == []  # it asked the journal: retired, so dropped
 
 
-class _CountingCollection(FakeCollection):
-    """Counts the queries that are not point reads by ``_id`` (the ones FerretDB answers by a full scan)."""
-
-    def __init__(self, name: str) -> None:
-        super().__init__(name)
-        self.scans = 0
-
-    def find(self, flt: dict[str, Any], projection: dict[str, Any] | None = None) -> Any:
-        self.scans += 1
-        return super().find(flt, projection)
-
-
-async def test_hinted_writes_are_published_without_querying_the_collection() -> None:
-    clock = ManualClock(T0)
-    coll = _CountingCollection("shipments")
-    store = AggregateStore(coll, source="/test", clock=clock)
-    sent: list[str] = []
-
-    async def publish(topic: str, key: bytes, value: bytes, headers: dict[str, str]) -> None:
-        sent.append(Envelope.model_validate_json(value).causationid or "")
-
-    relay = OutboxRelay([coll], publish, RuntimeMetrics(CollectorRegistry(), "t"), clock=clock)
-    store.set_outbox_listener(relay.notify)
-    assert await relay.drain_once() == 0  # the start-up sweep
-    scans_after_start = coll.scans
-    events = [_event(f"shp-{i}", "delivered") for i in range(5)]
-    await store.apply([(e.data.shipment_id, e) for e in events], _track)
-    assert await relay.drain_once() == 5
-    assert sorted(sent) == sorted(e.id for e in events)
-    assert coll.scans == scans_after_start  # no sweep: the hints named the documents
-    for e in events:
-        doc = await store.get(e.data.shipment_id)
-        assert doc is not None and doc["_outbox"] == [] and not doc["_outbox_pending"]
-
-
-async def test_the_periodic_sweep_publishes_what_another_replica_left_behind() -> None:
-    clock = ManualClock(T0)
-    coll = FakeCollection("shipments")
-    crashed = AggregateStore(coll, source="/test", clock=clock)  # its relay died before publishing
-    await crashed.apply([("shp-9", _event("shp-9", "delivered"))], _track)
-    sent: list[str] = []
-
-    async def publish(topic: str, key: bytes, value: bytes, headers: dict[str, str]) -> None:
-        sent.append(topic)
-
-    relay = OutboxRelay(
-        [coll], publish, RuntimeMetrics(CollectorRegistry(), "t"), clock=clock, sweep_interval=0.0
+async def test_an_open_journal_of_another_process_keeps_its_entries() -> None:
+    box = _Outbox()
+    await box.store.apply([_at(_event("shp-1", "delivered"), 0)], _track, scope="p")  # not published yet
+    other = AggregateStore(
+        box.coll, source="/t", journal=OutboxJournal(box.journals), on_outbox=lambda j, e: None
     )
-    relay._sweep_all = False  # a relay that has been running for a while: only stale entries are swept
-    assert await relay.drain_once() == 0  # fresh: still the writer's to publish
-    clock.advance(timedelta(seconds=relay.stale_after + 1))
-    assert await relay.drain_once() == 1
-    assert sent == ["siaga.logistics.status-updates.v1"]
-    doc = await coll.find_one({"_id": "shp-9"})
-    assert doc is not None and doc["_outbox"] == []
+    await other.apply([_at(_event("shp-1", "checkpoint", 5), 1)], _track, scope="p")
+    doc = await other.get("shp-1")
+    assert doc is not None and len(doc["_outbox"]) == 1
+    assert await box.relay.drain_once() == 1
 
 
-async def test_a_removal_that_fails_is_queued_again() -> None:
-    coll = FakeCollection("shipments")
-    now = [0.0]
-
-    async def publish(topic: str, key: bytes, value: bytes, headers: dict[str, str]) -> None:
-        return None
-
-    relay = OutboxRelay(
-        [coll], publish, RuntimeMetrics(CollectorRegistry(), "t"), removal_delay=1.0, monotonic=lambda: now[0]
-    )
-    store = AggregateStore(coll, source="/test", on_outbox=relay.notify, published=relay.was_sent)
-    await relay.drain_once()
-    await store.apply([("shp-1", _event("shp-1", "delivered"))], _track)
-    assert await relay.drain_once() == 1
-    now[0] = 2.0
-    real_bulk_write = coll.bulk_write
-
-    async def unavailable(*args: Any, **kwargs: Any) -> Any:
-        raise ConnectionError("MongoDB went away")
-
-    coll.bulk_write = unavailable  # type: ignore[method-assign]
-    with pytest.raises(ConnectionError):
-        await relay.remove_due()
-    coll.bulk_write = real_bulk_write  # type: ignore[method-assign]
-    assert await relay.remove_due() == 1
-    doc = await coll.find_one({"_id": "shp-1"})
-    assert doc is not None and doc["_outbox"] == []
+async def test_recovery_publishes_only_what_is_stale_once_running() -> None:
+    box = _Outbox()
+    dead = AggregateStore(box.coll, source="/t", journal=OutboxJournal(box.journals))  # its relay died
+    await dead.apply([_at(_event("shp-9", "delivered"), 0)], _track, scope="p")
+    assert await box.relay.recover_once(older_than=timedelta(hours=1)) == 0  # fresh: still its owner's
+    assert await box.relay.recover_once(older_than=timedelta(0)) == 1
+    assert await box.relay.drain_once() == 1 and box.journals.docs == {}

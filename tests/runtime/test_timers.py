@@ -123,24 +123,25 @@ async def test_concurrent_sweeps_hand_every_timer_over_at_least_once(collection:
     assert await due.sweep(handle) == 0
 
 
-async def test_swept_buckets_are_deleted_after_the_retention(collection: Any) -> None:
+async def test_swept_hours_are_deleted_after_the_retention(collection: Any) -> None:
     clock = ManualClock(T0)
     due = _index(collection, clock)  # retention: five minutes
     await due.schedule([("a", T0)])
-    clock.advance(timedelta(minutes=2))
+    clock.advance(timedelta(hours=1, minutes=2))
 
     async def handle(ids: list[str]) -> None:
         return None
 
     await due.sweep(handle)
-    first_bucket = due.bucket_id(due.bucket_start(T0))
-    assert await collection.find_one({"_id": first_bucket}) is not None  # kept for the retention
-    await due.schedule([("b", clock.now())])
-    clock.advance(timedelta(minutes=10))
-    await due.sweep(handle)
-    assert await collection.find_one({"_id": first_bucket}) is None
+    first_page = due.page_id(due.bucket_start(T0), 0)
+    assert await collection.find_one({"_id": first_page}) is not None  # kept for the retention
     cursor = await collection.find_one({"_id": "cursor"})
-    assert cursor is not None and cursor["pending"] == []
+    assert cursor is not None and cursor["hours"] == [] and len(cursor["done_hours"]) == 1
+    clock.advance(timedelta(hours=2))
+    await due.schedule([("b", clock.now())])
+    await due.sweep(handle)
+    assert await collection.find_one({"_id": first_page}) is None
+    assert await collection.find_one({"_id": due.hour_id(due.hour_start(T0))}) is None
 
 
 async def test_schedules_into_other_buckets_do_not_hold_a_sweep_back(collection: Any) -> None:
@@ -158,4 +159,46 @@ async def test_schedules_into_other_buckets_do_not_hold_a_sweep_back(collection:
     assert await due.sweep(handle) == 1
     cursor = await collection.find_one({"_id": "cursor"})
     assert cursor is not None
-    assert sorted(cursor["pending"]) == [due.bucket_start(at) for at in later]
+    assert sorted(cursor["hours"]) == sorted({due.hour_start(T0), *(due.hour_start(at) for at in later)})
+    assert await due.sweep(handle) == 0  # the first bucket left its hour's pending list
+
+
+async def test_many_timers_due_together_fill_bounded_pages_and_all_fire(collection: Any) -> None:
+    """No document of the index grows with the timers: 1,234 ids due in one bucket take pages of 100."""
+    clock = ManualClock(T0)
+    due = DueIndex(collection, bucket=BUCKET, clock=clock, page_size=100)
+    ids = [f"chunk-{i:05d}" for i in range(1234)]
+    for start in range(0, len(ids), 300):  # as consumer batches would: several schedules into one bucket
+        await due.schedule((i, T0 + timedelta(seconds=5)) for i in ids[start : start + 300])
+    # again: it sits in the first page, so the last page gets it a second time (a timer may fire twice;
+    # finding it would cost a read of every page)
+    await due.schedule([(ids[0], T0 + timedelta(seconds=5))])
+    pages = [d["ids"] async for d in collection.find({"ids": {"$exists": True}})]
+    assert max(len(p) for p in pages) <= 100 and sum(len(p) for p in pages) == len(ids) + 1
+    header = await collection.find_one({"_id": due.bucket_id(due.bucket_start(T0))})
+    assert header is not None and header["pages"] == 13
+    clock.advance(timedelta(minutes=1))
+    fired: list[str] = []
+
+    async def handle(batch: list[str]) -> None:
+        assert len(batch) <= 100  # handed over a page at a time
+        fired.extend(batch)
+
+    assert await due.sweep(handle) == len(ids) + 1
+    assert sorted(set(fired)) == ids
+    assert await due.sweep(handle) == 0
+
+
+async def test_a_timer_scheduled_again_after_its_page_was_swept_fires_again(collection: Any) -> None:
+    clock = ManualClock(T0)
+    due = _index(collection, clock)
+    await due.schedule([("a", T0)])
+    fired: list[str] = []
+
+    async def handle(batch: list[str]) -> None:
+        fired.extend(batch)
+
+    await due.sweep(handle)
+    await due.schedule([("a", T0)])  # a follow-up due now: the same bucket, already swept
+    await due.sweep(handle)
+    assert fired == ["a", "a"]

@@ -12,11 +12,12 @@ from .clock import AcceleratedClock, Clock, ManualClock, SystemClock
 from .consumer import BatchPipeline, Projection
 from .errors import EventRejected, is_transient
 from .http import asyncapi_document, make_http_app
+from .journal import OutboxJournal
 from .logs import bind, configure_logging
 from .metrics import RuntimeMetrics
 from .service import ServiceRuntime
 from .settings import RuntimeSettings
-from .store import AggregateStore, ApplyResult, Decision, Doc, strip_reserved
+from .store import AggregateStore, ApplyResult, Decision, Doc, Position, Routed, strip_reserved
 from .timers import DueIndex
 
 __all__ = [
@@ -31,9 +32,12 @@ __all__ = [
     "DueIndex",
     "EventRejected",
     "ManualClock",
+    "OutboxJournal",
+    "Position",
     "Principal",
     "Projection",
     "Role",
+    "Routed",
     "RuntimeMetrics",
     "RuntimeSettings",
     "ServiceRuntime",

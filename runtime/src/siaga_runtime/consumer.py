@@ -22,7 +22,7 @@ from .deadletter import DeadLetter, DeadLetterSink
 from .errors import EventRejected, is_transient
 from .logs import bind
 from .metrics import RuntimeMetrics
-from .store import ApplyResult
+from .store import ApplyResult, BeforeWrite, Position, Routed
 
 __all__ = ["Applier", "BatchPipeline", "Projection", "TransientRetry"]
 
@@ -32,7 +32,15 @@ log = logging.getLogger(__name__)
 class Applier(Protocol):
     """What a projection writes through: an ``AggregateStore`` (decide = a reducer) or a ``DueIndex``."""
 
-    async def apply(self, items: Sequence[tuple[str, Envelope[Any]]], decide: Any, /) -> ApplyResult: ...
+    async def apply(
+        self,
+        items: Sequence[Routed],
+        decide: Any,
+        /,
+        *,
+        scope: str = "",
+        before_write: BeforeWrite | None = None,
+    ) -> ApplyResult: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,20 +158,33 @@ class BatchPipeline:
         started = time.perf_counter()
         good, letters = self._decode(records)
         by_id = {env.id: rec for rec, env in good}
+        sent: set[str] = set()
+
+        async def dead_letter_first(rejected: Sequence[tuple[Envelope[Any], Exception]]) -> None:
+            """A rejected event's dead letter is acknowledged before the batch's writes, so that no crash
+            in between can leave it neither applied nor dead-lettered (its offset may be covered by a
+            watermark once the batch is written)."""
+            out = [self._rejection(by_id[env.id], env, exc) for env, exc in rejected if env.id not in sent]
+            if out:
+                await self.retry.run(
+                    lambda: self.dead_letters.publish(out, dead_letter_topic), "dead letters"
+                )
+                sent.update(env.id for env, _ in rejected)
+
         for projection in self.projections:
-            items = [(doc_id, env) for _, env in good if (doc_id := projection.route(env)) is not None]
+            items = [
+                Routed(doc_id, env, Position(rec.topic, rec.partition, rec.offset))
+                for rec, env in good
+                if (doc_id := projection.route(env)) is not None
+            ]
             if not items:
                 continue
-            result = await self._apply(projection, items)
+            result = await self._apply(projection, items, dead_letter_first)
             for env, exc in result.rejected:
-                reason = (
-                    DeadLetterReason.SCHEMA_VIOLATION
-                    if isinstance(exc, EventRejected | ValueError)
-                    else (DeadLetterReason.HANDLER_ERROR)
-                )
                 with bind(event_id=env.id, correlation_id=env.correlationid):
                     log.warning("event rejected by %s: %s: %s", projection.name, type(exc).__name__, exc)
-                letters.append(self._letter(by_id[env.id], reason, type(exc).__name__, str(exc)))
+                if env.id not in sent:
+                    letters.append(self._rejection(by_id[env.id], env, exc))
             for event_type, n in result.applied_types.items():
                 self.metrics.events_applied.labels(self.service, topic, event_type).inc(n)
             if result.duplicates:
@@ -174,12 +195,26 @@ class BatchPipeline:
         self.metrics.batch_size.labels(self.service, topic).observe(len(records))
         self.metrics.batch_duration.labels(self.service, topic).observe(time.perf_counter() - started)
 
-    async def _apply(self, projection: Projection, items: list[tuple[str, Envelope[Any]]]) -> Any:
+    def _rejection(self, record: Any, env: Envelope[Any], exc: Exception) -> DeadLetter:
+        reason = (
+            DeadLetterReason.SCHEMA_VIOLATION
+            if isinstance(exc, EventRejected | ValueError)
+            else DeadLetterReason.HANDLER_ERROR
+        )
+        return self._letter(record, reason, type(exc).__name__, str(exc))
+
+    async def _apply(
+        self, projection: Projection, items: list[Routed], before_write: BeforeWrite
+    ) -> ApplyResult:
         """Apply the batch; if a write keeps failing for a non-transient reason, isolate the culprit."""
-        try:
-            return await self.retry.run(
-                lambda: projection.store.apply(items, projection.decide), projection.name
+
+        async def apply(batch: list[Routed]) -> ApplyResult:
+            return await projection.store.apply(
+                batch, projection.decide, scope=projection.name, before_write=before_write
             )
+
+        try:
+            return await self.retry.run(partial(apply, items), projection.name)
         except Exception as exc:
             if is_transient(exc):
                 raise
@@ -189,9 +224,7 @@ class BatchPipeline:
             last: Exception | None = None
             for _ in range(self.handler_retries + 1):
                 try:
-                    one = await self.retry.run(
-                        partial(projection.store.apply, [item], projection.decide), projection.name
-                    )
+                    one = await self.retry.run(partial(apply, [item]), projection.name)
                 except Exception as exc:
                     if is_transient(exc):
                         raise
@@ -204,5 +237,5 @@ class BatchPipeline:
                 last = None
                 break
             if last is not None:
-                total.rejected.append((item[1], last))
+                total.rejected.append((item.event, last))
         return total

@@ -29,6 +29,7 @@ from .clock import Clock
 from .consumer import BatchPipeline, Projection, TransientRetry
 from .deadletter import DeadLetter, DeadLetterSink
 from .errors import is_transient
+from .journal import OutboxJournal
 from .logs import bind
 from .metrics import RuntimeMetrics
 from .outbox import OutboxRelay
@@ -36,11 +37,12 @@ from .settings import RuntimeSettings
 from .store import AggregateStore
 from .timers import DueIndex
 
-__all__ = ["ServiceRuntime"]
+__all__ = ["JOURNAL_COLLECTION", "ServiceRuntime"]
 
 log = logging.getLogger(__name__)
 
 Periodic = Callable[[], Awaitable[Any]]
+JOURNAL_COLLECTION = "_outbox_journal"
 
 
 def topic_models(topic: str) -> list[type[EventData]]:
@@ -78,13 +80,14 @@ class ServiceRuntime:
         )
         self.stopping = asyncio.Event()
         self.mongo: AsyncMongoClient[dict[str, Any]] | None = None
-        self.stores: list[AggregateStore] = []
+        self.stores: dict[str, AggregateStore] = {}
+        self.journal = OutboxJournal(lambda: self.db[JOURNAL_COLLECTION])
         self.relay = OutboxRelay(
-            [],
-            self._publish_outbox,
+            self.journal,
+            self._store_collection,
+            self._enqueue_outbox,
             self.metrics,
-            clock=self.clock,
-            removal_delay=settings.outbox_removal_delay_s,
+            stale_after=settings.outbox_stale_after_s,
         )
         self.retry = TransientRetry(self.metrics, self.stopping)
         self.dead_letters = DeadLetterSink(self._publish_raw, settings.service_name, self._count_dead_letter)
@@ -95,7 +98,9 @@ class ServiceRuntime:
         self._periodic: list[tuple[str, float, Periodic]] = []
         self._tasks: list[asyncio.Task[None]] = []
         self._raw_producer: AIOKafkaProducer | None = None
+        self._consuming: asyncio.Task[None] | None = None
         self.started = False
+        self.consuming = False
 
     # -- declaration (before start) -------------------------------------------------------------------
 
@@ -105,18 +110,26 @@ class ServiceRuntime:
             raise RuntimeError("the service has not started: no MongoDB client yet")
         return self.mongo[self.settings.mongodb_database]
 
-    def store(self, collection: str) -> AggregateStore:
-        """A store over one of this service's own collections; its outbox is drained by the relay."""
+    def store(self, collection: str, *, cache_docs: int | None = None) -> AggregateStore:
+        """A store over one of this service's own collections; its outbox is drained by the relay.
+
+        ``cache_docs`` bounds its write-through cache (default: ``STORE_CACHE_DOCS``)."""
+        if collection in self.stores:
+            raise ValueError(f"store {collection!r} is declared twice")
         store = AggregateStore(
             lambda: self.db[collection],
             source=self.source,
+            journal=self.journal,
             clock=self.clock,
             name=collection,
             on_outbox=self.relay.notify,
-            published=self.relay.was_sent,
+            cache_docs=self.settings.store_cache_docs if cache_docs is None else cache_docs,
         )
-        self.stores.append(store)
+        self.stores[collection] = store
         return store
+
+    def _store_collection(self, name: str) -> Any:
+        return self.db[name] if name in self.stores else None
 
     def due_index(self, collection: str, *, bucket: timedelta = timedelta(seconds=30)) -> DueIndex:
         """Durable timers over one of this service's own collections (see ``siaga_runtime.timers``)."""
@@ -204,7 +217,6 @@ class ServiceRuntime:
             serverSelectionTimeoutMS=5000,
             appname=f"siaga-{s.service_name}",
         )
-        self.relay.collections = [st.collection for st in self.stores]
         if s.kafka_create_topics:
             await self.retry.run(self.ensure_topics, "create topics")
         self._raw_producer = AIOKafkaProducer(
@@ -215,16 +227,35 @@ class ServiceRuntime:
             **s.kafka_security_kwargs(),
         )
         await self.retry.run(self._raw_producer.start, "dead-letter producer")
+        await self.retry.run(self.broker.connect, "kafka producer")
+        self._consuming = asyncio.create_task(self._start_consuming(), name="start-consuming")
+        self.started = True
+        try:  # normally the service consumes before it serves; with MongoDB away it serves health first
+            await asyncio.wait_for(asyncio.shield(self._consuming), s.startup_wait_s)
+        except TimeoutError:
+            log.warning(
+                "not consuming yet after %.0fs (a dependency is away); serving health meanwhile",
+                s.startup_wait_s,
+            )
+
+    async def _start_consuming(self) -> None:
+        """What a previous run left in the outbox goes out before anything new is consumed (so each key's
+        events keep their order across a crash); then the subscribers and periodic tasks start. In the
+        background: a service whose MongoDB is away still serves ``/health/ready`` (503) meanwhile."""
+        await self.retry.run(self.relay.start, "outbox recovery")
         await self.broker.start()
-        await self.relay.start()
         for name, seconds, task in self._periodic:
             self._tasks.append(asyncio.create_task(self._loop(name, seconds, task), name=name))
-        self.started = True
+        self.consuming = True
 
     async def stop(self) -> None:
         """Graceful shutdown, bounded by ``shutdown_timeout_s``."""
         self.stopping.set()
         budget = self.settings.shutdown_timeout_s
+        if self._consuming is not None and not self._consuming.done():
+            self._consuming.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._consuming
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
@@ -281,12 +312,17 @@ class ServiceRuntime:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.stopping.wait(), seconds)
 
-    async def _publish_outbox(self, topic: str, key: bytes, value: bytes, headers: dict[str, str]) -> Any:
+    async def _enqueue_outbox(
+        self, topic: str, key: bytes, value: bytes, headers: dict[str, str]
+    ) -> Awaitable[Any]:
+        """Hand one outbox record to the producer (in call order); returns the acknowledgement to await."""
         name = self.settings.topic_name(topic)
         publisher = self._publishers.get(name)
         if publisher is not None:
-            return await publisher.publish(value, key=key, headers=headers)
-        return await self.broker.publish(value, name, key=key, headers=headers)
+            ack: Awaitable[Any] = await publisher.publish(value, key=key, headers=headers, no_confirm=True)
+        else:
+            ack = await self.broker.publish(value, name, key=key, headers=headers, no_confirm=True)
+        return ack
 
     async def _publish_raw(
         self, topic: str, key: bytes | None, value: bytes | None, headers: list[tuple[str, bytes]]

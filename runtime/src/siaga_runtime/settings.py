@@ -55,11 +55,20 @@ class RuntimeSettings(BaseSettings):
         3, ge=0, description="Retries of a failing event before it is dead-lettered."
     )
     shutdown_timeout_s: float = Field(20.0, gt=0, description="Bound on graceful shutdown.")
-    outbox_removal_delay_s: float = Field(
-        1.0,
-        ge=0,
-        description="Seconds the outbox relay waits after publishing before it removes the entries "
-        "(a write of the document meanwhile removes them for free).",
+    outbox_stale_after_s: float = Field(
+        30.0,
+        gt=0,
+        description="An outbox journal record this old is taken for a crashed replica's and published by "
+        "whichever replica finds it.",
+    )
+    startup_wait_s: float = Field(
+        15.0,
+        gt=0,
+        description="How long start-up waits for the outbox recovery and the consumers before the service "
+        "serves HTTP anyway (reporting not ready), e.g. while MongoDB is away.",
+    )
+    store_cache_docs: int = Field(
+        5000, ge=0, description="Documents each store keeps in its write-through cache (0: none)."
     )
     auth_tokens_file: str | None = Field(
         None, description="YAML file of API tokens (hashed) and their scopes."

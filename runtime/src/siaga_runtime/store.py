@@ -1,47 +1,62 @@
-"""Aggregate documents that carry their own dedup record and outbox.
+"""Aggregate documents that carry their own dedup marks and outbox.
 
 FerretDB and a stand-alone MongoDB have no multi-document transactions, so everything that must change
 together lives in ONE document and is written with ONE replace guarded by a version number:
 
-- the aggregate's state (top-level fields chosen by the service),
-- ``_applied``: the ids of the events (and idempotency keys of commands) already applied to it,
-- ``_outbox``: the events this document still has to publish,
-- ``_v``: the version used for optimistic concurrency.
+- the aggregate's state (fields chosen by the service),
+- ``_wm``: per ``(projection, topic, partition)``, the offset of the last consumed record applied to it,
+- ``_keys``: the idempotency keys of the last ``KEYS_WINDOW`` commands (and of events applied without a
+  record position),
+- ``_outbox``: the events this document still has to publish, each tagged with its journal
+  (``siaga_runtime.journal``),
+- ``_v``: the version used for optimistic concurrency, and ``_w``, the token of the write that made it.
 
-A consumer applies a whole batch with one ``find`` and one unordered ``bulk_write``; a document whose
-version moved meanwhile (another replica, a sweeper, the outbox relay) is reloaded and its events are
-re-applied. A duplicate event is recognised inside the same document it would change, so an effect is
-applied at most once per document however often the event is delivered.
+Documents are stored packed (``siaga_runtime.packing``): three top-level values, whatever the state.
 
-The guard needs the server to evaluate a filter and write atomically. MongoDB does; FerretDB 1.x does not
-(it selects, filters and updates in separate steps), so the devstack puts a small proxy in front of it that
-runs write commands one at a time (deploy/ferretdb/proxy.go).
+Why offsets and not a list of event ids: a consumed record can come again only as itself (same topic,
+partition and offset): after a crash before its offsets were committed, after a rebalance, or after a
+reset of the group's offsets. Within a partition records are applied in order, so "the record's offset is
+at most the watermark this document holds for its partition" is exact however many events came in
+between, and costs one number per partition instead of a list that grows with the events. An event that
+was *published* twice (the outbox relay after a crash, an agency re-sending) arrives as a new record; the
+services' decisions make such a copy a no-op themselves (a shipment already dispatched, a TPS already
+counted, a signal older than the alert's last one), which the service tests check event by event.
+
+A consumer applies a whole batch with point reads (or none: the write-through cache holds the documents
+this process wrote or read last) and one unordered bulk write in chunks; a document whose version moved
+meanwhile (another replica, a sweeper, an API call) is read again and its events are decided again.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections import Counter
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections import Counter, OrderedDict
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from types import FunctionType, MethodType
-from typing import Any
+from typing import Any, NamedTuple
 
 from pymongo import InsertOne, ReplaceOne
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 from siaga_schemas import Envelope, EventData, new_event_id
 
 from .clock import Clock, SystemClock
-from .outbox import OutboxEntry, entry_for
+from .journal import OutboxJournal
+from .outbox_entry import OutboxEntry, entry_for
+from .packing import pack, unpack
 
 __all__ = [
-    "APPLIED_WINDOW",
+    "BULK_CHUNK",
+    "KEYS_WINDOW",
     "AggregateStore",
     "ApplyResult",
     "Decision",
     "Doc",
+    "Merged",
+    "Position",
+    "Routed",
     "as_utc",
     "strip_reserved",
 ]
@@ -49,8 +64,8 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 Doc = dict[str, Any]
-APPLIED_WINDOW = 1000
-RESERVED = ("_id", "_v", "_w", "_applied", "_outbox", "_outbox_pending", "_outbox_since", "_updated_at")
+KEYS_WINDOW = 64
+RESERVED = ("_id", "_v", "_w", "_wm", "_keys", "_outbox", "_updated_at")
 MAX_CONFLICT_ROUNDS = 50
 # Concurrent single-document reads used by ``load_many``. A ``{_id: {$in: [...]}}`` query is one round trip
 # on MongoDB, but FerretDB 1.x pushes down only a bare ``{_id: value}`` filter and answers ``$in`` by decoding
@@ -62,17 +77,43 @@ LOAD_CONCURRENCY = 32
 BULK_CHUNK = 50
 
 
+@dataclass(frozen=True, slots=True)
+class Position:
+    """Where a consumed record came from: what makes a redelivery recognisable."""
+
+    topic: str
+    partition: int
+    offset: int
+
+
+class Routed(NamedTuple):
+    """One event for one document: the unit a projection hands to a store."""
+
+    doc_id: str
+    event: Envelope[Any]
+    position: Position | None = None
+
+
 @dataclass(slots=True)
 class Decision:
     """The outcome of applying one event or command to one document.
 
-    ``state`` is the new state (``None`` keeps the document unchanged: no write, but the event still
-    counts as seen only if ``record`` is true); ``emit`` are the events to publish, in order.
+    ``state`` is the new state (``None``: nothing changes and nothing is written; deciding the same event
+    again later must then again change nothing); ``emit`` are the events to publish, in order.
     """
 
     state: Doc | None
     emit: Sequence[EventData | Envelope[Any]] = ()
-    record: bool = True
+
+
+@dataclass(slots=True)
+class Merged:
+    """What ``AggregateStore.merge`` wrote: the documents (as written, or as they were when unchanged) and
+    the events their changes emitted."""
+
+    docs: dict[str, Doc] = field(default_factory=dict)
+    emitted: list[Envelope[Any]] = field(default_factory=list)
+    written: int = 0
 
 
 @dataclass(slots=True)
@@ -82,39 +123,41 @@ class ApplyResult:
     conflicts: int = 0
     emitted: int = 0
     written_docs: int = 0
+    reads: int = 0
     emitted_envelopes: list[Envelope[Any]] = field(default_factory=list)
     rejected: list[tuple[Envelope[Any], Exception]] = field(default_factory=list)
     applied_types: Counter[str] = field(default_factory=Counter)
 
 
 Decide = Callable[[Doc | None, Envelope[Any]], Decision]
-# Told about documents just written with outbox entries: (collection, [document as written]).
-OutboxListener = Callable[[Any, Sequence[Doc]], None]
-# Whether the outbox relay has already published the entry with this event id.
-Published = Callable[[str], bool]
+# Told, once a journal's documents are written, which entries it holds (in write order).
+OutboxListener = Callable[[str, Sequence[OutboxEntry]], None]
+# Called with the events a batch rejected before that batch is written (their dead letters go first).
+BeforeWrite = Callable[[Sequence[tuple[Envelope[Any], Exception]]], Awaitable[None]]
 
 
 class AggregateStore:
-    """Load-decide-save over one collection, with per-document dedup and outbox."""
+    """Load-decide-save over one collection, with per-document dedup marks and outbox."""
 
     def __init__(
         self,
         collection: Any,
         *,
         source: str,
+        journal: OutboxJournal | None = None,
         name: str | None = None,
         clock: Clock | None = None,
-        applied_window: int = APPLIED_WINDOW,
         on_outbox: OutboxListener | None = None,
-        published: Published | None = None,
+        cache_docs: int = 5_000,
     ) -> None:
         self._collection = collection
-        self._published = published
         self._name = name
         self.source = source
         self.clock = clock or SystemClock()
-        self.applied_window = applied_window
+        self.journal = journal
         self._on_outbox = on_outbox
+        self.cache_docs = cache_docs
+        self._cache: OrderedDict[str, Doc] = OrderedDict()
 
     @property
     def collection(self) -> Any:
@@ -129,27 +172,98 @@ class AggregateStore:
     def set_outbox_listener(self, listener: OutboxListener) -> None:
         self._on_outbox = listener
 
+    # -- reads ------------------------------------------------------------------------------------------
+
     async def get(self, doc_id: str) -> Doc | None:
-        doc: Doc | None = await self.collection.find_one({"_id": doc_id})
+        """The document as stored now (a point read; it also refreshes the cache)."""
+        stored = await self.collection.find_one({"_id": doc_id})
+        if stored is None:
+            self._cache.pop(doc_id, None)
+            return None
+        doc = unpack(stored)
+        self._remember(doc)
         return doc
 
     async def load_many(self, ids: Iterable[str]) -> dict[str, Doc]:
-        """The stored documents among ``ids``, read by indexed point lookups (see ``LOAD_CONCURRENCY``)."""
+        """The stored documents among ``ids``, read now by indexed point reads (see ``LOAD_CONCURRENCY``)."""
         unique = list(dict.fromkeys(ids))
-        if not unique:
+        found = await self._read(unique)
+        for doc in found.values():
+            self._remember(doc)
+        return found
+
+    async def scan(self, keep: Callable[[Doc], bool] | None = None) -> AsyncIterator[Doc]:
+        """Every document of the collection (optionally those ``keep`` accepts), decoded.
+
+        A whole-collection read: for the small collections (templates, contacts, silences) and for rare
+        safety nets, never for work whose cost must follow the events."""
+        async for stored in self.collection.find({}):
+            doc = unpack(stored)
+            if keep is None or keep(doc):
+                yield doc
+
+    async def _read(self, ids: Sequence[str]) -> dict[str, Doc]:
+        if not ids:
             return {}
         collection = self.collection
         gate = asyncio.Semaphore(LOAD_CONCURRENCY)
 
         async def one(doc_id: str) -> Doc | None:
             async with gate:
-                doc: Doc | None = await collection.find_one({"_id": doc_id})
-                return doc
+                stored: Doc | None = await collection.find_one({"_id": doc_id})
+                return unpack(stored) if stored is not None else None
 
-        docs = await asyncio.gather(*(one(doc_id) for doc_id in unique))
+        docs = await asyncio.gather(*(one(doc_id) for doc_id in ids))
         return {d["_id"]: d for d in docs if d is not None}
 
-    # -- the write path ---------------------------------------------------------------------------
+    async def _load(self, ids: Iterable[str], result: ApplyResult | None = None) -> dict[str, Doc]:
+        """The current documents for a write: from the cache when this process holds them, else read."""
+        unique = list(dict.fromkeys(ids))
+        out: dict[str, Doc] = {}
+        missing: list[str] = []
+        for doc_id in unique:
+            cached = self._cache.get(doc_id)
+            if cached is None:
+                missing.append(doc_id)
+            else:
+                self._cache.move_to_end(doc_id)
+                out[doc_id] = cached
+        if missing:
+            read = await self._read(missing)
+            if result is not None:
+                result.reads += len(missing)
+            for doc in read.values():
+                self._remember(doc)
+            out.update(read)
+        if self.journal is not None:
+            foreign = [
+                e["j"]
+                for d in out.values()
+                for e in d.get("_outbox", ())
+                if self.journal.known_retired(e.get("j", "")) is None
+            ]
+            if foreign:
+                await self.journal.resolve(foreign)
+        return out
+
+    def _remember(self, doc: Doc) -> None:
+        if self.cache_docs <= 0:
+            return
+        self._cache[doc["_id"]] = doc
+        self._cache.move_to_end(doc["_id"])
+        while len(self._cache) > self.cache_docs:
+            self._cache.popitem(last=False)
+
+    async def current(self, ids: Iterable[str]) -> dict[str, Doc]:
+        """The documents among ``ids`` as this process last wrote or read them, reading only the others:
+        for decisions that are checked by a guarded write anyway."""
+        return await self._load(ids)
+
+    def forget(self, doc_id: str) -> None:
+        """Drop a cached document (it is read again on its next write)."""
+        self._cache.pop(doc_id, None)
+
+    # -- the write path ---------------------------------------------------------------------------------
 
     def _envelopes(self, decision: Decision, cause: Envelope[Any] | None) -> list[Envelope[Any]]:
         out: list[Envelope[Any]] = []
@@ -168,66 +282,103 @@ class AggregateStore:
                 )
         return out
 
+    def _kept_entries(self, current: Doc | None) -> list[OutboxEntry]:
+        """The current document's entries that are not published yet (or not known to be)."""
+        entries: list[OutboxEntry] = list(current.get("_outbox", ())) if current else []
+        if not entries or self.journal is None:
+            return entries
+        return [e for e in entries if not self.journal.known_retired(e.get("j", ""))]
+
     def _next_doc(
-        self, current: Doc | None, doc_id: str, state: Doc, mark: str | None, envelopes: list[Envelope[Any]]
+        self,
+        current: Doc | None,
+        doc_id: str,
+        state: Mapping[str, Any],
+        mark: tuple[str, int] | str | None,
+        envelopes: list[Envelope[Any]],
+        journal_id: str | None,
     ) -> Doc:
-        applied = list(current.get("_applied", ())) if current else []
-        if mark is not None:
-            applied.append(mark)
-            if len(applied) > self.applied_window:
-                applied = applied[-self.applied_window :]
-        outbox: list[OutboxEntry] = list(current.get("_outbox", ())) if current else []
-        if outbox and self._published is not None:
-            # Entries the relay already published but could not remove yet (this write moved the version
-            # under it): this write removes them, so the relay and the consumer do not fight over the guard.
-            outbox = [e for e in outbox if not self._published(e["id"])]
-        since = current.get("_outbox_since") if current and outbox else None
-        outbox.extend(entry_for(e) for e in envelopes)
-        now = self.clock.now()
+        """The document to write: the new state, the dedup mark of what caused it, the outbox."""
+        wm: dict[str, int] = dict(current.get("_wm", {})) if current else {}
+        keys: list[str] = list(current.get("_keys", ())) if current else []
+        if isinstance(mark, tuple):
+            scope, offset = mark
+            wm[scope] = max(offset, wm.get(scope, -1))
+        elif mark is not None:
+            keys = [*keys, mark][-KEYS_WINDOW:]
+        outbox = self._kept_entries(current)
+        outbox.extend(entry_for(e, journal_id or "") for e in envelopes)
         doc = {k: v for k, v in state.items() if k not in RESERVED}
         doc.update(
             _id=doc_id,
             _v=(current["_v"] if current else 0) + 1,
-            _applied=applied,
+            _wm=wm,
+            _keys=keys,
             _outbox=outbox,
-            _outbox_pending=bool(outbox),
-            _outbox_since=(since or now) if outbox else None,
-            _updated_at=now,
+            _updated_at=self.clock.now(),
             _w=new_event_id(),
         )
         return doc
 
+    @staticmethod
+    def _mark(item: Routed, scope: str) -> tuple[str, int] | str:
+        pos = item.position
+        if pos is None:
+            return item.event.id
+        return (f"{scope}|{pos.topic}|{pos.partition}", pos.offset)
+
+    @staticmethod
+    def _seen(doc: Doc | None, mark: tuple[str, int] | str) -> bool:
+        if doc is None:
+            return False
+        if isinstance(mark, tuple):
+            scope, offset = mark
+            applied: int = doc.get("_wm", {}).get(scope, -1)
+            return offset <= applied
+        return mark in doc.get("_keys", ())
+
     async def apply(
         self,
-        items: Sequence[tuple[str, Envelope[Any]]],
+        items: Sequence[Routed | tuple[str, Envelope[Any]]],
         decide: Decide,
+        *,
+        scope: str = "",
+        before_write: BeforeWrite | None = None,
     ) -> ApplyResult:
-        """Apply ``(doc_id, event)`` pairs in order: per document, events keep their sequence.
+        """Apply events in order: per document, events keep their sequence; one write per document.
 
-        Returns counts; raises only on infrastructure errors (which the consumer treats as transient).
+        ``scope`` (the projection's name) keeps the watermarks of two projections that write the same
+        document apart. Returns counts; raises only on infrastructure errors (which the consumer treats as
+        transient).
         """
+        routed = [it if isinstance(it, Routed) else Routed(it[0], it[1]) for it in items]
         result = ApplyResult()
-        pending: list[tuple[str, Envelope[Any]]] = list(items)
+        pending = routed
         rejected_ids: set[str] = set()
-        written_with_outbox: list[Doc] = []
+        journal_id: str | None = None
+        journal_opened = False
+        published: list[OutboxEntry] = []
         rounds = 0
         while pending:
             rounds += 1
             if rounds > MAX_CONFLICT_ROUNDS:
                 raise RuntimeError(f"{self.name}: still conflicting after {MAX_CONFLICT_ROUNDS} rounds")
-            current = await self.load_many(doc_id for doc_id, _ in pending)
+            current = await self._load((it.doc_id for it in pending), result)
             originals: dict[str, Doc | None] = {}
             working: dict[str, Doc | None] = {}
-            by_doc: dict[str, list[tuple[str, Envelope[Any]]]] = {}
+            by_doc: dict[str, list[Routed]] = {}
             applied: dict[str, list[Envelope[Any]]] = {}
             dups: dict[str, int] = {}
             emitted: dict[str, list[Envelope[Any]]] = {}
-            for doc_id, event in pending:
-                by_doc.setdefault(doc_id, []).append((doc_id, event))
+            new_rejections: list[tuple[Envelope[Any], Exception]] = []
+            for it in pending:
+                doc_id, event = it.doc_id, it.event
+                by_doc.setdefault(doc_id, []).append(it)
                 if doc_id not in working:
                     originals[doc_id] = working[doc_id] = current.get(doc_id)
                 doc = working[doc_id]
-                if doc is not None and event.id in doc.get("_applied", ()):
+                mark = self._mark(it, scope)
+                if self._seen(doc, mark):
                     dups[doc_id] = dups.get(doc_id, 0) + 1
                     continue
                 try:
@@ -235,15 +386,23 @@ class AggregateStore:
                 except Exception as exc:  # a domain rule or a bug: this event only, never the batch
                     if event.id not in rejected_ids:
                         rejected_ids.add(event.id)
-                        result.rejected.append((event, exc))
+                        new_rejections.append((event, exc))
                     continue
                 applied.setdefault(doc_id, []).append(event)
-                if decision.state is None and not decision.record:
+                if decision.state is None:
                     continue
                 envelopes = self._envelopes(decision, event)
-                state = decision.state if decision.state is not None else (doc or {})
-                working[doc_id] = self._next_doc(doc, doc_id, state, event.id, envelopes)
+                if envelopes and journal_id is None:
+                    journal_id = self.journal.new_id() if self.journal is not None else ""
+                working[doc_id] = self._next_doc(doc, doc_id, decision.state, mark, envelopes, journal_id)
                 emitted.setdefault(doc_id, []).extend(envelopes)
+            if new_rejections:
+                result.rejected.extend(new_rejections)
+                if before_write is not None:
+                    await before_write(new_rejections)
+            if emitted and not journal_opened and self.journal is not None and journal_id:
+                await self.journal.open(journal_id, self.name, (it.doc_id for it in routed))
+                journal_opened = True
             lost = await self._write(originals, working)
             for doc_id in working:
                 if doc_id in lost:
@@ -255,21 +414,25 @@ class AggregateStore:
                 envs = emitted.get(doc_id, [])
                 result.emitted += len(envs)
                 result.emitted_envelopes.extend(envs)
-                if working[doc_id] is not originals[doc_id]:
+                written = working[doc_id]
+                if written is not originals[doc_id] and written is not None:
                     result.written_docs += 1
-                    written = working[doc_id]
-                    if envs and written is not None:
-                        written_with_outbox.append(written)
+                    published.extend(e for e in written["_outbox"] if e.get("j") == journal_id and envs)
             result.conflicts += len(lost)
-            pending = [pair for doc_id in lost for pair in by_doc[doc_id]]
-        if result.emitted and self._on_outbox:
-            self._on_outbox(self.collection, written_with_outbox)
+            pending = [it for doc_id in lost for it in by_doc[doc_id]]
+        if journal_opened:
+            self._hand_over(journal_id, published)
         return result
+
+    def _hand_over(self, journal_id: str | None, entries: list[OutboxEntry]) -> None:
+        """Tell the relay what an opened journal holds (nothing: it is retired at once)."""
+        if journal_id and self._on_outbox is not None:
+            self._on_outbox(journal_id, entries)
 
     async def _write(
         self, originals: Mapping[str, Doc | None], working: Mapping[str, Doc | None]
     ) -> set[str]:
-        """One unordered bulk write; returns the ids whose write lost a race."""
+        """One unordered bulk write in chunks; returns the ids whose write lost a race."""
         ops: list[Any] = []
         op_ids: list[str] = []
         for doc_id, doc in working.items():
@@ -277,9 +440,9 @@ class AggregateStore:
             if doc is original or doc is None:
                 continue
             if original is None:
-                ops.append(InsertOne(doc))
+                ops.append(InsertOne(pack(doc)))
             else:
-                ops.append(ReplaceOne({"_id": doc_id, "_v": original["_v"]}, doc))
+                ops.append(ReplaceOne({"_id": doc_id, "_v": original["_v"]}, pack(doc)))
             op_ids.append(doc_id)
         if not ops:
             return set()
@@ -302,14 +465,75 @@ class AggregateStore:
         # When every replace matched there is nothing to find (the common case: no read-back).
         replaced = [doc_id for doc_id in op_ids if originals[doc_id] is not None and doc_id not in lost]
         if replaced and unmatched:
-            now_docs = await self.load_many(replaced)
+            now_docs = await self._read(replaced)
             for doc_id in replaced:
                 stored = now_docs.get(doc_id)
                 doc = working[doc_id]
                 assert doc is not None
                 if stored is None or stored.get("_w") != doc["_w"]:
                     lost.add(doc_id)
+        for doc_id in op_ids:
+            if doc_id in lost:
+                self._cache.pop(doc_id, None)
+            else:
+                written = working[doc_id]
+                assert written is not None
+                self._remember(written)
         return lost
+
+    async def merge(
+        self,
+        changes: Mapping[str, Callable[[Doc | None], Decision]],
+        *,
+        cause: Envelope[Any] | None = None,
+        absent: bool = False,
+    ) -> Merged:
+        """Apply one change to each of many documents: reads (or the cache), bulk writes in chunks, and
+        one journal for all their events. A document whose write lost a race is read again and its change
+        decided again. Changes must be idempotent by themselves (no dedup mark is kept): a re-import, a
+        rollup recomputed from its sources. With ``absent`` the documents are expected not to exist yet
+        (a new plan's): they are written without being read first, and any that exists is read then.
+        Returns the documents as written (or as they were, unchanged)."""
+        pending = dict(changes)
+        out = Merged()
+        journal_id: str | None = None
+        journal_opened = False
+        published: list[OutboxEntry] = []
+        rounds = 0
+        while pending:
+            rounds += 1
+            if rounds > MAX_CONFLICT_ROUNDS:
+                raise RuntimeError(f"{self.name}: still conflicting after {MAX_CONFLICT_ROUNDS} rounds")
+            current = {} if absent and rounds == 1 else await self._load(pending)
+            originals: dict[str, Doc | None] = {}
+            working: dict[str, Doc | None] = {}
+            emitted: dict[str, list[Envelope[Any]]] = {}
+            for doc_id, change in pending.items():
+                doc = originals[doc_id] = working[doc_id] = current.get(doc_id)
+                decision = change(doc)
+                if decision.state is None:
+                    if doc is not None:
+                        out.docs[doc_id] = doc
+                    continue
+                envelopes = emitted[doc_id] = self._envelopes(decision, cause)
+                if envelopes and journal_id is None:
+                    journal_id = self.journal.new_id() if self.journal is not None else ""
+                working[doc_id] = self._next_doc(doc, doc_id, decision.state, None, envelopes, journal_id)
+            if journal_id and not journal_opened and self.journal is not None:
+                await self.journal.open(journal_id, self.name, changes)
+                journal_opened = True
+            lost = await self._write(originals, working)
+            for doc_id, doc in working.items():
+                if doc_id in lost or doc is None or doc is originals[doc_id]:
+                    continue
+                out.docs[doc_id] = doc
+                out.written += 1
+                out.emitted.extend(emitted.get(doc_id, ()))
+                published.extend(e for e in doc["_outbox"] if journal_id and e.get("j") == journal_id)
+            pending = {doc_id: pending[doc_id] for doc_id in lost}
+        if journal_opened:
+            self._hand_over(journal_id, published)
+        return out
 
     async def mutate(
         self,
@@ -321,29 +545,38 @@ class AggregateStore:
     ) -> tuple[Doc | None, list[Envelope[Any]]]:
         """Apply a command (HTTP request, sweeper tick) to one document, retrying on conflicts.
 
-        With an ``idempotency_key`` a repeated command is a no-op that returns the stored document.
+        With an ``idempotency_key`` a command repeated within the last ``KEYS_WINDOW`` commands of this
+        document is a no-op that returns the stored document (commands that must be idempotent beyond
+        that window check the document's state, as every timer in Siaga does).
         Returns the document as stored and the envelopes emitted by this call.
         """
-        for _ in range(MAX_CONFLICT_ROUNDS):
-            current = await self.get(doc_id)
-            if idempotency_key and current is not None and idempotency_key in current.get("_applied", ()):
+        journal_id: str | None = None
+        for attempt in range(MAX_CONFLICT_ROUNDS):
+            if attempt:
+                self._cache.pop(doc_id, None)
+            current = (await self._load([doc_id])).get(doc_id)
+            if idempotency_key and current is not None and idempotency_key in current.get("_keys", ()):
                 return current, []
             decision = change(current)
             if decision.state is None:
+                self._hand_over(journal_id, [])
                 return current, []
             envelopes = self._envelopes(decision, cause)
-            doc = self._next_doc(current, doc_id, decision.state, idempotency_key, envelopes)
+            if envelopes and journal_id is None and self.journal is not None:
+                journal_id = self.journal.new_id()
+                await self.journal.open(journal_id, self.name, [doc_id])
+            doc = self._next_doc(current, doc_id, decision.state, idempotency_key, envelopes, journal_id)
             try:
                 if current is None:
-                    await self.collection.insert_one(doc)
+                    await self.collection.insert_one(pack(doc))
                 else:
-                    res = await self.collection.replace_one({"_id": doc_id, "_v": current["_v"]}, doc)
+                    res = await self.collection.replace_one({"_id": doc_id, "_v": current["_v"]}, pack(doc))
                     if res.matched_count == 0:
                         continue
             except DuplicateKeyError:
                 continue
-            if envelopes and self._on_outbox:
-                self._on_outbox(self.collection, [doc])
+            self._remember(doc)
+            self._hand_over(journal_id, [e for e in doc["_outbox"] if e.get("j") == journal_id])
             return doc, envelopes
         raise RuntimeError(f"{self.name}/{doc_id}: still conflicting after {MAX_CONFLICT_ROUNDS} attempts")
 

@@ -1,31 +1,36 @@
-"""Durable timers that are found by point reads: a due index in time buckets.
+"""Durable timers that are found by point reads: a due index in time buckets of bounded pages.
 
 A sweep that asks "which documents are due?" with a query on a time field reads the whole collection on
 FerretDB 1.x (it pushes down only ``{_id: value}``), and on any server it grows with the number of open
-documents rather than with the number due. The due index keeps one document per time bucket (``_id`` is the
-bucket's start, e.g. ``t:2024-11-26T08:15:00Z``) listing the ids due in it, plus one cursor document (``_id``
-``cursor``) listing the buckets not yet swept (``pending``). A sweep reads the cursor, then each elapsed
-pending bucket by ``_id``: its cost is the number of due buckets and ids, however far the clock jumped.
+documents rather than with the number due. The due index instead keeps, in its own collection:
+
+- a **page** ``t:<bucket start>#<k>`` per at most ``page_size`` ids due in one time bucket (``_v`` guards
+  it, ``swept`` says whether its ids were handed over since they were added);
+- a **bucket** header ``t:<bucket start>`` with its number of pages;
+- an **hour** document ``h:<hour>`` listing the buckets of that hour not yet swept (``pending``) and swept
+  (``done``), at most 3,600 / bucket seconds of each;
+- the **cursor** listing the hours with buckets pending, and the swept hours kept for the retention.
+
+No document grows with the number of timers: 820,161 ETAs due in the same minute fill 1,641 pages of 500.
+A sweep reads the cursor, each due hour, each due bucket's header and pages, by ``_id``: its cost is the
+number of due buckets and ids, however far the clock jumped.
 
 Guarantees, with several replicas and across restarts:
 
-- ``schedule`` adds the ids to the bucket (bumping the bucket's version ``_v`` and marking it unswept),
-  then lists the bucket in the cursor's ``pending``.
-- ``sweep`` hands a bucket's ids over, then marks the bucket swept under its version guard: a schedule into
-  that bucket meanwhile makes the guard fail and the bucket stays pending. Only buckets marked swept leave
-  ``pending``, and after that removal the sweep looks at them once more and lists again any that a racing
-  schedule reopened. No version is shared between buckets, so a steady stream of schedules never makes a
-  sweep fail (no livelock under load).
-- A crash between a schedule's two writes leaves ids in an unlisted bucket; every scheduler in Siaga is
-  replayed after a crash (a consumer batch is redelivered until committed; API writes are also scheduled
-  by the projection of the events they emit), which lists it again.
+- ``schedule`` writes the ids to a page first (guarded, or as a new page), then lists the bucket in its
+  hour and the hour in the cursor. A crash between these writes leaves ids in an unlisted bucket; every
+  scheduler in Siaga is replayed after a crash (a consumer batch is redelivered until committed; API writes
+  are also scheduled by the projection of the events they emit), which lists it again.
+- ``sweep`` hands a page's ids over, then marks the page swept under its version guard: a schedule into
+  that page meanwhile makes the guard fail and the bucket stays pending. Only buckets whose pages are all
+  marked leave ``pending``, and after that removal the sweep looks at their pages once more and lists again
+  any bucket that a racing schedule reopened (the same for hours leaving the cursor).
 - A timer may fire more than once (a retried sweep, two replicas), up to one bucket early (the bucket that
   is still filling is read too, so work due now never waits for the bucket to close) and up to ``grace``
-  plus one sweep interval late. Callers make the effect idempotent (``AggregateStore.mutate`` with a
-  deterministic key) and check the document's current state: a timer that fired early is scheduled again
-  for its exact time, and an outdated one (the ETA moved) is a no-op.
+  plus one sweep interval late. Callers make the effect idempotent and check the document's current state:
+  a timer that fired early is scheduled again for its exact time, and an outdated one is a no-op.
 
-Swept buckets are kept for ``retention`` (default: 1,000 buckets; listed in ``done``), then deleted.
+Swept hours are kept for ``retention`` (default: 1,000 buckets), then their documents are deleted.
 """
 
 from __future__ import annotations
@@ -33,26 +38,38 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
-from functools import cached_property
 from types import FunctionType, MethodType
 from typing import Any
 
+from pymongo.errors import DuplicateKeyError
 from siaga_schemas import Envelope
 
 from .clock import Clock, SystemClock
-from .store import ApplyResult
+from .store import ApplyResult, Routed
 
 __all__ = ["DueIndex", "TimerRoute"]
 
 log = logging.getLogger(__name__)
 
 CURSOR = "cursor"
+PAGE_SIZE = 500
+HOUR = timedelta(hours=1)
+EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 # (event) -> [(document id, due time)] the event asks for; an empty list ignores it.
 TimerRoute = Callable[[Envelope[Any]], Sequence[tuple[str, datetime]]]
+Handle = Callable[[list[str]], Awaitable[None]]
+
+
+def _aware(value: datetime) -> datetime:
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def _stamp(at: datetime) -> str:
+    return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 class DueIndex:
-    """Timers over one collection of bucket documents (see the module docstring)."""
+    """Timers over one collection of page, bucket, hour and cursor documents (see the module docstring)."""
 
     def __init__(
         self,
@@ -63,34 +80,41 @@ class DueIndex:
         retention: timedelta | None = None,
         clock: Clock | None = None,
         max_buckets_per_sweep: int = 500,
+        page_size: int = PAGE_SIZE,
     ) -> None:
-        if bucket <= timedelta(0):
-            raise ValueError("the bucket size must be positive")
+        if bucket <= timedelta(0) or HOUR % bucket:
+            raise ValueError("the bucket size must be positive and divide an hour")
         self._collection = collection
         self.bucket = bucket
         self.grace = timedelta(0) if grace is None else grace
-        # the ``done`` list holds at most retention / bucket entries
         self.retention = bucket * 1000 if retention is None else retention
         self.clock = clock or SystemClock()
         self.max_buckets_per_sweep = max_buckets_per_sweep
+        self.page_size = page_size
 
     @property
     def collection(self) -> Any:
         c = self._collection
         return c() if isinstance(c, FunctionType | MethodType) else c
 
-    @cached_property
-    def _epoch(self) -> datetime:
-        return datetime(2000, 1, 1, tzinfo=UTC)
-
     def bucket_start(self, at: datetime) -> datetime:
-        at = at if at.tzinfo else at.replace(tzinfo=UTC)
-        n = (at.astimezone(UTC) - self._epoch) // self.bucket
-        return self._epoch + n * self.bucket
+        n = (_aware(at).astimezone(UTC) - EPOCH) // self.bucket
+        return EPOCH + n * self.bucket
+
+    @staticmethod
+    def hour_start(at: datetime) -> datetime:
+        return _aware(at).astimezone(UTC).replace(minute=0, second=0, microsecond=0)
 
     @staticmethod
     def bucket_id(start: datetime) -> str:
-        return "t:" + start.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        return "t:" + _stamp(start)
+
+    def page_id(self, start: datetime, k: int) -> str:
+        return f"{self.bucket_id(start)}#{k}"
+
+    @staticmethod
+    def hour_id(hour: datetime) -> str:
+        return "h:" + _stamp(hour)
 
     # -- scheduling ---------------------------------------------------------------------------------
 
@@ -102,31 +126,80 @@ class DueIndex:
             by_bucket.setdefault(max(self.bucket_start(at), now_bucket), set()).add(doc_id)
         if not by_bucket:
             return 0
-        coll = self.collection
         for start, ids in sorted(by_bucket.items()):
+            await self._add(start, sorted(ids))
+        coll = self.collection
+        by_hour: dict[datetime, list[datetime]] = {}
+        for start in sorted(by_bucket):
+            by_hour.setdefault(self.hour_start(start), []).append(start)
+        for hour, starts in sorted(by_hour.items()):
             await coll.update_one(
-                {"_id": self.bucket_id(start)},
-                {
-                    "$addToSet": {"ids": {"$each": sorted(ids)}},
-                    "$set": {"at": start, "swept": False},
-                    "$inc": {"_v": 1},
-                },
+                {"_id": self.hour_id(hour)},
+                {"$addToSet": {"pending": {"$each": starts}}, "$set": {"at": hour}},
                 upsert=True,
             )
         await coll.update_one(
-            {"_id": CURSOR}, {"$addToSet": {"pending": {"$each": sorted(by_bucket)}}}, upsert=True
+            {"_id": CURSOR}, {"$addToSet": {"hours": {"$each": sorted(by_hour)}}}, upsert=True
         )
         return sum(len(ids) for ids in by_bucket.values())
 
-    async def apply(self, items: Sequence[tuple[str, Envelope[Any]]], when: TimerRoute) -> ApplyResult:
+    async def _add(self, start: datetime, ids: list[str]) -> None:
+        """Add ``ids`` to the bucket's last page, opening new pages when it is full."""
+        coll = self.collection
+        header = await coll.find_one({"_id": self.bucket_id(start)})
+        k = max(int(header.get("pages", 1)) - 1, 0) if header else 0
+        remaining = ids
+        while remaining:
+            page = await coll.find_one({"_id": self.page_id(start, k)})
+            if page is None:
+                chunk, rest = remaining[: self.page_size], remaining[self.page_size :]
+                try:
+                    await coll.insert_one(
+                        {"_id": self.page_id(start, k), "at": start, "ids": chunk, "swept": False, "_v": 1}
+                    )
+                except DuplicateKeyError:
+                    continue  # another scheduler opened it first: read it and add to it
+                await coll.update_one(
+                    {"_id": self.bucket_id(start)},
+                    {"$max": {"pages": k + 1}, "$set": {"at": start}},
+                    upsert=True,
+                )
+                remaining = rest
+                k += 1
+                continue
+            present = set(page.get("ids", ()))
+            new = [i for i in remaining if i not in present]
+            space = max(self.page_size - len(present), 0)
+            fits, rest = new[:space], new[space:]
+            if fits or (page.get("swept") and len(new) < len(remaining)):
+                update: dict[str, Any] = {"$set": {"swept": False}, "$inc": {"_v": 1}}
+                if fits:
+                    update["$addToSet"] = {"ids": {"$each": fits}}
+                res = await coll.update_one({"_id": page["_id"], "_v": page["_v"]}, update)
+                if res.matched_count == 0:
+                    continue  # a sweep or another scheduler moved it: read it again
+            remaining = rest
+            if remaining:
+                k += 1
+
+    async def apply(
+        self,
+        items: Sequence[Routed | tuple[str, Envelope[Any]]],
+        when: TimerRoute,
+        *,
+        scope: str = "",
+        before_write: Any = None,
+    ) -> ApplyResult:
         """Projection entry point (``Projection(name, due_index, route, when)``): schedule what events ask.
 
-        ``items`` pair each event with the id its route returned; ``when`` gives the timers it asks for.
-        Scheduling is idempotent, so a redelivered event only re-adds ids already present.
+        Scheduling is idempotent, so a redelivered event only re-adds ids already present (``scope`` and
+        ``before_write`` are the store's, with nothing to do here).
         """
+        del scope, before_write
         result = ApplyResult()
         timers: list[tuple[str, datetime]] = []
-        for _, event in items:
+        for item in items:
+            event = item[1]
             try:
                 asked = when(event)
             except Exception as exc:  # a bug or a bad payload: this event only
@@ -140,61 +213,108 @@ class DueIndex:
 
     # -- sweeping -----------------------------------------------------------------------------------
 
-    async def sweep(self, handle: Callable[[list[str]], Awaitable[None]]) -> int:
-        """Hand the ids of every elapsed bucket to ``handle`` (in bucket order), then mark them swept.
-
-        ``handle`` raising leaves the buckets pending: they are read again next time.
-        Returns how many ids were handed over.
-        """
+    async def sweep(self, handle: Handle) -> int:
+        """Hand the ids of every elapsed bucket to ``handle`` (in bucket order, a page at a time), then mark
+        them swept. ``handle`` raising leaves the rest pending: it is read again next time.
+        Returns how many ids were handed over."""
         coll = self.collection
         cursor = await coll.find_one({"_id": CURSOR})
         if cursor is None:
             return 0
         limit = self.clock.now() - self.grace
-        due = sorted(_aware(s) for s in cursor.get("pending", ()) if _aware(s) <= limit)
-        due = due[: self.max_buckets_per_sweep]
+        hours = sorted(h for h in map(_aware, cursor.get("hours", ())) if h <= limit)
         handed = 0
-        swept: list[datetime] = []
-        for start in due:
-            doc = await coll.find_one({"_id": self.bucket_id(start)})
-            if doc is None or doc.get("swept"):
-                swept.append(start)
+        budget = self.max_buckets_per_sweep
+        finished: list[datetime] = []
+        for hour in hours:
+            if budget <= 0:
+                break
+            doc = await coll.find_one({"_id": self.hour_id(hour)})
+            pending = sorted(map(_aware, doc.get("pending", ()))) if doc else []
+            due = [b for b in pending if b <= limit][:budget]
+            budget -= len(due)
+            swept: list[datetime] = []
+            for start in due:
+                complete, n = await self._sweep_bucket(start, handle)
+                handed += n
+                if complete:
+                    swept.append(start)
+            reopened: list[datetime] = []
+            if swept:
+                await coll.update_one(
+                    {"_id": self.hour_id(hour)},
+                    {"$pullAll": {"pending": swept}, "$addToSet": {"done": {"$each": swept}}},
+                )
+                reopened = [s for s in swept if await self._open_pages(s)]
+                if reopened:
+                    await coll.update_one(
+                        {"_id": self.hour_id(hour)}, {"$addToSet": {"pending": {"$each": reopened}}}
+                    )
+            left = (set(pending) - set(swept)) | set(reopened)
+            if hour + HOUR <= limit and not left:
+                finished.append(hour)
+        if finished:
+            await coll.update_one(
+                {"_id": CURSOR},
+                {"$pullAll": {"hours": finished}, "$addToSet": {"done_hours": {"$each": finished}}},
+            )
+            again = []
+            for hour in finished:
+                doc = await coll.find_one({"_id": self.hour_id(hour)}, {"pending": 1})
+                if doc is not None and doc.get("pending"):
+                    again.append(hour)
+            if again:
+                await coll.update_one({"_id": CURSOR}, {"$addToSet": {"hours": {"$each": again}}})
+        await self._forget(cursor, limit - self.retention)
+        return handed
+
+    async def _sweep_bucket(self, start: datetime, handle: Handle) -> tuple[bool, int]:
+        """Hand over each unswept page of one bucket; returns (every page marked swept, ids handed)."""
+        coll = self.collection
+        header = await coll.find_one({"_id": self.bucket_id(start)})
+        pages = int(header.get("pages", 1)) if header else 1
+        complete, handed = True, 0
+        for k in range(pages):
+            page = await coll.find_one({"_id": self.page_id(start, k)})
+            if page is None or page.get("swept"):
                 continue
-            ids = list(doc.get("ids", ()))
+            ids = list(page.get("ids", ()))
             if ids:
                 await handle(ids)
                 handed += len(ids)
             marked = await coll.update_one(
-                {"_id": doc["_id"], "_v": doc["_v"]}, {"$set": {"swept": True}, "$inc": {"_v": 1}}
+                {"_id": page["_id"], "_v": page["_v"]}, {"$set": {"swept": True}, "$inc": {"_v": 1}}
             )
-            if marked.matched_count:
-                swept.append(start)
-        if not swept:
-            return handed
-        await coll.update_one(
-            {"_id": CURSOR}, {"$pullAll": {"pending": swept}, "$addToSet": {"done": {"$each": swept}}}
-        )
-        reopened = []
-        for start in swept:
-            doc = await coll.find_one({"_id": self.bucket_id(start)}, {"swept": 1})
-            if doc is not None and not doc.get("swept"):
-                reopened.append(start)
-        if reopened:
-            await coll.update_one({"_id": CURSOR}, {"$addToSet": {"pending": {"$each": reopened}}})
-        await self._forget(cursor, limit - self.retention)
-        return handed
+            if not marked.matched_count:
+                complete = False
+        return complete, handed
+
+    async def _open_pages(self, start: datetime) -> bool:
+        """Whether a page of this bucket holds ids not yet swept (a schedule raced with the sweep)."""
+        coll = self.collection
+        header = await coll.find_one({"_id": self.bucket_id(start)})
+        pages = int(header.get("pages", 1)) if header else 1
+        for k in range(pages):
+            page = await coll.find_one({"_id": self.page_id(start, k)}, {"swept": 1})
+            if page is not None and not page.get("swept"):
+                return True
+        return False
 
     async def _forget(self, cursor: dict[str, Any], before: datetime) -> None:
-        """Delete buckets swept before ``before`` (a schedule never targets a bucket that old)."""
-        pending = {_aware(s) for s in cursor.get("pending", ())}
-        old = [s for s in (_aware(x) for x in cursor.get("done", ())) if s < before and s not in pending]
+        """Delete the documents of hours swept before ``before`` (no schedule targets a bucket that old)."""
+        pending = {_aware(h) for h in cursor.get("hours", ())}
+        old = [
+            h for h in map(_aware, cursor.get("done_hours", ())) if h + HOUR <= before and h not in pending
+        ]
         if not old:
             return
         coll = self.collection
-        for start in old:
-            await coll.delete_one({"_id": self.bucket_id(start)})
-        await coll.update_one({"_id": CURSOR}, {"$pullAll": {"done": old}})
-
-
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
+        for hour in old:
+            doc = await coll.find_one({"_id": self.hour_id(hour)})
+            for start in map(_aware, (doc or {}).get("done", ())):
+                header = await coll.find_one({"_id": self.bucket_id(start)})
+                for k in range(int(header.get("pages", 1)) if header else 1):
+                    await coll.delete_one({"_id": self.page_id(start, k)})
+                await coll.delete_one({"_id": self.bucket_id(start)})
+            await coll.delete_one({"_id": self.hour_id(hour)})
+        await coll.update_one({"_id": CURSOR}, {"$pullAll": {"done_hours": old}})

@@ -112,21 +112,16 @@ class Driver:
         self._check(r, [201], f"plan {plan_id}")
         plan = r.json()
         self.plans[plan_id] = plan
-        for leg in plan["legs"]:
-            body = {"shipment_id": f"shp-{leg['leg_id']}", "plan_id": plan_id, "leg_id": leg["leg_id"]}
-            self._check(
-                await self.call("logistics", "POST", "/shipments", step.token, body), [201], leg["leg_id"]
-            )
-        for leg in plan["legs"]:
+        for leg in plan["legs"]:  # every leg of the plan is a shipment already, named by the plan
             body = {"dispatched_at": step.dispatch_at}
             eta = step.eta_overrides.get(leg["leg_id"], step.eta)
             if eta is not None:
                 body["eta"] = eta
             r = await self.call(
-                "logistics", "POST", f"/shipments/shp-{leg['leg_id']}/dispatch", step.token, body
+                "logistics", "POST", f"/shipments/{leg['shipment_id']}/dispatch", step.token, body
             )
             self._check(r, [200], f"dispatch {leg['leg_id']}")
-        return f"plan {plan_id}: {len(plan['legs'])} legs shipped and dispatched ({plan['region']})"
+        return f"plan {plan_id}: {len(plan['legs'])} legs dispatched ({plan['region']})"
 
     async def _deliver(self, step: Deliver) -> str:
         plan = self.plans.get(step.plan_id)
@@ -152,7 +147,7 @@ class Driver:
                 },
             }
             r = await self.call(
-                "logistics", "POST", f"/shipments/shp-{leg['leg_id']}/deliver", step.token, body
+                "logistics", "POST", f"/shipments/{leg['shipment_id']}/deliver", step.token, body
             )
             self._check(r, [200], f"deliver {leg['leg_id']}")
         return f"{len(legs)} shipments of {step.plan_id} delivered, {rejected} items rejected"

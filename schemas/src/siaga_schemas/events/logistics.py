@@ -20,6 +20,7 @@ __all__ = [
     "HandoverRecord",
     "ItemType",
     "PlanCreated",
+    "PlanRevised",
     "PodLine",
     "RegionAtRisk",
     "RejectionReason",
@@ -32,11 +33,13 @@ __all__ = [
     "ShipmentDispatched",
     "ShipmentLine",
     "ShipmentPlanned",
+    "ShipmentReplanned",
     "ShipmentRerouted",
     "ShipmentStatusReported",
     "Site",
     "SiteKind",
     "TpsSupplied",
+    "TpsSuppliedV2",
     "TransportMode",
 ]
 
@@ -423,3 +426,75 @@ class TpsSupplied(_LogisticsEvent):
 
     def partition_key(self) -> str:
         return self.tps_id
+
+
+@registry.register
+class TpsSuppliedV2(_LogisticsEvent):
+    """A TPS holds every item of its requirement (accepted quantities cover it): it counts as ready.
+
+    Version 2 counts within the TPS's desa chunk (at most 16 TPS, see the logistics README), whose document
+    decides it, instead of the kab/kota: a count over the kab/kota would make one document hold every TPS
+    of the kab/kota. Readiness per kecamatan, kab/kota and province is ``GET /readiness/{region}``."""
+
+    event_type: ClassVar[str] = "siaga.logistics.tps-supplied"
+    schema_version: ClassVar[int] = 2
+
+    tps_id: Identifier = Field(description="TPS site id.", examples=["tps-65.01.05.1001-001"])
+    region: RegionCode = Field(description="Desa/kelurahan of the TPS.", examples=["65.01.05.1001"])
+    plan_id: Identifier = Field(description="Distribution plan.", examples=["plan-pilkada2024-65.01"])
+    election_id: Identifier = Field(description="Election.", examples=["pilkada2024"])
+    supplied_at: Timestamp = Field(description="When the last missing item was accepted.")
+    planned_at: Timestamp | None = Field(
+        None, description="When the plan expected it to be supplied.", examples=["2024-11-24T12:00:00+08:00"]
+    )
+    chunk_id: Identifier = Field(
+        description="The desa chunk that counts this TPS.",
+        examples=["c:plan-pilkada2024-65.01:65.01.05.1001:0"],
+    )
+    chunk_version: int = Field(
+        ge=1, description="Version of the chunk that counted it (higher is newer).", examples=[7]
+    )
+    chunk_tps_ready: int = Field(
+        ge=1, description="TPS of the chunk supplied so far, this one included.", examples=[5]
+    )
+    chunk_tps_total: int = Field(ge=1, description="TPS in the chunk.", examples=[12])
+
+    def partition_key(self) -> str:
+        return self.tps_id
+
+
+@registry.register
+class ShipmentReplanned(_ShipmentEvent):
+    """A corrected plan changed a leg that was not delivered yet: its lines, mode, schedule or deadline."""
+
+    event_type: ClassVar[str] = "siaga.logistics.shipment-replanned"
+
+    plan_id: Identifier = Field(description="Distribution plan.", examples=["plan-pilkada2024-65.01"])
+    leg_id: Identifier = Field(description="Leg of the plan.", examples=["tps-65.01.05.1001-001"])
+    lines: list[ShipmentLine] = Field(min_length=1, description="Items and quantities now planned.")
+    transport_mode: TransportMode = Field(description="Transport mode now planned.", examples=["river"])
+    planned_dispatch_at: Timestamp = Field(description="Planned dispatch time now.")
+    eta: Timestamp = Field(description="Expected arrival now.")
+    deadline_at: Timestamp = Field(description="Latest arrival for this leg, derived back from H-1.")
+    changed: list[str] = Field(
+        description="What the correction changed.", examples=[["lines", "eta"]], max_length=10
+    )
+
+
+@registry.register
+class PlanRevised(_LogisticsEvent):
+    """A distribution plan was imported again with changes (rows added or corrected)."""
+
+    event_type: ClassVar[str] = "siaga.logistics.plan-revised"
+
+    plan_id: Identifier = Field(description="Distribution plan.", examples=["plan-pilkada2024-65.01"])
+    election_id: Identifier = Field(description="Election.", examples=["pilkada2024"])
+    region: RegionCode = Field(description="Kab/kota the plan covers.", examples=["65.01"])
+    tps_total: int = Field(ge=0, description="TPS in the plan now.", examples=[412])
+    legs: int = Field(ge=0, description="Legs in the plan now.", examples=[460])
+    tps_added: int = Field(ge=0, description="TPS the revision added.", examples=[3])
+    legs_replanned: int = Field(ge=0, description="Legs whose plan the revision changed.", examples=[5])
+    curve: list[CurvePoint] = Field(description="Plan curve now: cumulative TPS planned over time.")
+
+    def partition_key(self) -> str:
+        return self.plan_id

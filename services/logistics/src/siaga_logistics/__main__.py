@@ -1,19 +1,10 @@
-"""``python -m siaga_logistics``: serve the logistics service with uvicorn."""
+"""``python -m siaga_logistics``: the service, or one of its tools (see ``cli``)."""
 
 from __future__ import annotations
 
-import uvicorn
-from siaga_runtime import configure_logging
+import sys
 
-from .app import build_app
-from .settings import LogisticsSettings
-
-
-def main() -> None:
-    settings = LogisticsSettings()
-    configure_logging(settings.service_name, settings.log_level, json_logs=settings.log_json)
-    uvicorn.run(build_app(settings), host=settings.http_host, port=settings.http_port, log_config=None)
-
+from .cli import main
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

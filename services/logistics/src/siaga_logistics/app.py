@@ -10,16 +10,17 @@ from siaga_schemas.events.logistics import ShipmentStatusReported
 from siaga_schemas.topics import LOGISTICS_EVENTS, LOGISTICS_STATUS_UPDATES
 
 from . import handlers
-from .api import domain_error_response, make_plans_router, make_shipments_router
+from .api import domain_error_response, make_import_router, make_plans_router, make_shipments_router
 from .domain.errors import DomainError
 from .handlers import Stores
 from .settings import LogisticsSettings
 
 __all__ = ["build_app"]
 
-DESCRIPTION = """Election logistics: distribution plans from the kab/kota warehouse down to every TPS, shipments
-with checkpoints and proof of delivery (berita acara serah terima), delay and discrepancy detection against
-the legal H-1 deadline (UU 7/2017 art. 241(6)), and readiness per kecamatan, kab/kota and province.
+DESCRIPTION = """Election logistics: distribution plans from the kab/kota warehouse down to every TPS (created
+from a JSON spec, or imported from a CSV/XLSX file of any size), shipments with checkpoints and proof of
+delivery (berita acara serah terima), delay and discrepancy detection against the legal H-1 deadline
+(UU 7/2017 art. 241(6)), and readiness per kecamatan, kab/kota, province and nation.
 Times without an offset are the local time of the destination region.
 
 Auth: bearer token. Operators write within their own region; readers (Bawaslu, Desk Pilkada) read within
@@ -30,9 +31,11 @@ def build_app(settings: LogisticsSettings | None = None, *, clock: Clock | None 
     settings = settings or LogisticsSettings()
     runtime = ServiceRuntime(settings, clock=clock)
     stores = Stores(
-        plans=runtime.store("plans"),
-        shipments=runtime.store("shipments"),
-        readiness=runtime.store("readiness"),
+        plans=runtime.store("plans", cache_docs=1_000),
+        shipments=runtime.store("shipments", cache_docs=settings.shipment_cache_docs),
+        readiness=runtime.store("readiness", cache_docs=2_000),
+        pods=runtime.store("pods", cache_docs=0),
+        delayed=runtime.store("delayed", cache_docs=1_000),
         timers=runtime.due_index("shipment_timers"),
     )
     runtime.publisher(LOGISTICS_EVENTS)
@@ -50,12 +53,9 @@ def build_app(settings: LogisticsSettings | None = None, *, clock: Clock | None 
     )
     runtime.subscribe(
         LOGISTICS_EVENTS,
-        [
-            *handlers.readiness_projections(stores.readiness),
-            Projection("eta-timers", stores.timers, handlers.route_eta, handlers.eta_timers),
-        ],
-        # every type on the topic decodes; the projections pick deliveries to TPS, plans and supplied TPS
-        description="Own events feeding the readiness rollups (deliveries to TPS, plans, supplied TPS).",
+        handlers.own_event_projections(stores),
+        accept=handlers.OWN_EVENTS,
+        description="Own events feeding readiness, proofs of delivery, the delayed list and delay timers.",
     )
     critical = timedelta(hours=settings.delay_critical_slack_h)
 
@@ -71,7 +71,11 @@ def build_app(settings: LogisticsSettings | None = None, *, clock: Clock | None 
         runtime,
         title="Siaga logistics",
         description=DESCRIPTION,
-        routers=[make_plans_router(stores, runtime.clock), make_shipments_router(stores, runtime.clock)],
+        routers=[
+            make_plans_router(stores, runtime.clock),
+            make_import_router(stores, runtime.clock, spill_dir=settings.import_spill_dir),
+            make_shipments_router(stores, runtime.clock, critical),
+        ],
     )
     app.add_exception_handler(DomainError, domain_error_response)
     app.state.stores = stores

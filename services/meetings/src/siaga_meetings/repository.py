@@ -46,12 +46,13 @@ async def list_action_items(
     stores: Stores, *, within: str, status: ActionStatus | None = None, meeting_id: str | None = None
 ) -> list[ActionItem]:
     """Items assigned to ``within`` or any region below it, optionally by status and meeting."""
-    flt: dict[str, Any] = {}
-    if status is not None:
-        flt["status"] = status.value
-    if meeting_id is not None:
-        flt["meeting_id"] = meeting_id
-    items = [ActionItem.model_validate(d) async for d in stores.action_items.collection.find(flt)]
+
+    def wanted(d: dict[str, Any]) -> bool:
+        return (status is None or d.get("status") == status.value) and (
+            meeting_id is None or d.get("meeting_id") == meeting_id
+        )
+
+    items = [ActionItem.model_validate(d) async for d in stores.action_items.scan(wanted)]
     items = [i for i in items if is_within(i.assignee.region, within)]
     return sorted(items, key=lambda i: (i.due_at, i.action_item_id))
 
@@ -59,7 +60,7 @@ async def list_action_items(
 async def list_templates(stores: Stores) -> list[ReportTemplate]:
     return [
         ReportTemplate.model_validate({k: v for k, v in d.items() if not k.startswith("_")})
-        async for d in stores.templates.collection.find({})
+        async for d in stores.templates.scan()
     ]
 
 

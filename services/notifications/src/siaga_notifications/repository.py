@@ -27,9 +27,10 @@ async def find_docs(
     sort_key: str = "_id",
     exclude: tuple[str, ...] = (),
 ) -> list[dict[str, Any]]:
-    projection = {k: 0 for k in exclude} or None
     out = []
-    async for d in store.collection.find(flt, projection):
+    async for d in store.scan(lambda d: all(d.get(k) == v for k, v in flt.items())):
+        for k in exclude:
+            d.pop(k, None)
         region = d.get("region")
         if not readable(principal, region):
             continue

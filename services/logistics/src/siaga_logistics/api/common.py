@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from fastapi import HTTPException, Request, status
 from fastapi.responses import JSONResponse, Response
@@ -27,7 +26,6 @@ __all__ = [
     "domain_error_response",
     "local_or_now",
     "require_party",
-    "shipment_view",
 ]
 
 _STATUS = {
@@ -64,12 +62,6 @@ def require_party(principal: Principal, shipment: Shipment, *, write: bool) -> N
 
 def local_or_now(value: datetime | None, region: str, now: datetime) -> datetime:
     return now if value is None else local(value, region)
-
-
-def shipment_view(s: Shipment) -> dict[str, Any]:
-    out = s.model_dump(mode="json", exclude={"scans"})
-    out["destination_region"] = s.destination_region
-    return out
 
 
 class _Body(BaseModel):

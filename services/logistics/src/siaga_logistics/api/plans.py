@@ -4,39 +4,58 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, HTTPException, Query, status
 from siaga_runtime import Clock, Principal, current_principal
 from siaga_schemas import RegionCode
 from siaga_schemas.common import Identifier
 
 from .. import handlers, repository
-from ..domain.planning import Plan, PlanSpec
+from ..domain.plan_spec import PlanSpec
 from ..handlers import Stores
 
 __all__ = ["make_plans_router"]
 
-
-def _summary(plan: Plan) -> dict[str, Any]:
-    return plan.model_dump(mode="json")
+ElectionId = Annotated[str, Query(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$", max_length=120)]
 
 
 def make_plans_router(stores: Stores, clock: Clock) -> APIRouter:
     router = APIRouter(tags=["plans"])
 
-    @router.post("/plans", status_code=201, summary="Create a distribution plan for one kab/kota")
+    @router.post(
+        "/plans",
+        status_code=201,
+        summary="Create a distribution plan for one kab/kota (up to 5,000 TPS; larger: import a file)",
+    )
     async def create_plan(
         spec: PlanSpec, principal: Annotated[Principal, Depends(current_principal)]
     ) -> dict[str, Any]:
         principal.require_write(spec.region)
-        return _summary(await handlers.create_plan(stores, spec, clock))
+        return await handlers.create_plan(stores, spec, clock)
 
-    @router.get("/plans/{plan_id}", summary="A plan with its legs, quantities, deadlines and schedule")
+    @router.get(
+        "/plans/{plan_id}", summary="A plan: its kecamatan, and its legs (per kecamatan for a large plan)"
+    )
     async def get_plan(
-        plan_id: Identifier, principal: Annotated[Principal, Depends(current_principal)]
+        plan_id: Identifier,
+        principal: Annotated[Principal, Depends(current_principal)],
+        kecamatan: Annotated[RegionCode | None, Query(description="Only this kecamatan's legs.")] = None,
     ) -> dict[str, Any]:
-        plan = await handlers.load_plan(stores, plan_id)
-        principal.require_read(plan.region)
-        return _summary(plan)
+        plan = await handlers.load_plan(stores, plan_id, kecamatan=kecamatan)
+        principal.require_read(plan["region"])
+        return plan
+
+    @router.get(
+        "/readiness",
+        summary="Share of TPS fully supplied in the whole nation, against the plans' curves, per province",
+    )
+    async def national_readiness(
+        election_id: ElectionId, principal: Annotated[Principal, Depends(current_principal)]
+    ) -> dict[str, Any]:
+        if principal.region is not None or not principal.roles:
+            raise HTTPException(
+                status.HTTP_403_FORBIDDEN, f"{principal.subject} may not read national readiness"
+            )
+        return await repository.readiness(stores, election_id, None, clock.now())
 
     @router.get(
         "/readiness/{region}",
@@ -44,7 +63,7 @@ def make_plans_router(stores: Stores, clock: Clock) -> APIRouter:
     )
     async def readiness(
         region: RegionCode,
-        election_id: Annotated[str, Query(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$", max_length=120)],
+        election_id: ElectionId,
         principal: Annotated[Principal, Depends(current_principal)],
     ) -> dict[str, Any]:
         principal.require_read(region)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, status
@@ -11,6 +12,7 @@ from siaga_schemas.common import Identifier
 
 from .. import handlers, repository
 from ..domain.errors import DomainError
+from ..domain.layout import shipment_id
 from ..domain.shipment import Checkpoint, Shipment
 from ..domain.timezones import local
 from ..handlers import Stores, Transition
@@ -23,7 +25,6 @@ from .common import (
     ShipmentBody,
     local_or_now,
     require_party,
-    shipment_view,
 )
 
 __all__ = ["make_shipments_router"]
@@ -31,37 +32,50 @@ __all__ = ["make_shipments_router"]
 Caller = Annotated[Principal, Depends(current_principal)]
 
 
-def make_shipments_router(stores: Stores, clock: Clock) -> APIRouter:
+def make_shipments_router(stores: Stores, clock: Clock, critical_slack: timedelta) -> APIRouter:
     router = APIRouter(tags=["shipments"])
 
-    async def act(shipment_id: str, principal: Principal, step: Transition) -> dict[str, Any]:
-        current = await handlers.get_shipment(stores, shipment_id)
+    async def act(sid: str, principal: Principal, step: Transition) -> dict[str, Any]:
+        current = await handlers.get_shipment(stores, sid)
         require_party(principal, current, write=True)
-        return shipment_view(await handlers.transition(stores, shipment_id, step, clock))
+        moved = await handlers.transition(stores, sid, step, clock.now(), critical_slack)
+        return await repository.shipment_view(stores, moved)
 
-    @router.post("/shipments", status_code=201, summary="Plan a shipment for one leg of a plan")
+    @router.post(
+        "/shipments",
+        status_code=201,
+        summary="A shipment of its own for one leg of a plan (a second truck, a replacement after a shortage)",
+        description="Every leg of a plan is a shipment already, with the id '<plan id>:<leg id>' (see the "
+        "plan); this creates another one for the same leg, with its own id, lines and times.",
+    )
     async def create(body: ShipmentBody, principal: Caller) -> dict[str, Any]:
-        plan = await handlers.load_plan(stores, body.plan_id)
-        leg = plan.leg(body.leg_id)
-        if leg is None:
-            raise DomainError("leg_id", f"plan {body.plan_id} has no leg {body.leg_id}")
+        await handlers.load_plan(stores, body.plan_id, kecamatan=None, with_legs=False)  # 404: no such plan
+        try:
+            leg = await handlers.get_shipment(stores, shipment_id(body.plan_id, body.leg_id))
+        except DomainError as exc:
+            raise DomainError("leg_id", f"plan {body.plan_id} has no leg {body.leg_id}") from exc
         if not (principal.can_write(leg.origin.region) or principal.can_write(leg.destination.region)):
             raise HTTPException(
-                status.HTTP_403_FORBIDDEN, f"{principal.subject} may not ship on {leg.leg_id}"
+                status.HTTP_403_FORBIDDEN, f"{principal.subject} may not ship on {body.leg_id}"
             )
         region = leg.destination.region
         shipment = await handlers.create_shipment(
             stores,
-            shipment_id=body.shipment_id,
+            new_id=body.shipment_id,
             plan_id=body.plan_id,
             leg_id=body.leg_id,
             lines=body.lines,
             planned_dispatch_at=local(body.planned_dispatch_at, region) if body.planned_dispatch_at else None,
             eta=local(body.eta, region) if body.eta else None,
+            now=clock.now(),
+            critical_slack=critical_slack,
         )
-        return shipment_view(shipment)
+        return await repository.shipment_view(stores, shipment)
 
-    @router.get("/shipments/delayed", summary="Open shipments with a delay raised, most severe first")
+    @router.get(
+        "/shipments/delayed",
+        summary="Open shipments with a delay raised, most severe first, with their slack to H-1",
+    )
     async def delayed(
         principal: Caller,
         within: Annotated[RegionCode | None, Query(description="Destination within this region.")] = None,
@@ -69,13 +83,13 @@ def make_shipments_router(stores: Stores, clock: Clock) -> APIRouter:
         scope = within or principal.region
         if scope is not None:
             principal.require_read(scope)
-        return [shipment_view(s) for s in await repository.delayed_shipments(stores, scope)]
+        return await repository.delayed_shipments(stores, scope)
 
     @router.get("/shipments/{shipment_id}", summary="One shipment with its checkpoints and proof of delivery")
     async def get(shipment_id: Identifier, principal: Caller) -> dict[str, Any]:
         shipment = await handlers.get_shipment(stores, shipment_id)
         require_party(principal, shipment, write=False)
-        return shipment_view(shipment)
+        return await repository.shipment_view(stores, shipment)
 
     @router.post("/shipments/{shipment_id}/dispatch", summary="It left")
     async def dispatch(shipment_id: Identifier, body: DispatchBody, principal: Caller) -> dict[str, Any]:

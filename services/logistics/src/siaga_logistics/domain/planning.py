@@ -1,39 +1,46 @@
-"""Distribution plans: destinations down to TPS, quantities from voter counts, leg deadlines and schedule.
+"""Distribution plans: from one row per TPS to the legs of a kab/kota, with deadlines and a schedule.
 
 Routes: kab/kota warehouse → PPK (kecamatan) → PPS (desa) → TPS, or warehouse → TPS directly.
-- Deadlines run backwards from the legal H-1 deadline: a TPS leg must arrive by H-1; the leg into a PPS
-  must arrive in time for the slowest of its TPS legs plus handling at the PPS; likewise for the PPK.
-- The planned schedule runs forwards from the plan's distribution start with typical leg durations and
-  handling; a plan whose schedule misses a deadline is rejected, naming the leg.
-- The plan curve: for each TPS, the planned arrival of its final leg; cumulative per region.
+A plan is built in four named steps, each a pure function:
+
+1. ``admit_rows``: every row is checked on its own (region within the kab/kota, quantities at least what
+   the DPT needs) and against the rows before it (a TPS listed twice, a desa or kecamatan whose leg
+   settings disagree, a second distribution start). A row that fails is reported by its index and column
+   and left out; the others go on.
+2. ``schedule``: forwards from the distribution start with each leg's duration and the handling time at
+   the PPK and PPS. A TPS that would get its logistics after H-1 (UU 7/2017 art. 241(6)) is reported.
+3. ``leg_deadlines``: backwards from H-1: the leg into a PPS must arrive in time for its slowest TPS leg
+   plus handling at the PPS, and likewise for the PPK.
+4. ``assemble``: kecamatan units (the PPK leg) and desa chunks (the PPS leg and up to 16 TPS legs, see
+   ``layout``), with the plan curve: TPS planned to be supplied, cumulative, by the hour.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
-from siaga_schemas import RegionCode, is_within, region_info
-from siaga_schemas.common import Identifier
-from siaga_schemas.events.logistics import CurvePoint, ShipmentLine, Site, SiteKind, TransportMode
+from pydantic import BaseModel, ConfigDict, Field
+from siaga_schemas import region_info
+from siaga_schemas.events.logistics import CurvePoint, ItemType, ShipmentLine, Site, SiteKind, TransportMode
 from siaga_schemas.regions import RegionLevel
 
-from .catalogue import sum_lines, tps_requirement
-from .errors import DomainError
+from .catalogue import line_key, sum_lines, tps_requirement
+from .layout import CHUNK_TPS, chunk_of, tps_leg_id
 from .timezones import legal_deadline, local
 
 __all__ = [
     "HANDLING_HOURS",
     "TYPICAL_HOURS",
-    "Leg",
-    "Plan",
-    "PlanSpec",
-    "PpkSpec",
-    "PpsSpec",
+    "ChunkPlan",
+    "KabPlan",
+    "KecPlan",
+    "PlannedLeg",
+    "RowProblem",
+    "TpsPlan",
     "TpsRow",
-    "TpsSpec",
-    "build_plan",
+    "build_kab_plan",
     "curve",
     "planned_share",
 ]
@@ -49,308 +56,492 @@ TYPICAL_HOURS: dict[TransportMode, float] = {
 HANDLING_HOURS: dict[SiteKind, float] = {SiteKind.PPK: 24.0, SiteKind.PPS: 12.0}
 
 
-class _Spec(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+class TpsRow(BaseModel):
+    """One TPS of a plan as read from a file or the API: already typed, not yet checked against others."""
 
-
-class PpkSpec(_Spec):
-    region: RegionCode = Field(description="Kecamatan of the PPK.", examples=["65.01.05"])
-    mode: TransportMode = Field(TransportMode.LAND, description="Mode of the warehouse → PPK leg.")
-    duration_h: float | None = Field(None, gt=0, le=720, description="Leg duration (default: typical).")
-
-
-class PpsSpec(_Spec):
-    region: RegionCode = Field(description="Desa/kelurahan of the PPS.", examples=["65.01.05.1001"])
-    mode: TransportMode = Field(TransportMode.LAND, description="Mode of the PPK → PPS leg.")
-    duration_h: float | None = Field(None, gt=0, le=720, description="Leg duration (default: typical).")
-
-
-class TpsSpec(_Spec):
-    tps_id: Identifier = Field(description="TPS id.", examples=["tps-65.01.05.1001-001"])
-    region: RegionCode = Field(description="Desa/kelurahan of the TPS.", examples=["65.01.05.1001"])
-    dpt: int = Field(ge=1, le=1000, description="Registered voters (DPT) of the TPS.", examples=[540])
-    mode: TransportMode = Field(TransportMode.LAND, description="Mode of the final leg into the TPS.")
-    duration_h: float | None = Field(None, gt=0, le=720, description="Leg duration (default: typical).")
-    direct: bool = Field(False, description="Supplied straight from the kab/kota warehouse.")
-
-
-class PlanSpec(_Spec):
-    plan_id: Identifier = Field(description="Plan id.", examples=["plan-pilkada2024-65.01"])
-    election_id: Identifier = Field(description="Election.", examples=["pilkada2024"])
-    region: RegionCode = Field(description="Kab/kota whose warehouse supplies the plan.", examples=["65.01"])
-    voting_day: date = Field(description="Voting day (local date).", examples=["2024-11-27"])
-    contests: list[str] = Field(
-        min_length=1,
-        max_length=5,
-        description="Contests on the ballot; one ballot kind per contest.",
-        examples=[["gubernur", "bupati"]],
-    )
-    distribution_starts_at: datetime = Field(
-        description="When the first legs leave the warehouse (no offset: the kab/kota's local time)."
-    )
-    warehouse_name: str | None = Field(None, max_length=200, description="Warehouse name.")
-    ppk: list[PpkSpec] = Field(default_factory=list, max_length=100, description="PPK destinations.")
-    pps: list[PpsSpec] = Field(default_factory=list, max_length=1000, description="PPS destinations.")
-    tps: list[TpsSpec] = Field(min_length=1, max_length=5000, description="TPS destinations.")
-
-    @model_validator(mode="after")
-    def _unique_contests(self) -> PlanSpec:
-        if len(set(self.contests)) != len(self.contests):
-            raise ValueError("contests: duplicate contest")
-        return self
-
-
-class Leg(BaseModel):
     model_config = ConfigDict(frozen=True)
 
+    desa: str = Field(description="Desa/kelurahan of the TPS (a valid code of level 4).")
+    number: int = Field(ge=1, le=999, description="TPS number within its desa/kelurahan.")
+    dpt: int = Field(ge=1, le=1000, description="Registered voters (DPT).")
+    contests: tuple[str, ...] = Field(min_length=1, max_length=5)
+    direct: bool = False
+    mode: TransportMode = TransportMode.LAND
+    hours: float | None = Field(None, gt=0, le=720)
+    pps_mode: TransportMode = TransportMode.LAND
+    pps_hours: float | None = Field(None, gt=0, le=720)
+    ppk_mode: TransportMode = TransportMode.LAND
+    ppk_hours: float | None = Field(None, gt=0, le=720)
+    distribution_start: datetime | None = None
+    planned_arrival: datetime | None = None
+    items: tuple[ShipmentLine, ...] | None = None
+
+    @property
+    def kecamatan(self) -> str:
+        return self.desa.rsplit(".", 1)[0]
+
+    @property
+    def kab_kota(self) -> str:
+        return ".".join(self.desa.split(".")[:2])
+
+    @property
+    def tps_id(self) -> str:
+        return tps_leg_id(self.desa, self.number)
+
+
+@dataclass(frozen=True, slots=True)
+class RowProblem:
+    """Why the row at ``index`` (of the rows handed to ``build_kab_plan``) was left out; ``column`` is the
+    ``TpsRow`` field (``items.<item>/<variant>`` for a quantity), which the file reader names as its column."""
+
+    index: int
+    column: str
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedLeg:
     leg_id: str
+    kind: SiteKind  # the destination's kind
     origin: Site
     destination: Site
     mode: TransportMode
-    duration_h: float
-    lines: list[ShipmentLine]
+    hours: float
+    lines: tuple[ShipmentLine, ...]
     deadline_at: datetime
     planned_dispatch_at: datetime
     planned_arrival_at: datetime
-    tps_ids: list[str] = Field(default_factory=list, description="TPS served through this leg.")
+    tps_served: int
 
 
-class TpsRow(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-    tps_id: str
-    region: str
+@dataclass(frozen=True, slots=True)
+class TpsPlan:
+    number: int
+    desa: str
     dpt: int
     direct: bool
+    required: tuple[ShipmentLine, ...]
     planned_at: datetime
-    required: list[ShipmentLine]
+
+    @property
+    def tps_id(self) -> str:
+        return tps_leg_id(self.desa, self.number)
 
 
-class Plan(BaseModel):
-    model_config = ConfigDict(frozen=True)
+@dataclass(slots=True)
+class ChunkPlan:
+    desa: str
+    k: int
+    pps_leg: PlannedLeg | None
+    tps_legs: list[PlannedLeg] = field(default_factory=list)
+    tps: list[TpsPlan] = field(default_factory=list)
 
+
+@dataclass(slots=True)
+class KecPlan:
+    kecamatan: str
+    ppk_leg: PlannedLeg | None
+    chunks: list[ChunkPlan] = field(default_factory=list)
+
+    @property
+    def tps_total(self) -> int:
+        return sum(len(c.tps) for c in self.chunks)
+
+
+@dataclass(slots=True)
+class KabPlan:
     plan_id: str
     election_id: str
     region: str
     voting_day: date
-    contests: list[str]
+    contests: tuple[str, ...]
     legal_deadline_at: datetime
+    distribution_starts_at: datetime
     warehouse: Site
-    legs: list[Leg]
-    tps: list[TpsRow]
+    kecamatan: list[KecPlan]
 
-    def leg(self, leg_id: str) -> Leg | None:
-        return next((lg for lg in self.legs if lg.leg_id == leg_id), None)
+    @property
+    def tps_total(self) -> int:
+        return sum(k.tps_total for k in self.kecamatan)
+
+    @property
+    def legs(self) -> int:
+        return sum(
+            (k.ppk_leg is not None) + sum((c.pps_leg is not None) + len(c.tps_legs) for c in k.chunks)
+            for k in self.kecamatan
+        )
+
+    def all_tps(self) -> list[TpsPlan]:
+        return [t for k in self.kecamatan for c in k.chunks for t in c.tps]
 
 
-def _check_region(code: str, plan_region: str, level: RegionLevel, field: str) -> None:
-    info = region_info(code)
-    if info is None or info.level != level:
-        raise DomainError(field, f"{code} is not a {level.name.lower().replace('_', '/')} code")
-    if not is_within(code, plan_region):
-        raise DomainError(field, f"{code} is not within the plan's region {plan_region}")
+def _hours(mode: TransportMode, override: float | None) -> float:
+    return override if override is not None else TYPICAL_HOURS[mode]
 
 
-def build_plan(spec: PlanSpec) -> Plan:
-    """Validate a plan and compute its legs, quantities, deadlines and schedule."""
-    info = region_info(spec.region)
-    if info is None or info.level != RegionLevel.KAB_KOTA:
-        raise DomainError("region", f"{spec.region} is not a kab/kota code")
-    ppk = {}
-    for i, p in enumerate(spec.ppk):
-        _check_region(p.region, spec.region, RegionLevel.KECAMATAN, f"ppk.{i}.region")
-        if p.region in ppk:
-            raise DomainError(f"ppk.{i}.region", f"PPK {p.region} is listed twice")
-        ppk[p.region] = p
-    pps = {}
-    for i, s in enumerate(spec.pps):
-        _check_region(s.region, spec.region, RegionLevel.DESA, f"pps.{i}.region")
-        if s.region in pps:
-            raise DomainError(f"pps.{i}.region", f"PPS {s.region} is listed twice")
-        kec = s.region.rsplit(".", 1)[0]
-        if kec not in ppk:
-            raise DomainError(f"pps.{i}.region", f"no PPK listed for its kecamatan {kec}")
-        pps[s.region] = s
-    seen: set[str] = set()
-    for i, t in enumerate(spec.tps):
-        _check_region(t.region, spec.region, RegionLevel.DESA, f"tps.{i}.region")
-        if t.tps_id in seen:
-            raise DomainError(f"tps.{i}.tps_id", f"TPS {t.tps_id} is listed twice")
-        seen.add(t.tps_id)
-        if not t.direct and t.region not in pps:
-            raise DomainError(f"tps.{i}.region", f"no PPS listed for desa {t.region} (or set direct)")
+def _requirement(row: TpsRow) -> tuple[tuple[ShipmentLine, ...], RowProblem | None]:
+    """The TPS's allocation: the rows' own quantities, never below what its DPT needs."""
+    minimum = tps_requirement(row.dpt, list(row.contests))
+    if row.items is None:
+        return tuple(minimum), None
+    given = {line_key(ln.item, ln.variant): ln for ln in row.items}
+    out: list[ShipmentLine] = []
+    for need in minimum:
+        key = line_key(need.item, need.variant)
+        have = given.pop(key, None)
+        if have is None:
+            out.append(need)
+            continue
+        if have.quantity < need.quantity:
+            what = "DPT + 2% cadangan" if need.item is ItemType.BALLOT else "kebutuhan minimum TPS"
+            return (), RowProblem(
+                -1,
+                _item_column(need),
+                f"jumlah {have.quantity} di bawah {what} ({need.quantity} untuk DPT {row.dpt})",
+            )
+        out.append(have)
+    if given:
+        extra = next(iter(given.values()))
+        return (), RowProblem(
+            -1,
+            _item_column(extra),
+            f"barang {line_key(extra.item, extra.variant)} tidak untuk pemilihan {', '.join(row.contests)}",
+        )
+    return tuple(out), None
 
-    deadline = legal_deadline(spec.voting_day, spec.region)
-    start = local(spec.distribution_starts_at, spec.region)
+
+def _item_column(line: ShipmentLine) -> str:
+    return f"items.{line_key(line.item, line.variant)}"
+
+
+# -- step 1 -----------------------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class _Admitted:
+    rows: dict[int, TpsRow] = field(default_factory=dict)
+    required: dict[int, tuple[ShipmentLine, ...]] = field(default_factory=dict)
+    problems: list[RowProblem] = field(default_factory=list)
+    start: datetime | None = None
+
+
+def admit_rows(kab: str, rows: list[TpsRow], default_start: datetime | None) -> _Admitted:
+    out = _Admitted(start=local(default_start, kab) if default_start is not None else None)
+    seen: set[tuple[str, int]] = set()
+    desa_legs: dict[str, tuple[TransportMode, float | None]] = {}
+    kec_legs: dict[str, tuple[TransportMode, float | None]] = {}
+    row_start: datetime | None = None
+    for i, row in enumerate(rows):
+        problem = _check_row(kab, row, seen, desa_legs, kec_legs)
+        if problem is None and row.distribution_start is not None:
+            start = local(row.distribution_start, kab)
+            if row_start is not None and start != row_start:
+                problem = RowProblem(
+                    i,
+                    "distribution_start",
+                    f"{start.isoformat()} berbeda dengan baris lain kab/kota ini ({row_start.isoformat()})",
+                )
+            else:
+                row_start = start
+        required: tuple[ShipmentLine, ...] = ()
+        if problem is None:
+            required, problem = _requirement(row)
+        if problem is not None:
+            out.problems.append(RowProblem(i, problem.column, problem.message))
+            continue
+        seen.add((row.desa, row.number))
+        if not row.direct:
+            desa_legs.setdefault(row.desa, (row.pps_mode, row.pps_hours))
+            kec_legs.setdefault(row.kecamatan, (row.ppk_mode, row.ppk_hours))
+        out.rows[i] = row
+        out.required[i] = required
+    out.start = row_start or out.start
+    return out
+
+
+def _check_row(
+    kab: str,
+    row: TpsRow,
+    seen: set[tuple[str, int]],
+    desa_legs: dict[str, tuple[TransportMode, float | None]],
+    kec_legs: dict[str, tuple[TransportMode, float | None]],
+) -> RowProblem | None:
+    info = region_info(row.desa)
+    if info is None or info.level != RegionLevel.DESA:
+        return RowProblem(-1, "desa", f"{row.desa} bukan kode desa/kelurahan Kemendagri")
+    if row.kab_kota != kab:
+        return RowProblem(-1, "desa", f"{row.desa} tidak di kab/kota {kab}")
+    if (row.desa, row.number) in seen:
+        return RowProblem(-1, "number", f"TPS {row.number:03d} desa {row.desa} sudah ada di baris sebelumnya")
+    if not row.direct:
+        leg = desa_legs.get(row.desa)
+        if leg is not None and leg != (row.pps_mode, row.pps_hours):
+            return RowProblem(-1, "pps_mode", f"moda/jam PPS desa {row.desa} berbeda dengan baris sebelumnya")
+        leg = kec_legs.get(row.kecamatan)
+        if leg is not None and leg != (row.ppk_mode, row.ppk_hours):
+            return RowProblem(
+                -1, "ppk_mode", f"moda/jam PPK kecamatan {row.kecamatan} berbeda dengan baris sebelumnya"
+            )
+    return None
+
+
+# -- step 2 -----------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Times:
+    ppk_arrival: dict[str, datetime]
+    pps_arrival: dict[str, datetime]
+    tps_dispatch: dict[int, datetime]
+    tps_arrival: dict[int, datetime]
+
+
+def schedule(adm: _Admitted, deadline: datetime) -> _Times:
+    """Forward planned times; a TPS that would arrive after H-1 is moved to the problems."""
+    assert adm.start is not None
+    start = adm.start
+    ppk: dict[str, datetime] = {}
+    pps: dict[str, datetime] = {}
+    dispatch: dict[int, datetime] = {}
+    arrival: dict[int, datetime] = {}
+    for i, row in list(adm.rows.items()):
+        hours = timedelta(hours=_hours(row.mode, row.hours))
+        if row.direct:
+            leaves = start
+        else:
+            at_ppk = ppk.setdefault(
+                row.kecamatan, start + timedelta(hours=_hours(row.ppk_mode, row.ppk_hours))
+            )
+            at_pps = pps.setdefault(
+                row.desa,
+                at_ppk + timedelta(hours=HANDLING_HOURS[SiteKind.PPK] + _hours(row.pps_mode, row.pps_hours)),
+            )
+            leaves = at_pps + timedelta(hours=HANDLING_HOURS[SiteKind.PPS])
+        earliest = leaves + hours
+        planned = earliest
+        column = "distribution_start"
+        if row.planned_arrival is not None:
+            wanted = local(row.planned_arrival, row.desa)
+            if wanted < earliest:
+                adm.problems.append(
+                    RowProblem(
+                        i,
+                        "planned_arrival",
+                        f"{wanted.isoformat()} lebih awal dari tiba "
+                        f"tercepat menurut rute ({earliest.isoformat()})",
+                    )
+                )
+                del adm.rows[i]
+                continue
+            planned, column = wanted, "planned_arrival"
+        if planned > deadline:
+            adm.problems.append(
+                RowProblem(
+                    i,
+                    column,
+                    f"tiba di TPS {planned.isoformat()}, setelah batas H-1 "
+                    f"{deadline.isoformat()}; mulai distribusi lebih awal",
+                )
+            )
+            del adm.rows[i]
+            continue
+        dispatch[i] = planned - hours
+        arrival[i] = planned
+    return _Times(ppk, pps, dispatch, arrival)
+
+
+# -- step 3 -----------------------------------------------------------------------------------------------
+
+
+def leg_deadlines(adm: _Admitted, deadline: datetime) -> tuple[dict[str, datetime], dict[str, datetime]]:
+    """(PPS deadline by desa, PPK deadline by kecamatan), backwards from H-1 over the admitted rows."""
+    pps: dict[str, datetime] = {}
+    for row in adm.rows.values():
+        if not row.direct:
+            need = deadline - timedelta(hours=_hours(row.mode, row.hours) + HANDLING_HOURS[SiteKind.PPS])
+            pps[row.desa] = min(pps.get(row.desa, need), need)
+    ppk: dict[str, datetime] = {}
+    for row in adm.rows.values():
+        if not row.direct:
+            need = pps[row.desa] - timedelta(
+                hours=_hours(row.pps_mode, row.pps_hours) + HANDLING_HOURS[SiteKind.PPK]
+            )
+            ppk[row.kecamatan] = min(ppk.get(row.kecamatan, need), need)
+    return pps, ppk
+
+
+# -- step 4 -----------------------------------------------------------------------------------------------
+
+
+def _site(kind: SiteKind, region: str, site_id: str, label: str) -> Site:
+    info = region_info(region)
+    return Site(
+        kind=kind, region=region, site_id=site_id, name=f"{label} {info.name if info else region}"[:200]
+    )
+
+
+def assemble(
+    plan_id: str,
+    election_id: str,
+    kab: str,
+    voting_day: date,
+    warehouse_name: str | None,
+    adm: _Admitted,
+    times: _Times,
+    deadline: datetime,
+) -> KabPlan:
+    pps_deadline, ppk_deadline = leg_deadlines(adm, deadline)
+    assert adm.start is not None
+    info = region_info(kab)
     warehouse = Site(
         kind=SiteKind.WAREHOUSE,
-        region=spec.region,
-        site_id=f"gudang-{spec.region}",
-        name=spec.warehouse_name or f"Gudang KPU {info.name}",
+        region=kab,
+        site_id=f"gudang-{kab}",
+        name=(warehouse_name or f"Gudang KPU {info.name if info else kab}")[:200],
     )
-
-    def hours(mode: TransportMode, override: float | None) -> float:
-        return override if override is not None else TYPICAL_HOURS[mode]
-
-    def site(kind: SiteKind, region: str, site_id: str) -> Site:
-        ri = region_info(region)
-        return Site(
-            kind=kind, region=region, site_id=site_id, name=f"{kind.value.upper()} {ri.name if ri else ''}"
-        )
-
-    requirements = {t.tps_id: tps_requirement(t.dpt, spec.contests) for t in spec.tps}
-    ppk_sites = {k: site(SiteKind.PPK, k, f"ppk-{k}") for k in ppk}
-    pps_sites = {d: site(SiteKind.PPS, d, f"pps-{d}") for d in pps}
-
-    # backwards: deadlines
-    tps_deadline = deadline
-    pps_deadline: dict[str, datetime] = {}
-    for t in spec.tps:
-        if not t.direct:
-            need = tps_deadline - timedelta(hours=hours(t.mode, t.duration_h) + HANDLING_HOURS[SiteKind.PPS])
-            pps_deadline[t.region] = min(pps_deadline.get(t.region, need), need)
-    ppk_deadline: dict[str, datetime] = {}
-    for d, dl in pps_deadline.items():
-        s = pps[d]
-        kec = d.rsplit(".", 1)[0]
-        need = dl - timedelta(hours=hours(s.mode, s.duration_h) + HANDLING_HOURS[SiteKind.PPK])
-        ppk_deadline[kec] = min(ppk_deadline.get(kec, need), need)
-
-    # forwards: schedule
-    legs: list[Leg] = []
-    tps_by_pps: dict[str, list[TpsSpec]] = defaultdict(list)
-    for t in spec.tps:
-        if not t.direct:
-            tps_by_pps[t.region].append(t)
-    pps_by_ppk: dict[str, list[str]] = defaultdict(list)
-    for d in tps_by_pps:
-        pps_by_ppk[d.rsplit(".", 1)[0]].append(d)
-
-    def add(
-        leg_id: str,
-        origin: Site,
-        dest: Site,
-        mode: TransportMode,
-        dur: float,
-        lines: list[ShipmentLine],
-        dl: datetime,
-        dispatch: datetime,
-        tps_ids: list[str],
-        field: str,
-    ) -> Leg:
-        arrival = dispatch + timedelta(hours=dur)
-        if arrival > dl:
-            raise DomainError(
-                field,
-                f"leg {leg_id} ({mode.value}, {dur:g} h) would arrive {arrival.isoformat()}, after its deadline "
-                f"{dl.isoformat()} derived from H-1; start distribution earlier",
+    by_kec: dict[str, dict[str, list[int]]] = defaultdict(lambda: defaultdict(list))
+    for i, row in adm.rows.items():
+        by_kec[row.kecamatan][row.desa].append(i)
+    units: list[KecPlan] = []
+    for kec in sorted(by_kec):
+        desas = by_kec[kec]
+        via = [i for d in desas.values() for i in d if not adm.rows[i].direct]
+        ppk_site = _site(SiteKind.PPK, kec, f"ppk-{kec}", "PPK")
+        ppk_leg: PlannedLeg | None = None
+        if via:
+            first = adm.rows[via[0]]
+            hours = _hours(first.ppk_mode, first.ppk_hours)
+            ppk_leg = PlannedLeg(
+                leg_id=f"ppk-{kec}",
+                kind=SiteKind.PPK,
+                origin=warehouse,
+                destination=ppk_site,
+                mode=first.ppk_mode,
+                hours=hours,
+                lines=tuple(sum_lines([list(adm.required[i]) for i in via])),
+                deadline_at=ppk_deadline[kec],
+                planned_dispatch_at=adm.start,
+                planned_arrival_at=times.ppk_arrival[kec],
+                tps_served=len(via),
             )
-        leg = Leg(
-            leg_id=leg_id,
-            origin=origin,
-            destination=dest,
-            mode=mode,
-            duration_h=dur,
-            lines=lines,
-            deadline_at=dl,
-            planned_dispatch_at=dispatch,
-            planned_arrival_at=arrival,
-            tps_ids=tps_ids,
-        )
-        legs.append(leg)
-        return leg
-
-    planned_at: dict[str, datetime] = {}
-    ppk_index = {p.region: i for i, p in enumerate(spec.ppk)}
-    pps_index = {p.region: i for i, p in enumerate(spec.pps)}
-    tps_index = {t.tps_id: i for i, t in enumerate(spec.tps)}
-    for kec, desas in pps_by_ppk.items():
-        p = ppk[kec]
-        tps_here = [t for d in desas for t in tps_by_pps[d]]
-        ppk_leg = add(
-            f"ppk-{kec}",
-            warehouse,
-            ppk_sites[kec],
-            p.mode,
-            hours(p.mode, p.duration_h),
-            sum_lines([requirements[t.tps_id] for t in tps_here]),
-            ppk_deadline[kec],
-            start,
-            [t.tps_id for t in tps_here],
-            f"ppk.{ppk_index[kec]}",
-        )
-        for d in desas:
-            s = pps[d]
-            pps_leg = add(
-                f"pps-{d}",
-                ppk_sites[kec],
-                pps_sites[d],
-                s.mode,
-                hours(s.mode, s.duration_h),
-                sum_lines([requirements[t.tps_id] for t in tps_by_pps[d]]),
-                pps_deadline[d],
-                ppk_leg.planned_arrival_at + timedelta(hours=HANDLING_HOURS[SiteKind.PPK]),
-                [t.tps_id for t in tps_by_pps[d]],
-                f"pps.{pps_index[d]}",
+        unit = KecPlan(kec, ppk_leg)
+        for desa in sorted(desas):
+            unit.chunks.extend(
+                _chunks(desa, desas[desa], adm, times, warehouse, ppk_site, pps_deadline, deadline)
             )
-            for t in tps_by_pps[d]:
-                leg = add(
-                    f"tps-{t.tps_id}",
-                    pps_sites[d],
-                    site(SiteKind.TPS, t.region, t.tps_id),
-                    t.mode,
-                    hours(t.mode, t.duration_h),
-                    requirements[t.tps_id],
-                    tps_deadline,
-                    pps_leg.planned_arrival_at + timedelta(hours=HANDLING_HOURS[SiteKind.PPS]),
-                    [t.tps_id],
-                    f"tps.{tps_index[t.tps_id]}",
-                )
-                planned_at[t.tps_id] = leg.planned_arrival_at
-    for t in spec.tps:
-        if t.direct:
-            leg = add(
-                f"tps-{t.tps_id}",
-                warehouse,
-                site(SiteKind.TPS, t.region, t.tps_id),
-                t.mode,
-                hours(t.mode, t.duration_h),
-                requirements[t.tps_id],
-                tps_deadline,
-                start,
-                [t.tps_id],
-                f"tps.{tps_index[t.tps_id]}",
-            )
-            planned_at[t.tps_id] = leg.planned_arrival_at
-    tps_rows = [
-        TpsRow(
-            tps_id=t.tps_id,
-            region=t.region,
-            dpt=t.dpt,
-            direct=t.direct,
-            planned_at=planned_at[t.tps_id],
-            required=requirements[t.tps_id],
-        )
-        for t in spec.tps
-    ]
-    return Plan(
-        plan_id=spec.plan_id,
-        election_id=spec.election_id,
-        region=spec.region,
-        voting_day=spec.voting_day,
-        contests=list(spec.contests),
+        units.append(unit)
+    contests = sorted({c for r in adm.rows.values() for c in r.contests})
+    return KabPlan(
+        plan_id=plan_id,
+        election_id=election_id,
+        region=kab,
+        voting_day=voting_day,
+        contests=tuple(contests),
         legal_deadline_at=deadline,
+        distribution_starts_at=adm.start,
         warehouse=warehouse,
-        legs=legs,
-        tps=tps_rows,
+        kecamatan=units,
     )
 
 
-def curve(planned: list[datetime]) -> list[CurvePoint]:
-    """Cumulative TPS planned to be supplied, one point per distinct planned time."""
+def _chunks(
+    desa: str,
+    indices: list[int],
+    adm: _Admitted,
+    times: _Times,
+    warehouse: Site,
+    ppk_site: Site,
+    pps_deadline: dict[str, datetime],
+    deadline: datetime,
+) -> list[ChunkPlan]:
+    rows = sorted(indices, key=lambda i: adm.rows[i].number)
+    via = [i for i in rows if not adm.rows[i].direct]
+    pps_site = _site(SiteKind.PPS, desa, f"pps-{desa}", "PPS")
+    pps_leg: PlannedLeg | None = None
+    if via:
+        first = adm.rows[via[0]]
+        hours = _hours(first.pps_mode, first.pps_hours)
+        arrival = times.pps_arrival[desa]
+        pps_leg = PlannedLeg(
+            leg_id=f"pps-{desa}",
+            kind=SiteKind.PPS,
+            origin=ppk_site,
+            destination=pps_site,
+            mode=first.pps_mode,
+            hours=hours,
+            lines=tuple(sum_lines([list(adm.required[i]) for i in via])),
+            deadline_at=pps_deadline[desa],
+            planned_dispatch_at=arrival - timedelta(hours=hours),
+            planned_arrival_at=arrival,
+            tps_served=len(via),
+        )
+    chunks: dict[int, ChunkPlan] = {}
+    for i in rows:
+        row = adm.rows[i]
+        k = chunk_of(row.number)
+        chunk = chunks.setdefault(k, ChunkPlan(desa, k, pps_leg if k == 0 else None))
+        tps_site = _site(SiteKind.TPS, desa, row.tps_id, f"TPS {row.number:03d}")
+        chunk.tps_legs.append(
+            PlannedLeg(
+                leg_id=row.tps_id,
+                kind=SiteKind.TPS,
+                origin=warehouse if row.direct else pps_site,
+                destination=tps_site,
+                mode=row.mode,
+                hours=_hours(row.mode, row.hours),
+                lines=adm.required[i],
+                deadline_at=deadline,
+                planned_dispatch_at=times.tps_dispatch[i],
+                planned_arrival_at=times.tps_arrival[i],
+                tps_served=1,
+            )
+        )
+        chunk.tps.append(
+            TpsPlan(row.number, desa, row.dpt, row.direct, adm.required[i], times.tps_arrival[i])
+        )
+    if pps_leg is not None and 0 not in chunks:
+        chunks[0] = ChunkPlan(
+            desa, 0, pps_leg
+        )  # the desa's first TPS are all direct: the PPS leg still has a home
+    assert all(len(c.tps) <= CHUNK_TPS for c in chunks.values())
+    return [chunks[k] for k in sorted(chunks)]
+
+
+def build_kab_plan(
+    *,
+    plan_id: str,
+    election_id: str,
+    kab: str,
+    voting_day: date,
+    rows: list[TpsRow],
+    distribution_start: datetime | None = None,
+    warehouse_name: str | None = None,
+) -> tuple[KabPlan | None, list[RowProblem]]:
+    """The plan of one kab/kota from its rows, and the rows left out (none admitted: no plan)."""
+    deadline = legal_deadline(voting_day, kab)
+    adm = admit_rows(kab, rows, distribution_start)
+    if adm.rows and adm.start is None:
+        for i in adm.rows:
+            adm.problems.append(
+                RowProblem(i, "distribution_start", "tidak ada waktu mulai distribusi untuk kab/kota ini")
+            )
+        adm.rows.clear()
+    times = schedule(adm, deadline) if adm.rows else _Times({}, {}, {}, {})
+    problems = sorted(adm.problems, key=lambda p: p.index)
+    if not adm.rows:
+        return None, problems
+    return assemble(plan_id, election_id, kab, voting_day, warehouse_name, adm, times, deadline), problems
+
+
+def curve(planned: list[datetime], *, step: timedelta = timedelta(hours=1)) -> list[CurvePoint]:
+    """Cumulative TPS planned to be supplied, one point per ``step`` (planned times rounded up to it), so
+    that a curve has at most one point an hour however many TPS it counts."""
     counts: dict[datetime, int] = defaultdict(int)
     for at in planned:
-        counts[at] += 1
+        ts = at.timestamp()
+        s = step.total_seconds()
+        rounded = datetime.fromtimestamp(-(-ts // s) * s, tz=at.tzinfo)
+        counts[rounded] += 1
     out: list[CurvePoint] = []
     total = 0
     for at in sorted(counts):

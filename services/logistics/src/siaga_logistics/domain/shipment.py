@@ -6,7 +6,7 @@ emits. Updates carry the time they were observed; an older status never overwrit
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -18,7 +18,7 @@ from .delay import RANK
 from .errors import DomainError, ErrorKind
 from .pod import check_pod, discrepancies
 
-__all__ = ["Checkpoint", "Shipment", "Status"]
+__all__ = ["MAX_CHECKPOINTS", "MOVING", "OPEN", "Checkpoint", "Shipment", "Status"]
 
 
 class Status(StrEnum):
@@ -31,6 +31,9 @@ class Status(StrEnum):
     CANCELLED = "cancelled"
 
 
+# A shipment lists its last checkpoints only, so that its document stays bounded however long the journey;
+# every checkpoint is also an event (shipment-checkpoint-passed) on the topic.
+MAX_CHECKPOINTS = 10
 OPEN = frozenset({Status.PLANNED, Status.DISPATCHED, Status.IN_TRANSIT, Status.REROUTED})
 MOVING = frozenset({Status.DISPATCHED, Status.IN_TRANSIT, Status.REROUTED})
 
@@ -75,7 +78,7 @@ class Shipment(BaseModel):
     handover: ev.HandoverRecord | None = None
     delay_severity: ev.DelaySeverity | None = None
     delayed_at: datetime | None = None
-    scans: list[str] = Field(default_factory=list, description="Keys of inbound scans already applied.")
+    checkpoints_total: int = Field(0, description="Checkpoints passed, including those no longer listed.")
 
     @property
     def destination_region(self) -> str:
@@ -123,9 +126,11 @@ class Shipment(BaseModel):
         if self.dispatched_at is not None and self.status is not Status.PLANNED:
             return self, []  # already dispatched (a late or repeated report)
         self._require(frozenset({Status.PLANNED}), "dispatch")
-        new_eta = eta or self.eta
-        if new_eta < at:
+        if eta is not None and eta < at:
             raise DomainError("eta", "the ETA is before the dispatch time")
+        # dispatched later than planned: it still needs the planned travel time
+        travel = max(self.eta - self.planned_dispatch_at, timedelta(0))
+        new_eta = eta or (self.eta if self.eta >= at else at + travel)
         nxt = self.model_copy(
             update={"status": Status.DISPATCHED, "status_at": at, "dispatched_at": at, "eta": new_eta}
         )
@@ -135,9 +140,12 @@ class Shipment(BaseModel):
         if self.status in (Status.CANCELLED,):
             raise DomainError("status", "the shipment is cancelled", ErrorKind.CONFLICT)
         if any(c.passed_at == cp.passed_at and c.place == cp.place for c in self.checkpoints):
-            return self, []
+            return self, []  # reported again (another id, the same scan)
+        if len(self.checkpoints) >= MAX_CHECKPOINTS and cp.passed_at < self.checkpoints[0].passed_at:
+            return self, []  # older than every checkpoint still listed: history the events already told
         update: dict[str, Any] = {
-            "checkpoints": sorted([*self.checkpoints, cp], key=lambda c: c.passed_at),
+            "checkpoints": sorted([*self.checkpoints, cp], key=lambda c: c.passed_at)[-MAX_CHECKPOINTS:],
+            "checkpoints_total": max(self.checkpoints_total, len(self.checkpoints)) + 1,
         }
         if self.dispatched_at is None:
             update["dispatched_at"] = cp.passed_at
@@ -172,7 +180,7 @@ class Shipment(BaseModel):
                 "status_at": at if self.status is not Status.PLANNED else self.status_at,
                 "transport_mode": mode,
                 "eta": eta,
-                "reroutes": [*self.reroutes, entry],
+                "reroutes": [*self.reroutes, entry][-MAX_CHECKPOINTS:],
             }
         )
         return nxt, [

@@ -11,7 +11,9 @@ __all__ = ["Stores"]
 
 @dataclass(frozen=True)
 class Stores:
-    plans: AggregateStore
-    shipments: AggregateStore
-    readiness: AggregateStore
-    timers: DueIndex  # ETA timers of open shipments (see handlers.sweeps)
+    plans: AggregateStore  # plan headers and the rows each plan was imported from
+    shipments: AggregateStore  # the documents holding shipments (see domain.layout)
+    readiness: AggregateStore  # rollups per kab/kota, province and election
+    pods: AggregateStore  # proofs of delivery, one per delivered shipment
+    delayed: AggregateStore  # one per shipment with a delay raised (open or cleared)
+    timers: DueIndex  # delay timers of the documents holding open shipments (see handlers.sweeps)

@@ -1,7 +1,8 @@
 """Inbound status updates from another agency's logistics system (topic status-updates).
 
-Validated by the codec (schema, region codes, POD invariants); deduplicated by event id (the store) and by
-scan content (the same scan re-sent under a new id); tolerant of order: an older status never overwrites a
+Validated by the codec (schema, region codes, POD invariants); a record delivered again is recognised by
+the store (its offset), a scan re-sent under a new id by the shipment itself (already dispatched, a
+checkpoint already listed, already delivered); tolerant of order: an older status never overwrites a
 newer one, it only joins the shipment's history.
 """
 
@@ -18,59 +19,46 @@ from siaga_schemas.events.logistics import (
 )
 
 from ..domain.errors import DomainError
+from ..domain.layout import leg_ref
 from ..domain.shipment import Checkpoint, Shipment
+from .shipments import decide_step
 
-__all__ = ["make_status_decider", "route_status", "scan_key"]
-
-MAX_SCANS = 500
+__all__ = ["make_status_decider", "route_status"]
 
 
 def route_status(envelope: Envelope[Any]) -> str | None:
     data = envelope.data
-    return data.shipment_id if isinstance(data, ShipmentStatusReported) else None
+    return leg_ref(data.shipment_id).doc_id if isinstance(data, ShipmentStatusReported) else None
 
 
-def scan_key(s: ShipmentStatusReported) -> str:
-    return "|".join((s.status, s.observed_at.isoformat(), s.lot_id or "", s.place or "", s.source_system))
-
-
-def make_status_decider(clock: Clock) -> Any:
-    def decide(doc: dict[str, Any] | None, envelope: Envelope[Any]) -> Decision:
-        s = envelope.data
-        assert isinstance(s, ShipmentStatusReported)
-        if doc is None:
-            raise EventRejected(f"shipment_id: shipment {s.shipment_id} is not known here")
-        current = Shipment.from_doc(doc)
-        key = scan_key(s)
-        if key in current.scans:
-            return Decision(state=None, record=True)
-        events: list[EventData] = []
+def _step(s: ShipmentStatusReported, now: Any) -> Any:
+    def step(current: Shipment) -> tuple[Shipment, list[EventData]]:
         try:
             if s.status == "dispatched":
                 nxt, events = current.dispatch(s.observed_at, None)
             elif s.status == "checkpoint":
                 place = s.place or s.lot_id or s.source_system
-                nxt, events = current.checkpoint(
-                    Checkpoint(
-                        place=place,
-                        region=s.region,
-                        passed_at=s.observed_at,
-                        source=s.source_system,
-                        lot_id=s.lot_id,
-                    )
+                cp = Checkpoint(
+                    place=place,
+                    region=s.region,
+                    passed_at=s.observed_at,
+                    source=s.source_system,
+                    lot_id=s.lot_id,
                 )
+                nxt, events = current.checkpoint(cp)
             elif s.lines is not None and s.handover is not None:
-                nxt, events = current.deliver(s.observed_at, s.lines, s.handover, clock.now())
+                nxt, events = current.deliver(s.observed_at, s.lines, s.handover, now)
             else:
                 nxt, events = current.arrive(s.observed_at)
         except DomainError as exc:
-            # an update the shipment is past (e.g. dispatched after delivery): history only, no change
+            # an update the shipment is past (dispatched after delivery, delivered twice): history only
             if s.status != "delivered" or current.delivered_at is not None:
-                nxt, events = current, []
-            else:
-                raise EventRejected(f"{exc.field}: {exc.message}") from None
+                return current, []
+            raise EventRejected(f"{exc.field}: {exc.message}") from None
+        changed = nxt is not current or bool(events)  # a scan re-sent under a new id changes nothing
         if (
-            s.region is not None
+            changed
+            and s.region is not None
             and s.status == "delivered"
             and not is_within(s.region, current.destination_region)
         ):
@@ -82,11 +70,22 @@ def make_status_decider(clock: Clock) -> Any:
                     category=DiscrepancyCategory.WRONG_DESTINATION,
                     item=current.lines[0].item,
                     quantity=sum(ln.quantity for ln in current.lines),
-                    detected_at=clock.now(),
+                    detected_at=now,
                     note=f"delivery scanned in {s.region}, outside the destination {current.destination_region}",
                 ),
             ]
-        scans = [*current.scans, key][-MAX_SCANS:]
-        return Decision(state=nxt.model_copy(update={"scans": scans}).to_state(), emit=events)
+        return nxt, events
+
+    return step
+
+
+def make_status_decider(clock: Clock) -> Any:
+    def decide(doc: dict[str, Any] | None, envelope: Envelope[Any]) -> Decision:
+        s = envelope.data
+        assert isinstance(s, ShipmentStatusReported)
+        try:
+            return decide_step(doc, s.shipment_id, _step(s, clock.now()))
+        except DomainError as exc:
+            raise EventRejected(f"shipment_id: {exc.message}") from None
 
     return decide

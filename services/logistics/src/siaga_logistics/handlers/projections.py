@@ -1,64 +1,230 @@
-"""Readiness, fed by the service's own events: deliveries to TPS, plans and supplied TPS.
+"""Projections of the service's own events: readiness rollups, proofs of delivery, stand-alone deliveries
+into TPS readiness, the list of delayed shipments, and the delay timers.
 
-Each projection changes one document per event and the store deduplicates by event id, so a redelivered
-event never counts twice.
+Each is idempotent by itself: a row replaced only by a newer version, a record written once, a timer
+scheduled twice firing twice at worst; so an event published twice (the outbox after a crash) is harmless.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import datetime, timedelta
 from typing import Any
 
-from siaga_runtime import AggregateStore, Decision, Projection
+from siaga_runtime import AggregateStore, ApplyResult, Decision, Doc, Projection, Routed
+from siaga_runtime.store import BeforeWrite
 from siaga_schemas import Envelope
-from siaga_schemas.events.logistics import PlanCreated, ShipmentDelivered, SiteKind, TpsSupplied
+from siaga_schemas.events import logistics as ev
 
-from ..domain.readiness import (
-    apply_delivery,
-    apply_plan_to_province,
-    apply_supplied_to_province,
-    readiness_id,
-)
+from ..domain.layout import DocKind, chunk_doc_id, chunk_of, leg_ref, parse_leg
+from ..domain.legs import supply_tps
+from ..domain.readiness import kab_rollup_id, merge_row, national_rollup_id, province_rollup_id, sum_rows
+from .common import Stores
 
-__all__ = ["readiness_projections"]
+__all__ = [
+    "ETA_EVENTS",
+    "OWN_EVENTS",
+    "ReadinessRollup",
+    "eta_timers",
+    "list_delayed",
+    "own_event_projections",
+]
+
+_AFTER = timedelta(seconds=1)
+ETA_EVENTS = {
+    ev.ShipmentPlanned.event_type,
+    ev.ShipmentReplanned.event_type,
+    ev.ShipmentDispatched.event_type,
+    ev.ShipmentCheckpointPassed.event_type,
+    ev.ShipmentRerouted.event_type,
+}
 
 
-def _route_delivery(envelope: Envelope[Any]) -> str | None:
-    d = envelope.data
-    if not isinstance(d, ShipmentDelivered) or d.destination is None or d.election_id is None:
+class ReadinessRollup:
+    """Counts up the levels in one batch: chunk counts into kab/kota rows, kab/kota totals into province
+    rows, province totals into the nation's. The upper levels are recomputed from the current documents
+    of every kab/kota the batch touched (not from the events), so a batch applied again after a crash
+    between two levels completes the levels it had not reached."""
+
+    def __init__(self, readiness: AggregateStore) -> None:
+        self.readiness = readiness
+
+    @staticmethod
+    def route(env: Envelope[Any]) -> str | None:
+        d = env.data
+        if isinstance(d, ev.TpsSuppliedV2 | ev.PlanCreated | ev.PlanRevised):
+            return kab_rollup_id(d.election_id, ".".join(d.region.split(".")[:2]))
         return None
-    if d.destination.kind is not SiteKind.TPS:
+
+    @staticmethod
+    def _count(doc: Doc | None, env: Envelope[Any]) -> Decision:
+        d = env.data
+        if not isinstance(d, ev.TpsSuppliedV2) or doc is None:
+            return Decision(state=None)  # a plan's own rollup is written by its import
+        return Decision(
+            state=merge_row(doc, d.chunk_id, d.chunk_version, d.chunk_tps_ready, d.chunk_tps_total)
+        )
+
+    async def apply(
+        self,
+        items: Sequence[Routed],
+        decide: Any,
+        /,
+        *,
+        scope: str = "",
+        before_write: BeforeWrite | None = None,
+    ) -> ApplyResult:
+        del decide
+        result = await self.readiness.apply(items, self._count, scope=scope, before_write=before_write)
+        kabs = await self.readiness.current({it.doc_id for it in items})
+        provinces: dict[tuple[str, str], dict[str, tuple[int, int, int]]] = {}
+        for doc in kabs.values():
+            ready, total = sum_rows(doc)
+            key = (doc["election_id"], doc["region"].split(".")[0])
+            provinces.setdefault(key, {})[doc["region"]] = (doc["_v"], ready, total)
+        written = await self.readiness.merge(
+            {
+                province_rollup_id(e, p): _merge_children("province", e, p, rows)
+                for (e, p), rows in provinces.items()
+            }
+        )
+        nations: dict[str, dict[str, tuple[int, int, int]]] = {}
+        for doc in written.docs.values():
+            ready, total = sum_rows(doc)
+            nations.setdefault(doc["election_id"], {})[doc["region"]] = (doc["_v"], ready, total)
+        await self.readiness.merge(
+            {national_rollup_id(e): _merge_children("national", e, None, rows) for e, rows in nations.items()}
+        )
+        return result
+
+
+def _merge_children(
+    level: str, election: str, region: str | None, rows: dict[str, tuple[int, int, int]]
+) -> Any:
+    def change(doc: Doc | None) -> Decision:
+        state: Doc | None = doc or {"level": level, "election_id": election, "region": region, "rows": {}}
+        changed = doc is None
+        for child, (v, ready, total) in rows.items():
+            merged = merge_row(state, child, v, ready, total) if state is not None else None
+            if merged is not None:
+                state, changed = merged, True
+        return Decision(state=state if changed else None)
+
+    return change
+
+
+def _route_pod(env: Envelope[Any]) -> str | None:
+    return env.data.shipment_id if isinstance(env.data, ev.ShipmentDelivered) else None
+
+
+def _pod(doc: Doc | None, env: Envelope[Any]) -> Decision:
+    """The proof of delivery of a shipment, kept apart from the shipment's document (which it would grow)."""
+    if doc is not None:
+        return Decision(state=None)
+    d = env.data
+    return Decision(
+        state={
+            "shipment_id": d.shipment_id,
+            "delivered_at": d.delivered_at,
+            "pod": [ln.model_dump(mode="python") for ln in d.lines],
+            "handover": d.handover.model_dump(mode="python"),
+        }
+    )
+
+
+def _route_foreign_supply(env: Envelope[Any]) -> str | None:
+    """A stand-alone shipment delivered to a TPS of a plan counts towards that TPS in its chunk."""
+    d = env.data
+    if not isinstance(d, ev.ShipmentDelivered) or d.destination is None or d.plan_id is None:
         return None
-    return readiness_id(d.election_id, ".".join(d.destination.region.split(".")[:2]))
+    if d.destination.kind is not ev.SiteKind.TPS or leg_ref(d.shipment_id).kind is not DocKind.STANDALONE:
+        return None
+    parsed = parse_leg(d.destination.site_id)
+    if parsed is None or parsed[2] is None:
+        return None
+    return chunk_doc_id(d.plan_id, parsed[1], chunk_of(parsed[2]))
 
 
-def _decide_delivery(doc: dict[str, Any] | None, envelope: Envelope[Any]) -> Decision:
-    d = envelope.data
-    assert isinstance(d, ShipmentDelivered)
-    if doc is None:
-        return Decision(state=None, record=False)
-    state, supplied = apply_delivery(doc, d)
-    if state is None:
+def _foreign_supply(doc: Doc | None, env: Envelope[Any]) -> Decision:
+    d = env.data
+    parsed = parse_leg(d.destination.site_id)
+    if doc is None or parsed is None or parsed[2] is None:
+        return Decision(state=None)
+    state, supplied = supply_tps(doc, f"{parsed[2]:03d}", d)
+    if state is doc:
         return Decision(state=None)
     return Decision(state=state, emit=[supplied] if supplied else [])
 
 
-def _route_province(envelope: Envelope[Any]) -> str | None:
-    d = envelope.data
-    if isinstance(d, PlanCreated | TpsSupplied):
-        return readiness_id(d.election_id, d.region.split(".")[0])
+_CLEARED = (ev.ShipmentDelivered, ev.ShipmentCancelled, ev.ShipmentClosed)
+# The own events some projection handles: the others on the topic are skipped unparsed.
+OWN_EVENTS = {
+    *ETA_EVENTS,
+    ev.TpsSuppliedV2.event_type,
+    ev.PlanCreated.event_type,
+    ev.PlanRevised.event_type,
+    ev.ShipmentDelivered.event_type,
+    ev.ShipmentDelayed.event_type,
+    ev.ShipmentCancelled.event_type,
+    ev.ShipmentClosed.event_type,
+}
+
+
+def _route_delayed(env: Envelope[Any]) -> str | None:
+    d = env.data
+    if isinstance(d, ev.ShipmentDelayed) or (isinstance(d, ev.ShipmentDelivered) and d.was_delayed):
+        return d.shipment_id
+    if isinstance(d, ev.ShipmentCancelled | ev.ShipmentClosed):
+        return d.shipment_id
     return None
 
 
-def _decide_province(doc: dict[str, Any] | None, envelope: Envelope[Any]) -> Decision:
-    d = envelope.data
-    if isinstance(d, PlanCreated):
-        return Decision(state=apply_plan_to_province(doc, d))
-    assert isinstance(d, TpsSupplied)
-    return Decision(state=apply_supplied_to_province(doc, d))
+def list_delayed(doc: Doc | None, env: Envelope[Any]) -> Decision:
+    """One small document per shipment delayed now: what ``GET /shipments/delayed`` lists."""
+    d = env.data
+    if isinstance(d, _CLEARED):
+        if doc is None or not doc.get("open", False):
+            return Decision(state=None)
+        return Decision(state={**doc, "open": False, "cleared_at": env.time})
+    assert isinstance(d, ev.ShipmentDelayed)
+    if doc is not None and (
+        not doc.get("open", False) or doc.get("detected_at", d.detected_at) > d.detected_at
+    ):
+        return Decision(state=None)  # cleared, or a newer step already listed
+    return Decision(
+        state={
+            "open": True,
+            "shipment_id": d.shipment_id,
+            "region": d.destination_region,
+            "severity": d.severity.value,
+            "eta": d.eta,
+            "deadline_at": d.deadline_at,
+            "slack_seconds": d.slack_seconds,
+            "detected_at": d.detected_at,
+            "transport_mode": d.transport_mode.value if d.transport_mode else None,
+            "plan_id": d.plan_id,
+        }
+    )
 
 
-def readiness_projections(readiness: AggregateStore) -> list[Projection]:
+def eta_timers(event: Envelope[Any]) -> list[tuple[str, datetime]]:
+    """Every ETA a shipment gets becomes a timer of the document that holds it."""
+    if event.type not in ETA_EVENTS:
+        return []
+    eta = getattr(event.data, "eta", None)
+    return [(leg_ref(event.data.shipment_id).doc_id, eta + _AFTER)] if eta is not None else []
+
+
+def _route_eta(event: Envelope[Any]) -> str | None:
+    return leg_ref(event.data.shipment_id).doc_id if event.type in ETA_EVENTS else None
+
+
+def own_event_projections(stores: Stores) -> list[Projection]:
+    rollup = ReadinessRollup(stores.readiness)
     return [
-        Projection("readiness-tps", readiness, _route_delivery, _decide_delivery),
-        Projection("readiness-province", readiness, _route_province, _decide_province),
+        Projection("readiness", rollup, rollup.route, None),
+        Projection("pods", stores.pods, _route_pod, _pod),
+        Projection("standalone-supply", stores.shipments, _route_foreign_supply, _foreign_supply),
+        Projection("delayed", stores.delayed, _route_delayed, list_delayed),
+        Projection("eta-timers", stores.timers, _route_eta, eta_timers),
     ]

@@ -1,146 +1,163 @@
 """Timer sweeps: overdue ETAs (shipment-delayed) and readiness behind plan (region-at-risk).
 
-Both are safe with several replicas and across restarts: every emission is a ``store.mutate`` with a
-deterministic idempotency key (``delayed:<severity>``, ``at-risk:<region>:<local day>``), so a step that
-already happened is a no-op wherever and however often it runs again.
+Both are safe with several replicas and across restarts because each emission is decided from the
+document's state under its version guard: a severity step is emitted only when it is higher than the one
+the shipment holds, a region is reported at risk once per local day (its rollup remembers the day).
 
-The delay sweep does not query shipments: it reads the due index (``stores.timers``). Every ETA a shipment
-gets is scheduled there, after the API's write and again by a projection of our own events (which the
-outbox publishes exactly when the write happened), and each time a timer fires the sweep schedules the
-shipment's next severity step (``deadline - critical slack``, then the deadline itself). So the sweep's
-cost follows the number of shipments due, not the number open (820,161 TPS legs at national scale).
+The delay sweep does not query shipments: it reads the due index (``stores.timers``), whose ids are the
+documents holding shipments (a chunk of a desa, a kecamatan, a stand-alone shipment). Every ETA is
+scheduled there, right after the API's write and again by a projection of our own events, and each time
+a document's timer fires the sweep schedules its next step (``deadline - critical slack``, then the
+deadline itself). So the sweep's cost follows the number of documents due, not the number open.
 """
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from siaga_runtime import Clock, Decision
-from siaga_schemas import Envelope
+from siaga_runtime import Clock, Decision, Doc, Routed
+from siaga_schemas import EventData
+from siaga_schemas.events.logistics import CurvePoint
 
 from ..domain.delay import RANK, severity_for
-from ..domain.readiness import region_rows, risk_event
-from ..domain.shipment import OPEN, Shipment
+from ..domain.legs import legs_in, with_shipment
+from ..domain.readiness import reading, risk_event, sum_rows
 from ..domain.timezones import zone
 from .common import Stores
+from .projections import list_delayed
+from .shipments import schedule_next
 
-__all__ = ["eta_timers", "sweep_delays", "sweep_risk"]
+__all__ = ["Hook", "sweep_delays", "sweep_risk"]
 
 Hook = Callable[[str], Awaitable[None]]
 
 
-# A timer fires just after its instant: severity_for treats "now == eta" as not yet late.
-_AFTER = timedelta(seconds=1)
-_ETA_EVENTS = {
-    "siaga.logistics.shipment-planned",
-    "siaga.logistics.shipment-dispatched",
-    "siaga.logistics.shipment-checkpoint-passed",
-    "siaga.logistics.shipment-rerouted",
-}
+def _delays(now: datetime, critical_slack: timedelta) -> Any:
+    def change(doc: Doc | None) -> Decision:
+        if doc is None:
+            return Decision(state=None)
+        state, events = doc, []
+        for s in legs_in(doc):
+            severity = severity_for(now, s.eta, s.deadline_at, critical_slack=critical_slack)
+            if severity is None or RANK[severity] <= RANK[s.delay_severity]:
+                continue
+            nxt, emitted = s.mark_delayed(severity, now)
+            if emitted:
+                state = with_shipment(state, nxt)
+                events.extend(emitted)
+        return Decision(state=state, emit=events) if events else Decision(state=None)
 
-
-def eta_timers(event: Envelope[Any]) -> list[tuple[str, datetime]]:
-    """Projection of our own events onto the due index: every ETA a shipment gets becomes a timer."""
-    if event.type not in _ETA_EVENTS:
-        return []
-    eta = getattr(event.data, "eta", None)
-    return [(event.data.shipment_id, eta + _AFTER)] if eta is not None else []
-
-
-def route_eta(event: Envelope[Any]) -> str | None:
-    return str(event.data.shipment_id) if event.type in _ETA_EVENTS else None
-
-
-def next_step(shipment: Shipment, now: datetime, critical_slack: timedelta) -> datetime | None:
-    """When this open shipment's delay severity can next rise (None: it cannot)."""
-    if shipment.status not in OPEN:
-        return None
-    steps = (shipment.eta, shipment.deadline_at - critical_slack, shipment.deadline_at)
-    future = [t for t in steps if t >= now]
-    return max(min(future), shipment.eta) + _AFTER if future else None
+    return change
 
 
 async def sweep_delays(
     stores: Stores, clock: Clock, *, critical_slack: timedelta, after_each: Hook | None = None
 ) -> int:
-    """Emit shipment-delayed for every open shipment whose ETA passed, once per severity step.
-
-    ``after_each`` (tests) runs after each shipment is handled. Returns the number of events emitted.
-    """
+    """Emit shipment-delayed for every open shipment whose ETA passed, once per severity step; returns the
+    number of events emitted. ``after_each`` (tests) runs after each document, which the sweep then
+    handles one at a time instead of a page at a time."""
     now = clock.now()
     emitted = 0
 
-    async def handle(ids: list[str]) -> None:
+    async def check(ids: list[str]) -> None:
         nonlocal emitted
-        follow_ups: list[tuple[str, datetime]] = []
-        for shipment_id in sorted(ids):
-            emitted += await _check(stores, shipment_id, now, critical_slack, follow_ups)
-            if after_each is not None:
-                await after_each(shipment_id)
-        await stores.timers.schedule(follow_ups)
+        merged = await stores.shipments.merge({doc_id: _delays(now, critical_slack) for doc_id in ids})
+        emitted += len(merged.emitted)
+        if merged.emitted:  # the list of delayed shipments at once (its projection does the same, durably)
+            await stores.delayed.apply([Routed(e.data.shipment_id, e) for e in merged.emitted], list_delayed)
+        await schedule_next(stores, list(merged.docs.values()), now, critical_slack)
+
+    async def handle(ids: list[str]) -> None:
+        unique = list(dict.fromkeys(ids))
+        if after_each is None:
+            await check(unique)
+            return
+        for doc_id in unique:
+            await check([doc_id])
+            await after_each(doc_id)
 
     await stores.timers.sweep(handle)
     return emitted
 
 
-async def _check(
-    stores: Stores,
-    shipment_id: str,
-    now: datetime,
-    critical_slack: timedelta,
-    follow_ups: list[tuple[str, datetime]],
-) -> int:
-    doc = await stores.shipments.get(shipment_id)
-    if doc is None:
-        return 0
-    current = Shipment.from_doc(doc)
-    if current.status not in OPEN:
-        return 0
-    step = next_step(current, now, critical_slack)
-    if step is not None:
-        follow_ups.append((shipment_id, step))
-    severity = severity_for(now, current.eta, current.deadline_at, critical_slack=critical_slack)
-    if severity is None or RANK[severity] <= RANK[current.delay_severity]:
-        return 0
+def _points(raw: list[dict[str, Any]]) -> list[CurvePoint]:
+    return [CurvePoint.model_validate(p) for p in raw]
 
-    def change(d: dict[str, Any] | None, sev: Any = severity) -> Decision:
-        if d is None:
+
+def _planned_count(points: list[CurvePoint], now: datetime) -> int:
+    return max((p.tps for p in points if p.at <= now), default=0)
+
+
+def _at_risk(region: str, day: str, event: EventData) -> Any:
+    def change(doc: Doc | None) -> Decision:
+        if doc is None or doc.get("at_risk", {}).get(region) == day:
             return Decision(state=None)
-        nxt, events = Shipment.from_doc(d).mark_delayed(sev, now)
-        return Decision(state=nxt.to_state(), emit=events) if events else Decision(state=None)
+        return Decision(state={**doc, "at_risk": {**doc.get("at_risk", {}), region: day}}, emit=[event])
 
-    _, envs = await stores.shipments.mutate(shipment_id, change, idempotency_key=f"delayed:{severity}")
-    return len(envs)
+    return change
 
 
 async def sweep_risk(stores: Stores, clock: Clock) -> int:
-    """Emit region-at-risk for each region whose readiness is behind its plan curve, once per local day."""
+    """Emit region-at-risk for each kecamatan, kab/kota, province and nation whose readiness is behind its
+    plan curve, once per local day. Reads the rollups (about 550 small documents per election) and the
+    plan headers; never a shipment."""
     now = clock.now()
+    rollups = [d async for d in stores.readiness.scan()]
+    kabs = [d for d in rollups if d.get("level") == "kab_kota"]
+    headers = await stores.plans.current(d["plan_id"] for d in kabs)
     emitted = 0
-    ids = [d["_id"] async for d in stores.readiness.collection.find({}, {"_id": 1})]
-    for doc_id in sorted(ids):
-        doc = await stores.readiness.get(doc_id)
-        if doc is None:
+    planned_by: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])  # region -> [planned, ready, total]
+    for kab in kabs:
+        header = headers.get(kab["plan_id"])
+        if header is None:
             continue
-        for row in region_rows(doc):
-            if risk_event(row, now) is None:
-                continue
-            day = now.astimezone(zone(row["region"])).date().isoformat()
-            region = row["region"]
-
-            def change(d: dict[str, Any] | None, region: str = region, day: str = day) -> Decision:
-                if d is None:
-                    return Decision(state=None)
-                fresh = next((r for r in region_rows(d) if r["region"] == region), None)
-                event = risk_event(fresh, now) if fresh is not None else None
-                if event is None:
-                    return Decision(state=None)
-                state = {k: v for k, v in d.items() if not k.startswith("_")}
-                state["at_risk"] = [*d.get("at_risk", []), {"region": region, "day": day}][-400:]
-                return Decision(state=state, emit=[event])
-
-            _, envs = await stores.readiness.mutate(doc_id, change, idempotency_key=f"at-risk:{region}:{day}")
+        checks: list[tuple[str, int, int, list[CurvePoint]]] = []
+        ready, total = sum_rows(kab)
+        points = _points(header["curve"])
+        checks.append((kab["region"], ready, total, points))
+        for kec, summary in header.get("kecamatan", {}).items():
+            r, t = sum_rows(kab, within=kec)
+            checks.append((kec, r, t, _points(summary["curve"])))
+        for key in (kab["region"].split(".")[0], ""):
+            acc = planned_by[f"{kab['election_id']}|{key}"]
+            acc[0] += _planned_count(points, now)
+            acc[1] += ready
+            acc[2] += total
+        for region, r, t, pts in checks:
+            emitted += await _report(stores, kab["_id"], region, r, t, pts, now)
+    for doc in rollups:
+        if doc.get("level") not in ("province", "national"):
+            continue
+        region = doc.get("region") or ""
+        planned, ready, total = planned_by.get(f"{doc['election_id']}|{region}", [0, 0, 0])
+        if not total:
+            continue
+        summary = reading(region or "nasional", ready, total, [], now)
+        summary["planned"] = round(min(planned / total, 1.0), 4)
+        summary["behind_plan"] = summary["readiness"] < summary["planned"]
+        event = risk_event(summary, now) if region else None
+        if event is not None:
+            day = now.astimezone(zone(region)).date().isoformat()
+            _, envs = await stores.readiness.mutate(doc["_id"], _at_risk(region, day, event))
             emitted += len(envs)
     return emitted
+
+
+async def _report(
+    stores: Stores,
+    rollup_id: str,
+    region: str,
+    ready: int,
+    total: int,
+    points: list[CurvePoint],
+    now: datetime,
+) -> int:
+    event = risk_event(reading(region, ready, total, points, now), now)
+    if event is None:
+        return 0
+    day = now.astimezone(zone(region)).date().isoformat()
+    _, envs = await stores.readiness.mutate(rollup_id, _at_risk(region, day, event))
+    return len(envs)

@@ -139,7 +139,7 @@ async def sweep_action_items(stores: Stores, clock: Clock) -> int:
     now = clock.now()
     candidates = [
         ActionItem.model_validate(d)
-        async for d in stores.action_items.collection.find({"status": act.ActionStatus.OPEN.value})
+        async for d in stores.action_items.scan(lambda d: d.get("status") == act.ActionStatus.OPEN.value)
     ]
     due = [item.action_item_id for item in candidates if act.mark_overdue(item, now) is not None]
 

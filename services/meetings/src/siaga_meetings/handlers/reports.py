@@ -161,7 +161,7 @@ def make_submission_decider(clock: Clock) -> Callable[[Doc | None, Envelope[Any]
     def decide(doc: Doc | None, envelope: Envelope[Any]) -> Decision:
         data = envelope.data
         if not isinstance(data, SubmitReport):  # pragma: no cover - routed away
-            return Decision(state=None, record=False)
+            return Decision(state=None)
         if doc is None:
             raise EventRejected(
                 f"period_id: no report of schedule {data.schedule_id} has been requested from "
@@ -192,7 +192,7 @@ async def sweep_reports(stores: Stores, clock: Clock, *, lookback_days: int) -> 
     once per region and period.
     """
     now = clock.now()
-    schedules = [ReportSchedule.model_validate(d) async for d in stores.schedules.collection.find({})]
+    schedules = [ReportSchedule.model_validate(d) async for d in stores.schedules.scan()]
     templates: dict[str, ReportTemplate] = {}
     work: list[tuple[str, Obligation]] = []
     for schedule in schedules:

@@ -75,7 +75,7 @@ def apply_signal(
         if doc is None:
             # nothing raised, nothing to clear: and no document either, or the alert raised later would
             # find one without an alert in it
-            return Decision(state=None, record=False)
+            return Decision(state=None)
         if doc["status"] == AlertStatus.RESOLVED:
             return Decision(state=None)
         return resolve(doc, now, by=None, reason=sig.reason)

@@ -108,6 +108,8 @@ def signal_for(env: Envelope[Any]) -> AlertSignal | None:
             delay_severity=d.severity.value,
         )
     if isinstance(d, lg.ShipmentDelivered):
+        if not d.was_delayed:
+            return None  # never delayed, so no delay alert to clear: not even a read (the event says so)
         return _resolve(
             "shipment-delayed", env, {"shipment_id": d.shipment_id}, "cause cleared: shipment delivered"
         )
@@ -153,6 +155,8 @@ def signal_for(env: Envelope[Any]) -> AlertSignal | None:
             f"Report {d.schedule_id} for {d.period_id} from {_name(d.region)} is overdue",
         )
     if isinstance(d, mt.ReportSubmitted):
+        if not d.late:
+            return None  # on time, so never overdue: nothing to clear, and no read to find that out
         return _resolve(
             "report-overdue", env, {"obligation_id": d.obligation_id}, "cause cleared: report submitted"
         )

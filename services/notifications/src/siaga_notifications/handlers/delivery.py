@@ -163,13 +163,11 @@ class DeliveryWorker:
         if sender is None:
             return 0
         now = self.clock.now()
-        cursor = self.store.collection.find(
-            {"channel": self.channel, "state": "pending"},
-            {"next_attempt_at": 1, "lease_until": 1, "attempts": 1},
-        )
         due = [
             d
-            async for d in cursor
+            async for d in self.store.scan(
+                lambda d: d.get("channel") == self.channel and d.get("state") == "pending"
+            )
             if d["next_attempt_at"] <= now and (d.get("lease_until") is None or d["lease_until"] <= now)
         ]
         due.sort(key=lambda d: (d["next_attempt_at"], d["_id"]))

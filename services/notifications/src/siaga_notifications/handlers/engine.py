@@ -121,16 +121,14 @@ class Engine:
 
     async def escalate_due(self) -> None:
         now = self.clock.now()
-        cursor = self.stores.alerts.collection.find({"status": "firing"}, {"esc": 1, "chain_run": 1})
-        async for d in cursor:
+        async for d in self.stores.alerts.scan(lambda d: d.get("status") == "firing"):
             due = (d.get("esc") or {}).get("next_due_at")
             if due is None or due > now:
                 continue
             await self._escalate_one(d, now)
 
     async def apply_joins(self) -> None:
-        cursor = self.stores.alerts.collection.find({}, {"pending_joins": 1})
-        waiting = [d["_id"] async for d in cursor if d.get("pending_joins")]
+        waiting = [d["_id"] async for d in self.stores.alerts.scan(lambda d: bool(d.get("pending_joins")))]
         for fp in waiting:
             await self.join_pending(fp)
 
@@ -164,10 +162,13 @@ class Engine:
 
     async def flush_due(self) -> None:
         now = self.clock.now()
-        cursor = self.stores.groups.collection.find(
-            {"$or": [{"next_flush_at": {"$lte": now}}, {"has_pending": True}]}, {"_id": 1}
+        due = self.stores.groups.scan(
+            lambda g: (
+                bool(g.get("has_pending"))
+                or (g.get("next_flush_at") is not None and g["next_flush_at"] <= now)
+            )
         )
-        for gid in [d["_id"] async for d in cursor]:
+        for gid in [d["_id"] async for d in due]:
             await self.flush_group(gid, now)
 
     async def flush_group(self, gid: str, now: datetime) -> None:
@@ -206,13 +207,16 @@ class Engine:
         ]
         if rules:
             names = sorted({n for r in rules for n in r.source.alertnames})
-            flt: dict[str, Any] = {"status": "firing"}
-            if names and all(r.source.alertnames for r in rules):
-                flt["alertname"] = {"$in": names}
-            sources = [d async for d in self.stores.alerts.collection.find(flt, {"history": 0, "esc": 0})]
-        silences = [Silence.model_validate(d) async for d in self.stores.silences.collection.find({})]
+            only = set(names) if names and all(r.source.alertnames for r in rules) else None
+            sources = [
+                d
+                async for d in self.stores.alerts.scan(
+                    lambda d: d.get("status") == "firing" and (only is None or d.get("alertname") in only)
+                )
+            ]
+        silences = [Silence.model_validate(d) async for d in self.stores.silences.scan()]
         muted = muted_fingerprints(list(alerts.values()), sources, rules, silences, self.clock.now())
-        contacts = [Contact.model_validate(d) async for d in self.stores.contacts.collection.find({})]
+        contacts = [Contact.model_validate(d) async for d in self.stores.contacts.scan()]
         return group_rules.FlushInput(
             alerts=alerts,
             muted=muted,

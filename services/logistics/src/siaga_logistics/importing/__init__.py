@@ -1,0 +1,7 @@
+"""Import of KPU distribution plans from CSV/XLSX files (one row per TPS, or per TPS and item), and a
+generator of a realistic national plan file for load tests."""
+
+from .columns import FileHeader, HeaderError, ParsedRow, RowError
+from .reader import PlanFile, read_plan_file
+
+__all__ = ["FileHeader", "HeaderError", "ParsedRow", "PlanFile", "RowError", "read_plan_file"]

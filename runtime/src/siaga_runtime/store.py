@@ -344,8 +344,12 @@ class AggregateStore:
         *,
         scope: str = "",
         before_write: BeforeWrite | None = None,
+        absent: bool = False,
     ) -> ApplyResult:
         """Apply events in order: per document, events keep their sequence; one write per document.
+
+        With ``absent`` the documents are expected not to exist (records written once): the first round
+        reads none, and one that exists is found by its duplicate key and decided again after a read.
 
         ``scope`` (the projection's name) keeps the watermarks of two projections that write the same
         document apart. Returns counts; raises only on infrastructure errors (which the consumer treats as
@@ -363,7 +367,10 @@ class AggregateStore:
             rounds += 1
             if rounds > MAX_CONFLICT_ROUNDS:
                 raise RuntimeError(f"{self.name}: still conflicting after {MAX_CONFLICT_ROUNDS} rounds")
-            current = await self._load((it.doc_id for it in pending), result)
+            if absent and rounds == 1:
+                current = {it.doc_id: d for it in pending if (d := self._cache.get(it.doc_id)) is not None}
+            else:
+                current = await self._load((it.doc_id for it in pending), result)
             originals: dict[str, Doc | None] = {}
             working: dict[str, Doc | None] = {}
             by_doc: dict[str, list[Routed]] = {}

@@ -53,6 +53,8 @@ log = logging.getLogger(__name__)
 
 CURSOR = "cursor"
 PAGE_SIZE = 500
+# Buckets whose last page (and the ids in it) this process remembers, to schedule into them without reading.
+MEMORY_BUCKETS = 20_000
 HOUR = timedelta(hours=1)
 EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 # (event) -> [(document id, due time)] the event asks for; an empty list ignores it.
@@ -91,6 +93,10 @@ class DueIndex:
         self.clock = clock or SystemClock()
         self.max_buckets_per_sweep = max_buckets_per_sweep
         self.page_size = page_size
+        # For buckets no sweep can have reached yet (see ``schedule``): the ids known to be in their
+        # unswept pages, and their last page as this process last wrote or read it.
+        self._known: dict[datetime, set[str]] = {}
+        self._pages: dict[datetime, tuple[int, dict[str, Any]]] = {}
 
     @property
     def collection(self) -> Any:
@@ -121,66 +127,113 @@ class DueIndex:
     async def schedule(self, timers: Iterable[tuple[str, datetime]]) -> int:
         """Make each ``(doc_id, at)`` due at ``at`` (a time in the past is due at the next sweep)."""
         by_bucket: dict[datetime, set[str]] = {}
-        now_bucket = self.bucket_start(self.clock.now())
+        now = self.clock.now()
+        now_bucket = self.bucket_start(now)
         for doc_id, at in timers:
             by_bucket.setdefault(max(self.bucket_start(at), now_bucket), set()).add(doc_id)
         if not by_bucket:
             return 0
+        horizon = now + 2 * self.bucket  # no sweep has handed over a bucket that starts after this
+        self._forget_known(horizon)
+        relist: list[datetime] = []
         for start, ids in sorted(by_bucket.items()):
-            await self._add(start, sorted(ids))
+            known = self._known.get(start) if start > horizon else None
+            todo = sorted(ids - known) if known else sorted(ids)
+            if todo and await self._add(start, todo, remember=start > horizon):
+                relist.append(start)
+        if relist:
+            await self._list(relist)
+        return sum(len(ids) for ids in by_bucket.values())
+
+    async def _list(self, starts: list[datetime]) -> None:
+        """List buckets in their hours and the hours in the cursor (after their ids are in pages)."""
         coll = self.collection
         by_hour: dict[datetime, list[datetime]] = {}
-        for start in sorted(by_bucket):
+        for start in sorted(starts):
             by_hour.setdefault(self.hour_start(start), []).append(start)
-        for hour, starts in sorted(by_hour.items()):
+        for hour, in_hour in sorted(by_hour.items()):
             await coll.update_one(
                 {"_id": self.hour_id(hour)},
-                {"$addToSet": {"pending": {"$each": starts}}, "$set": {"at": hour}},
+                {"$addToSet": {"pending": {"$each": in_hour}}, "$set": {"at": hour}},
                 upsert=True,
             )
         await coll.update_one(
             {"_id": CURSOR}, {"$addToSet": {"hours": {"$each": sorted(by_hour)}}}, upsert=True
         )
-        return sum(len(ids) for ids in by_bucket.values())
 
-    async def _add(self, start: datetime, ids: list[str]) -> None:
-        """Add ``ids`` to the bucket's last page, opening new pages when it is full."""
+    def _forget_known(self, horizon: datetime) -> None:
+        for start in [s for s in self._known if s <= horizon]:
+            del self._known[start]
+            self._pages.pop(start, None)
+
+    def _remember(self, start: datetime, k: int, page: dict[str, Any], ids: Iterable[str]) -> None:
+        self._pages[start] = (k, page)
+        self._known.setdefault(start, set()).update(ids)
+        while len(self._pages) > MEMORY_BUCKETS:
+            oldest = next(iter(self._pages))
+            del self._pages[oldest]
+            self._known.pop(oldest, None)
+
+    async def _add(self, start: datetime, ids: list[str], *, remember: bool) -> bool:
+        """Add ``ids`` to the bucket's last page, opening new pages when it is full. Returns whether the
+        bucket may need listing: a page was opened or a swept one reopened. Ids appended to a page that
+        was not swept need none: a bucket leaves its hour's list only once all its pages are marked swept,
+        and the append's version bump makes a racing mark fail."""
         coll = self.collection
-        header = await coll.find_one({"_id": self.bucket_id(start)})
-        k = max(int(header.get("pages", 1)) - 1, 0) if header else 0
+        cached = self._pages.get(start) if remember else None
+        if cached is not None:
+            k, page = cached
+        else:
+            header = await coll.find_one({"_id": self.bucket_id(start)})
+            k = max(int(header.get("pages", 1)) - 1, 0) if header else 0
+            page = await coll.find_one({"_id": self.page_id(start, k)})
+        relist = False
         remaining = ids
         while remaining:
-            page = await coll.find_one({"_id": self.page_id(start, k)})
             if page is None:
                 chunk, rest = remaining[: self.page_size], remaining[self.page_size :]
+                page = {"_id": self.page_id(start, k), "at": start, "ids": chunk, "swept": False, "_v": 1}
                 try:
-                    await coll.insert_one(
-                        {"_id": self.page_id(start, k), "at": start, "ids": chunk, "swept": False, "_v": 1}
-                    )
-                except DuplicateKeyError:
-                    continue  # another scheduler opened it first: read it and add to it
+                    await coll.insert_one(page)
+                except DuplicateKeyError:  # another scheduler opened it first: read it and add to it
+                    page = await coll.find_one({"_id": self.page_id(start, k)})
+                    continue
                 await coll.update_one(
                     {"_id": self.bucket_id(start)},
                     {"$max": {"pages": k + 1}, "$set": {"at": start}},
                     upsert=True,
                 )
-                remaining = rest
-                k += 1
-                continue
-            present = set(page.get("ids", ()))
-            new = [i for i in remaining if i not in present]
-            space = max(self.page_size - len(present), 0)
-            fits, rest = new[:space], new[space:]
-            if fits or (page.get("swept") and len(new) < len(remaining)):
-                update: dict[str, Any] = {"$set": {"swept": False}, "$inc": {"_v": 1}}
-                if fits:
-                    update["$addToSet"] = {"ids": {"$each": fits}}
-                res = await coll.update_one({"_id": page["_id"], "_v": page["_v"]}, update)
-                if res.matched_count == 0:
-                    continue  # a sweep or another scheduler moved it: read it again
+                relist = True
+            else:
+                present = set(page.get("ids", ()))
+                new = [i for i in remaining if i not in present]
+                space = max(self.page_size - len(present), 0)
+                chunk, rest = new[:space], new[space:]
+                swept = bool(page.get("swept"))
+                if chunk or (swept and len(new) < len(remaining)):
+                    update: dict[str, Any] = {"$set": {"swept": False}, "$inc": {"_v": 1}}
+                    if chunk:
+                        update["$addToSet"] = {"ids": {"$each": chunk}}
+                    res = await coll.update_one({"_id": page["_id"], "_v": page["_v"]}, update)
+                    if res.matched_count == 0:  # a sweep or another scheduler moved it: read it again
+                        page = await coll.find_one({"_id": self.page_id(start, k)})
+                        continue
+                    relist = relist or swept
+                    page = {
+                        **page,
+                        "ids": [*page.get("ids", ()), *chunk],
+                        "swept": False,
+                        "_v": page["_v"] + 1,
+                    }
+                elif swept:
+                    relist = True
+            if remember and not page.get("swept"):
+                self._remember(start, k, page, page["ids"])
             remaining = rest
             if remaining:
                 k += 1
+                page = await coll.find_one({"_id": self.page_id(start, k)})
+        return relist
 
     async def apply(
         self,

@@ -275,7 +275,7 @@ async def import_kab(
         {rollup: lambda cur: Decision(state=kab_rollup_state(pid, election_id, kab, chunks, cur))}
     )
     rows_doc = rows_state(pid, election_id, kab, voting_day, kept, hashes, warehouse)
-    await stores.plans.merge({rows_id(pid): lambda _: Decision(state=rows_doc)})
+    await stores.plans.merge({rows_id(pid): lambda _: Decision(state=rows_doc)}, absent=stored_doc is None)
     header = await stores.plans.get(pid)
     event = _plan_event(plan, header, out)
     state = header_state(
@@ -283,5 +283,5 @@ async def import_kab(
         created_at=(header or {}).get("created_at") or clock.now(),
         revision=(header or {}).get("revision", 0) + 1,
     )
-    await stores.plans.merge({pid: lambda _: Decision(state=state, emit=[event])})
+    await stores.plans.merge({pid: lambda _: Decision(state=state, emit=[event])}, absent=header is None)
     return out

@@ -31,9 +31,10 @@ __all__ = [
 ]
 
 _AFTER = timedelta(seconds=1)
+# The events that move a shipment's ETA once it is planned (the import, and the API for a shipment of its
+# own, schedule the planned ETAs themselves, before or with their writes: no need to read every
+# shipment-planned back).
 ETA_EVENTS = {
-    ev.ShipmentPlanned.event_type,
-    ev.ShipmentReplanned.event_type,
     ev.ShipmentDispatched.event_type,
     ev.ShipmentCheckpointPassed.event_type,
     ev.ShipmentRerouted.event_type,
@@ -111,6 +112,24 @@ def _merge_children(
         return Decision(state=state if changed else None)
 
     return change
+
+
+class WriteOnce:
+    """A store for records written once (proofs of delivery): applied without reading first."""
+
+    def __init__(self, store: AggregateStore) -> None:
+        self.store = store
+
+    async def apply(
+        self,
+        items: Sequence[Routed],
+        decide: Any,
+        /,
+        *,
+        scope: str = "",
+        before_write: BeforeWrite | None = None,
+    ) -> ApplyResult:
+        return await self.store.apply(items, decide, scope=scope, before_write=before_write, absent=True)
 
 
 def _route_pod(env: Envelope[Any]) -> str | None:
@@ -223,7 +242,7 @@ def own_event_projections(stores: Stores) -> list[Projection]:
     rollup = ReadinessRollup(stores.readiness)
     return [
         Projection("readiness", rollup, rollup.route, None),
-        Projection("pods", stores.pods, _route_pod, _pod),
+        Projection("pods", WriteOnce(stores.pods), _route_pod, _pod),
         Projection("standalone-supply", stores.shipments, _route_foreign_supply, _foreign_supply),
         Projection("delayed", stores.delayed, _route_delayed, list_delayed),
         Projection("eta-timers", stores.timers, _route_eta, eta_timers),

@@ -120,7 +120,9 @@ async def create_shipment(
             raise DomainError("shipment_id", f"shipment {new_id} already exists", ErrorKind.CONFLICT)
         return Decision(state=state, emit=[shipment.planned_event()])
 
+    # its timer first: a timer of a document not written yet is a no-op, a written one without a timer would
+    # never be swept (no projection reads shipment-planned back)
+    await schedule_next(stores, [{"_id": leg_ref(new_id).doc_id, **state}], now, critical_slack)
     doc, _ = await stores.shipments.mutate(leg_ref(new_id).doc_id, change)
     assert doc is not None
-    await schedule_next(stores, [doc], now, critical_slack)
     return shipment_in(doc, new_id)

@@ -190,29 +190,36 @@ def write_feed(
     short_share: float = 0.02,
     damaged_share: float = 0.03,
     delay_share: float = 0.002,
+    delayed_min: int = 100,
 ) -> Feed:
-    """Write the whole distribution's scans to ``path``; their times start now and grow by 1 ms a record."""
+    """Write the whole distribution's scans to ``path``, 1 ms apart, the last one made now.
+
+    The legs picked as delayed (``delay_share`` of the TPS legs, at least ``delayed_min``) are dispatched
+    and checkpointed but never delivered: the benchmark moves their ETA to pass while it measures."""
     rng = random.Random(seed)
     by_level: dict[str, list[Leg]] = {lv: [] for lv in LEVELS}
     for leg in legs:
         by_level[leg.level].append(leg)
     out = Feed(path)
     tps = by_level["tps"]
-    picked = rng.sample(
-        range(len(tps)), k=min(len(tps), int(len(tps) * (short_share + damaged_share + delay_share)))
-    )
     n_short, n_damaged = int(len(tps) * short_share), int(len(tps) * damaged_share)
+    n_delayed = max(int(len(tps) * delay_share), min(delayed_min, len(tps) // 10))
+    picked = rng.sample(range(len(tps)), k=min(len(tps), n_short + n_damaged + n_delayed))
     short = {tps[i].shipment_id for i in picked[:n_short]}
     damaged = {tps[i].shipment_id for i in picked[n_short : n_short + n_damaged]}
     out.delayed = [tps[i].shipment_id for i in picked[n_short + n_damaged :]]
     out.short, out.damaged = sorted(short), sorted(damaged)
     out.shipments = sum(len(v) for v in by_level.values())
-    at = datetime.now(UTC)
+    held = set(out.delayed)
     step = timedelta(milliseconds=1)
+    # the scans were made before they are reported: the last one is now, none is in the future
+    at = datetime.now(UTC) - step * (len(KINDS) * out.shipments - len(held))
     with path.open("wb") as f:
         for level in LEVELS:
             for kind in KINDS:
                 for leg in _interleaved(by_level[level], routes):
+                    if kind == "delivered" and leg.shipment_id in held:
+                        continue
                     at += step
                     extra: dict[str, object] = {}
                     if kind == "checkpoint":
@@ -226,8 +233,7 @@ def write_feed(
                     f.write(value)
                     out.records += 1
                     out.by_kind[f"{level}:{kind}"] = out.by_kind.get(f"{level}:{kind}", 0) + 1
-    delayed = set(out.delayed)
-    out.on_time = [leg.shipment_id for leg in tps if leg.shipment_id not in delayed][:50_000]
+    out.on_time = [leg.shipment_id for leg in tps if leg.shipment_id not in held][:50_000]
     return out
 
 

@@ -1,5 +1,5 @@
-"""Run the sample through the real services: set up plans and shipments by HTTP, stream status scans into
-the logistics inbound topic, and measure throughput, alert latency, replay time, memory and lag."""
+"""The national benchmark's plumbing: the services as their own processes, a webhook receiver, a producer
+of status scans and readings of counters, lag and memory."""
 
 from __future__ import annotations
 
@@ -16,20 +16,17 @@ import time
 import urllib.request
 import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-import httpx
 import psutil
 from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient
 from siaga_schemas import Envelope
 from siaga_schemas.events.logistics import ShipmentStatusReported
 from siaga_schemas.topics import LOGISTICS_EVENTS, LOGISTICS_STATUS_UPDATES
-
-from .generate import Distribution
 
 SECRET = "bench-webhook-secret"  # noqa: S105 (loopback benchmark only)
 TOKEN = {"Authorization": "Bearer dev:kemendagri:national:admin"}
@@ -64,10 +61,15 @@ class Service:
     proc: subprocess.Popen[bytes]
     peak_rss: int = 0
 
-    def metric(self, name: str) -> float:
+    def metric(self, name: str, having: str = "") -> float:
+        """The sum of a metric's series (those whose labels contain ``having``, when given)."""
         with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/metrics", timeout=5) as r:
             text = r.read().decode()
-        return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines() if line.startswith(name + "{"))
+        return sum(
+            float(line.rsplit(" ", 1)[1])
+            for line in text.splitlines()
+            if line.startswith(name + "{") and having in line.split("}", 1)[0]
+        )
 
     def sample_rss(self) -> None:
         try:
@@ -143,96 +145,12 @@ def start_receiver(run: Run) -> ThreadingHTTPServer:
     return server
 
 
-async def setup(
-    run: Run, dist: Distribution, eta: datetime, budget_s: float
-) -> dict[str, list[dict[str, Any]]]:
-    """One plan per sampled kab/kota (TPS supplied straight from its warehouse) and a shipment per TPS,
-    all with the same ETA; returns each shipment's lines by shipment id."""
-    base = f"http://127.0.0.1:{run.services['logistics'].port}"
-    today = datetime.now(UTC).date()
-    lines: dict[str, list[dict[str, Any]]] = {}
-    started = time.monotonic()
-    async with httpx.AsyncClient(base_url=base, headers=TOKEN, timeout=60) as c:
-        r = await c.put(
-            f"http://127.0.0.1:{run.services['notifications'].port}/contacts/bench-desk",
-            json={
-                "contact_id": "bench-desk",
-                "name": "Bench national desk",
-                "institution": "kemendagri",
-                "roles": ["desk"],
-                "channels": {"webhook_default": True},
-            },
-        )
-        r.raise_for_status()
-        for kab, villages in sorted(dist.by_kab_kota().items()):
-            if time.monotonic() - started > budget_s:
-                break
-            tps = [
-                {"tps_id": f"tps-{v}-{i:03d}", "region": v, "dpt": 300, "direct": True}
-                for v in villages
-                for i in range(1, dist.tps[v] + 1)
-            ]
-            plan_id = f"plan-bench-{kab}"
-            spec = {
-                "plan_id": plan_id,
-                "election_id": "bench",
-                "region": kab,
-                "voting_day": (today + timedelta(days=10)).isoformat(),
-                "contests": ["bupati"],
-                "distribution_starts_at": datetime.now(UTC).replace(tzinfo=None, microsecond=0).isoformat(),
-                "tps": tps,
-            }
-            r = await c.post("/plans", json=spec)
-            r.raise_for_status()
-            legs = r.json()["legs"]
-
-            async def ship(leg: dict[str, Any], plan_id: str = plan_id) -> None:
-                sid = f"shp-{leg['leg_id']}"
-                body = {
-                    "shipment_id": sid,
-                    "plan_id": plan_id,
-                    "leg_id": leg["leg_id"],
-                    "eta": eta.isoformat(),
-                }
-                resp = await c.post("/shipments", json=body)
-                resp.raise_for_status()
-                lines[sid] = leg["lines"]
-
-            for start in range(0, len(legs), 16):
-                await asyncio.gather(*(ship(leg) for leg in legs[start : start + 16]))
-    return lines
-
-
 def scan(shipment_id: str, status: str, **extra: Any) -> tuple[bytes, bytes, list[tuple[str, bytes]]]:
     data = ShipmentStatusReported(
         shipment_id=shipment_id, status=status, observed_at=datetime.now(UTC), source_system="bench", **extra
     )
     env = Envelope.wrap(data, source="/bench/silog")
     return shipment_id.encode(), env.to_bytes(), env.kafka_headers()
-
-
-def pod(shipment_id: str, lines: list[dict[str, Any]], short: bool) -> dict[str, Any]:
-    out = []
-    for i, ln in enumerate(lines):
-        shipped = ln["quantity"] - (1 if short and i == 0 else 0)
-        out.append(
-            {
-                "item": ln["item"],
-                "variant": ln.get("variant"),
-                "shipped": shipped,
-                "accepted": shipped,
-                "rejected": 0,
-            }
-        )
-    return {
-        "lines": out,
-        "handover": {
-            "number": f"BA-{shipment_id}",
-            "handed_over_by": "Gudang",
-            "received_by": "KPPS",
-            "at": datetime.now(UTC).isoformat(),
-        },
-    }
 
 
 async def produce(
@@ -313,10 +231,8 @@ __all__ = [
     "Run",
     "lag",
     "new_run",
-    "pod",
     "produce",
     "sampler",
     "scan",
-    "setup",
     "start_receiver",
 ]

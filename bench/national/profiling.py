@@ -96,6 +96,7 @@ class Profilers:
     """One ``py-spy record`` per service process, stopped (and flushed) before the services stop."""
 
     out_dir: Path
+    prefix: str = ""
     rate: int = 47
     procs: dict[str, tuple[subprocess.Popen[bytes], Path]] = field(default_factory=dict)
 
@@ -109,7 +110,8 @@ class Profilers:
         if exe is None:
             return
         self.out_dir.mkdir(parents=True, exist_ok=True)
-        out = self.out_dir / f"national_profile_{name}.txt"
+        stem = f"{self.prefix}_{name}" if self.prefix else name
+        out = self.out_dir / f"national_profile_{stem}.txt"
         cmd = [exe, "record", "--pid", str(pid), "--format", "raw", "--output", str(out)]
         cmd += ["--rate", str(self.rate), "--idle", "--threads", "--nonblocking"]
         logs = Path(".devstack") / "logs"
@@ -161,8 +163,9 @@ class CpuLedger:
         out = []
         for (_, t0, a), (label, t1, b) in zip(self.marks, self.marks[1:], strict=False):
             wall = max(t1 - t0, 1e-9)
-            cores = {name: round((b[name] - a[name]) / wall, 2) for name in b if name in a}
-            out.append({"phase": label, "wall_s": round(wall, 1), "cores": cores})
+            cpu_s = {name: round(b[name] - a[name], 2) for name in b if name in a}
+            cores = {name: round(v / wall, 2) for name, v in cpu_s.items()}
+            out.append({"phase": label, "wall_s": round(wall, 1), "cores": cores, "cpu_s": cpu_s})
         return out
 
 

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from bench.national.profiling import _pprof_rows, categorise, summarise_collapsed
-from bench.national.report import write_results
+from bench.national.report import cost_per_unit, targets, write_results
 
 COLLAPSED = """\
 thread (0x7F01) "MainThread";<module> (siaga_logistics/__main__.py:19);select (selectors.py:468) 60
@@ -58,63 +58,53 @@ def test_pprof_top_rows_are_parsed() -> None:
     ]
 
 
-def test_the_report_states_each_target_and_the_evidence(tmp_path: Path) -> None:
-    latency = {"p50": 30.0, "p95": 80.0, "p99": 450.0, "max": 470.0, "n": 10}
-    result = {
-        "started_at": "2026-12-01T00:00:00+00:00",
-        "finished_at": "2026-12-01T00:10:00+00:00",
+def _run(fraction: float, tps: int, cpu_logistics: float) -> dict[str, object]:
+    return {
+        "fraction": fraction,
         "machine": {"cpus": 2, "python": "3.11.7", "load": [1.0, 1.0, 1.0]},
-        "national": {"provinces": 38, "kab_kota": 514, "kecamatan": 7285, "villages": 83762, "tps": 820161},
-        "sample": {
-            "fraction": 0.5,
-            "provinces": 38,
-            "kab_kota": 300,
-            "kecamatan": 3000,
-            "villages": 40000,
-            "tps": 410000,
-        },
-        "setup": {"shipments": 410000, "seconds": 100.0},
-        "phase_a": {
-            "records": 1000,
-            "logistics_events_per_s": 25000,
-            "notifications_events": 10,
-            "notifications_s": 1.0,
-        },
-        "phase_b": {
-            "target_rate_per_s": 1000,
-            "background_rate_per_s": 1000,
-            "latency_ms": latency,
-            "delayed_shipments": 10,
-            "shipment_delayed_emitted": 10,
-            "notified": 10,
-        },
-        "phase_c": {
-            "events": 100,
-            "events_timed": 90,
-            "seconds_applying": 700.0,
-            "events_per_s": 21000,
-            "national_events_estimate": 30_000_000,
-        },
-        "cpu_by_phase": [{"phase": "phase A", "wall_s": 10.0, "cores": {"ferretdb": 0.9, "logistics": 0.3}}],
-        "profiles": {
-            "logistics": {
-                "samples": 100,
-                "self_share": {"json": 0.1},
-                "siaga_inclusive_share": [["f (siaga_runtime/x.py)", 0.5]],
-            }
-        },
-        "ferretdb_profile": {
-            "file": "f.pb.gz",
-            "cum": [{"cum_pct": "44%", "flat_pct": "4%", "function": "g"}],
-        },
+        "sample": {"tps": tps, "rows": tps},
+        "import": {"tps_per_s": 6000, "wall_s": 100.0, "caught_up_after_s": 10.0},
+        "distribution": {"records": 3 * tps, "logistics_events_per_s": 2500, "wall_s": 600.0},
+        "replay": {"events": 4 * tps, "events_per_s": 4000, "seconds": 400.0},
+        "latency": {"latency_ms": {"p50": 30.0, "p95": 80.0, "p99": 450.0, "max": 470.0, "n": 10}},
+        "peak_rss_mb": {"logistics": 300, "notifications": 120},
+        "cpu_by_phase": [
+            {"phase": "import", "wall_s": 100.0, "cores": {"logistics": 0.5}, "cpu_s": {"logistics": 50.0}},
+            {
+                "phase": "distribution",
+                "wall_s": 600.0,
+                "cores": {"logistics": 0.9, "ferretdb": 0.5},
+                "cpu_s": {"logistics": cpu_logistics, "ferretdb": 300.0},
+            },
+        ],
+        "profiles": {},
         "series": [],
     }
-    write_results(result, tmp_path, 820161)
+
+
+def test_cost_per_unit_divides_each_phase_cpu_by_its_units() -> None:
+    cost = cost_per_unit(_run(0.5, 410_000, 540.0))
+    assert cost["import"] == {"logistics": round(1e6 * 50 / 410_000, 1)}
+    assert cost["distribution"]["ferretdb"] == round(1e6 * 300 / 1_230_000, 1)
+    assert "replay" not in cost  # no CPU was read for it
+
+
+def test_targets_are_judged_on_the_run_figures() -> None:
+    met = targets(_run(1.0, 820_161, 540.0))
+    assert met["import >= 5,000 TPS/s"][0] is True
+    assert met["logistics >= 2,000 events/s"][0] is True
+    assert met["notifications replay >= 5,000 events/s"] == (False, "4,000 events/s")
+    assert met["alert latency p99 < 1 s at 500 scans/s"][0] is True
+    assert met["whole run < 45 min"] == (True, "18.5 min")  # 100 + 10 + 600 + 400 s
+
+
+def test_the_report_has_the_scaling_table_with_ratios(tmp_path: Path) -> None:
+    (tmp_path / "national-0.01.json").write_text(json.dumps(_run(0.01, 8_000, 10.0)))
+    (tmp_path / "national-1.0.json").write_text(json.dumps(_run(1.0, 800_000, 1500.0)))
+    write_results(tmp_path)
     md = (tmp_path / "national.md").read_text()
-    assert "alert latency p99 < 500 ms at 1,000 ev/s: met" in md
-    assert "logistics >= 20,000 ev/s: met" in md and "notifications >= 20,000 ev/s: met" in md
-    assert "national replay < 20 min (extrapolated): MISSED" in md  # 30 M / 21,000/s: 24 min
-    assert "| phase A | 10.0 | 0.9 | 0.3 |" in md
-    assert "| 44% | 4% | `g` |" in md
-    saved = json.loads((tmp_path / "national.json").read_text())
-    assert saved["targets_met"]["alert latency p99 < 500 ms at 1,000 ev/s"] is True
+    # 10 s over 24,000 scans is 417 µs a scan; 1,500 s over 2,400,000 is 625 µs: 1.5 times as much
+    assert "| distribution (per scan applied) | 0.01 | 417 |" in md
+    assert "| distribution (per scan applied) | 1.0 | 625 (×1.50) |" in md
+    assert "| notifications replay >= 5,000 events/s | 4,000 events/s | MISSED |" in md
+    assert (tmp_path / "national.png").stat().st_size > 0

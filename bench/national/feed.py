@@ -27,7 +27,6 @@ import uuid_utils
 from siaga_logistics.domain.layout import shipment_id
 from siaga_logistics.domain.planning import KabPlan, TpsRow, build_kab_plan
 from siaga_logistics.importing import ParsedRow, read_plan_file
-from siaga_schemas.topics import LOGISTICS_STATUS_UPDATES
 
 __all__ = ["Feed", "Leg", "legs_of_file", "read_feed", "write_feed"]
 
@@ -242,7 +241,3 @@ def read_feed(path: Path) -> Iterator[tuple[bytes, bytes]]:
         while header := f.read(_LEN.size):
             klen, vlen = _LEN.unpack(header)
             yield f.read(klen), f.read(vlen)
-
-
-def status_topic(prefix: str) -> str:
-    return f"{prefix}.{LOGISTICS_STATUS_UPDATES.name}"

@@ -21,21 +21,21 @@ import httpx
 from aiokafka import AIOKafkaConsumer
 
 from .harness import TOKEN, Receiver, Run, produce, scan
-from .phases import offsets_by_partition
+from .phases import events_topic, offsets_by_partition
 
 __all__ = ["STAGES", "delayed_times", "latency_phase", "percentiles", "topic_positions"]
 
 
 async def topic_positions(run: Run) -> dict[int, int]:
     """The logistics events topic's end offset per partition, now."""
-    return await offsets_by_partition(run, f"{run.prefix}.siaga.logistics.events.v1")
+    return await offsets_by_partition(run, events_topic(run))
 
 
 async def delayed_times(run: Run, budget_s: float, since: dict[int, int]) -> dict[str, tuple[float, float]]:
     """shipment id → (wall time at which its shipment-delayed envelope was created (its CloudEvents time),
     time the outbox relay put it on the topic (the record's timestamp)), reading the logistics events topic
     from the offsets ``since`` to the end offsets taken now."""
-    topic = f"{run.prefix}.siaga.logistics.events.v1"
+    topic = events_topic(run)
     consumer = AIOKafkaConsumer(topic, bootstrap_servers=run.kafka, enable_auto_commit=False)
     await consumer.start()
     out: dict[str, tuple[float, float]] = {}

@@ -57,7 +57,7 @@ def _track(doc: dict[str, Any] | None, env: Envelope[Any]) -> Decision:
 class _Outbox:
     """A store wired to a journal and a relay as ``ServiceRuntime`` wires them, publishing into a list."""
 
-    def __init__(self, *, cache_docs: int = 100) -> None:
+    def __init__(self, *, cache_mb: float = 1.0) -> None:
         self.coll = FakeCollection("shipments")
         self.journals = FakeCollection("_outbox_journal")
         self.journal = OutboxJournal(self.journals)
@@ -72,7 +72,7 @@ class _Outbox:
             journal=self.journal,
             clock=ManualClock(T0),
             on_outbox=self.relay.notify,
-            cache_docs=cache_docs,
+            cache_mb=cache_mb,
         )
 
     async def enqueue(self, topic: str, key: bytes, value: bytes, headers: dict[str, str]) -> Any:
@@ -165,6 +165,24 @@ async def test_the_cache_spares_the_read_of_a_document_this_process_wrote(store:
     assert first.reads == 1  # not known yet: read (and not found)
     second = await store.apply([_at(_event("shp-1", "checkpoint", 1), 1)], _track, scope="p")
     assert second.reads == 0 and second.applied == 1
+
+
+async def test_the_cache_is_bounded_by_the_bytes_of_its_documents_not_their_count() -> None:
+    """Documents of very different sizes: the cache keeps as many as fit its budget, the newest first."""
+    store = AggregateStore(FakeCollection("docs"), source="/test", cache_mb=0.5)
+
+    def big(doc: dict[str, Any] | None) -> Decision:
+        return Decision(state={"rows": [f"baris {i:05d} " * 4 for i in range(500)]})  # about 25 KB of BSON
+
+    await store.merge({f"d{i}": big for i in range(40)})
+    budget = store.cache_bytes
+    assert 0 < store.cached_bytes <= budget
+    kept = await store.merge({f"d{i}": lambda d: Decision(state=None) for i in range(40)})
+    assert len(kept.docs) == 40  # every one still there, the evicted ones read again
+    small = AggregateStore(FakeCollection("docs"), source="/test", cache_mb=0.5)
+    await small.merge({f"s{i}": lambda d: Decision(state={"n": 1}) for i in range(2_000)})
+    assert small.cached_bytes <= small.cache_bytes
+    assert store.cached_bytes // 40 > small.cached_bytes // 2_000  # each charged by its own size
 
 
 async def test_a_lost_race_is_reloaded_and_reapplied(store: AggregateStore) -> None:

@@ -193,12 +193,50 @@ async def test_a_timer_scheduled_again_after_its_page_was_swept_fires_again(coll
     clock = ManualClock(T0)
     due = _index(collection, clock)
     await due.schedule([("a", T0)])
+    clock.advance(BUCKET)  # its bucket has closed
     fired: list[str] = []
 
     async def handle(batch: list[str]) -> None:
         fired.extend(batch)
 
     await due.sweep(handle)
-    await due.schedule([("a", T0)])  # a follow-up due now: the same bucket, already swept
+    await due.schedule([("a", T0)])  # a follow-up already due: the same bucket, already swept
     await due.sweep(handle)
     assert fired == ["a", "a"]
+
+
+async def test_a_timer_scheduled_again_while_its_page_is_handed_over_fires_again(collection: Any) -> None:
+    """The handler decided on the document as it was; meanwhile its new ETA was scheduled into the same
+    page. The id was already listed there, but the page must not be marked swept over that schedule."""
+    clock = ManualClock(T0)
+    due = _index(collection, clock)
+    other = _index(collection, clock)  # the API's write, in another task or replica
+    await due.schedule([("a", T0)])
+    clock.advance(BUCKET)  # the bucket of T0 has closed: the next sweep hands it over
+    fired: list[str] = []
+
+    async def handle(batch: list[str]) -> None:
+        fired.extend(batch)
+        if len(fired) == 1:  # a new ETA already past: into the last closed bucket, the page handed over
+            await other.schedule([("a", clock.now() - BUCKET)])
+
+    await due.sweep(handle)
+    await due.sweep(handle)
+    assert fired == ["a", "a"]
+    assert await due.sweep(handle) == 0  # and then it is done
+
+
+async def test_a_timer_never_fires_before_its_bucket_has_closed(collection: Any) -> None:
+    clock = ManualClock(T0)  # 08:00:10, in the bucket 08:00:00-08:00:30
+    due = _index(collection, clock)
+    await due.schedule([("a", T0 + timedelta(seconds=5))])
+    fired: list[str] = []
+
+    async def handle(batch: list[str]) -> None:
+        fired.extend(batch)
+
+    clock.advance(timedelta(seconds=10))  # its time has passed, its bucket is still open
+    assert await due.sweep(handle) == 0
+    clock.advance(timedelta(seconds=10))  # 08:00:30: the bucket has closed
+    assert await due.sweep(handle) == 1
+    assert fired == ["a"]

@@ -29,7 +29,16 @@ import bson
 from bson import Binary
 from bson.codec_options import CodecOptions
 
-__all__ = ["BLOB", "COMPRESS_ABOVE", "ZLIB_SUBTYPE", "is_packed", "pack", "unpack"]
+__all__ = [
+    "BLOB",
+    "COMPRESS_ABOVE",
+    "ZLIB_SUBTYPE",
+    "is_packed",
+    "pack",
+    "pack_sized",
+    "unpack",
+    "unpack_sized",
+]
 
 BLOB = "b"
 COMPRESS_ABOVE = 1024
@@ -40,22 +49,32 @@ _OPTIONS: CodecOptions[dict[str, Any]] = CodecOptions(tz_aware=True, tzinfo=UTC)
 
 def pack(doc: Mapping[str, Any]) -> dict[str, Any]:
     """The stored form of a document: ``_id`` and ``_v`` in the open, the rest in one BSON value."""
+    return pack_sized(doc)[0]
+
+
+def pack_sized(doc: Mapping[str, Any]) -> tuple[dict[str, Any], int]:
+    """``pack``, and the length of the BSON before compression (what a cache charges for the document)."""
     rest = {k: v for k, v in doc.items() if k not in _TOP}
     raw = bson.encode(rest)
     blob = Binary(zlib.compress(raw, 1), ZLIB_SUBTYPE) if len(raw) > COMPRESS_ABOVE else Binary(raw)
-    return {"_id": doc["_id"], "_v": doc["_v"], BLOB: blob}
+    return {"_id": doc["_id"], "_v": doc["_v"], BLOB: blob}, len(raw)
 
 
 def unpack(stored: Mapping[str, Any]) -> dict[str, Any]:
     """The document a service sees; a document stored unpacked (written by hand) is returned as it is."""
+    return unpack_sized(stored)[0]
+
+
+def unpack_sized(stored: Mapping[str, Any]) -> tuple[dict[str, Any], int]:
+    """``unpack``, and the length of the packed BSON before compression (0 for an unpacked document)."""
     blob = stored.get(BLOB)
     if not isinstance(blob, bytes | bytearray):
-        return dict(stored)
+        return dict(stored), 0
     raw = zlib.decompress(blob) if getattr(blob, "subtype", 0) == ZLIB_SUBTYPE else bytes(blob)
     out: dict[str, Any] = bson.decode(raw, codec_options=_OPTIONS)
     out["_id"] = stored["_id"]
     out["_v"] = stored.get("_v", 0)
-    return out
+    return out, len(raw)
 
 
 def is_packed(stored: Mapping[str, Any]) -> bool:

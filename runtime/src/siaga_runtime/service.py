@@ -110,10 +110,10 @@ class ServiceRuntime:
             raise RuntimeError("the service has not started: no MongoDB client yet")
         return self.mongo[self.settings.mongodb_database]
 
-    def store(self, collection: str, *, cache_docs: int | None = None) -> AggregateStore:
+    def store(self, collection: str, *, cache_mb: float | None = None) -> AggregateStore:
         """A store over one of this service's own collections; its outbox is drained by the relay.
 
-        ``cache_docs`` bounds its write-through cache (default: ``STORE_CACHE_DOCS``)."""
+        ``cache_mb`` bounds the memory of its write-through cache (default: ``STORE_CACHE_MB``)."""
         if collection in self.stores:
             raise ValueError(f"store {collection!r} is declared twice")
         store = AggregateStore(
@@ -123,7 +123,7 @@ class ServiceRuntime:
             clock=self.clock,
             name=collection,
             on_outbox=self.relay.notify,
-            cache_docs=self.settings.store_cache_docs if cache_docs is None else cache_docs,
+            cache_mb=self.settings.store_cache_mb if cache_mb is None else cache_mb,
         )
         self.stores[collection] = store
         return store

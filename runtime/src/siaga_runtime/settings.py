@@ -67,8 +67,10 @@ class RuntimeSettings(BaseSettings):
         description="How long start-up waits for the outbox recovery and the consumers before the service "
         "serves HTTP anyway (reporting not ready), e.g. while MongoDB is away.",
     )
-    store_cache_docs: int = Field(
-        5000, ge=0, description="Documents each store keeps in its write-through cache (0: none)."
+    store_cache_mb: float = Field(
+        32.0,
+        ge=0,
+        description="Memory each store's write-through cache may take, in MB of decoded documents (0: none).",
     )
     auth_tokens_file: str | None = Field(
         None, description="YAML file of API tokens (hashed) and their scopes."

@@ -45,7 +45,7 @@ from siaga_schemas import Envelope, EventData, new_event_id
 from .clock import Clock, SystemClock
 from .journal import OutboxJournal
 from .outbox_entry import OutboxEntry, entry_for
-from .packing import pack, unpack
+from .packing import pack_sized, unpack, unpack_sized
 
 __all__ = [
     "BULK_CHUNK",
@@ -75,6 +75,9 @@ LOAD_CONCURRENCY = 32
 # FerretDB v1.24 stops answering an ``update`` command that carries 100 or more statements (measured here:
 # 99 returns in ~0.13 s, 100 never returns), so bulk writes are sent in chunks well below that.
 BULK_CHUNK = 50
+# A document decoded into Python dicts, strings and datetimes takes about five times its BSON size (measured
+# on desa chunks: 10.4 KB of BSON, 53 KB of Python objects); the cache budget is charged that much.
+PY_OVERHEAD = 5
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,7 +151,7 @@ class AggregateStore:
         name: str | None = None,
         clock: Clock | None = None,
         on_outbox: OutboxListener | None = None,
-        cache_docs: int = 5_000,
+        cache_mb: float = 32.0,
     ) -> None:
         self._collection = collection
         self._name = name
@@ -156,8 +159,10 @@ class AggregateStore:
         self.clock = clock or SystemClock()
         self.journal = journal
         self._on_outbox = on_outbox
-        self.cache_docs = cache_docs
-        self._cache: OrderedDict[str, Doc] = OrderedDict()
+        self.cache_bytes = int(cache_mb * 2**20)
+        # doc id -> (document, the bytes it is charged: its BSON size times ``PY_OVERHEAD``)
+        self._cache: OrderedDict[str, tuple[Doc, int]] = OrderedDict()
+        self._cached_bytes = 0
 
     @property
     def collection(self) -> Any:
@@ -178,19 +183,19 @@ class AggregateStore:
         """The document as stored now (a point read; it also refreshes the cache)."""
         stored = await self.collection.find_one({"_id": doc_id})
         if stored is None:
-            self._cache.pop(doc_id, None)
+            self.forget(doc_id)
             return None
-        doc = unpack(stored)
-        self._remember(doc)
+        doc, size = unpack_sized(stored)
+        self._remember(doc, size)
         return doc
 
     async def load_many(self, ids: Iterable[str]) -> dict[str, Doc]:
         """The stored documents among ``ids``, read now by indexed point reads (see ``LOAD_CONCURRENCY``)."""
         unique = list(dict.fromkeys(ids))
         found = await self._read(unique)
-        for doc in found.values():
-            self._remember(doc)
-        return found
+        for doc, size in found.values():
+            self._remember(doc, size)
+        return {doc_id: doc for doc_id, (doc, _) in found.items()}
 
     async def scan(self, keep: Callable[[Doc], bool] | None = None) -> AsyncIterator[Doc]:
         """Every document of the collection (optionally those ``keep`` accepts), decoded.
@@ -202,19 +207,20 @@ class AggregateStore:
             if keep is None or keep(doc):
                 yield doc
 
-    async def _read(self, ids: Sequence[str]) -> dict[str, Doc]:
+    async def _read(self, ids: Sequence[str]) -> dict[str, tuple[Doc, int]]:
+        """The stored documents among ``ids``, each with its BSON size."""
         if not ids:
             return {}
         collection = self.collection
         gate = asyncio.Semaphore(LOAD_CONCURRENCY)
 
-        async def one(doc_id: str) -> Doc | None:
+        async def one(doc_id: str) -> tuple[Doc, int] | None:
             async with gate:
                 stored: Doc | None = await collection.find_one({"_id": doc_id})
-                return unpack(stored) if stored is not None else None
+                return unpack_sized(stored) if stored is not None else None
 
         docs = await asyncio.gather(*(one(doc_id) for doc_id in ids))
-        return {d["_id"]: d for d in docs if d is not None}
+        return {d[0]["_id"]: d for d in docs if d is not None}
 
     async def _load(self, ids: Iterable[str], result: ApplyResult | None = None) -> dict[str, Doc]:
         """The current documents for a write: from the cache when this process holds them, else read."""
@@ -227,14 +233,14 @@ class AggregateStore:
                 missing.append(doc_id)
             else:
                 self._cache.move_to_end(doc_id)
-                out[doc_id] = cached
+                out[doc_id] = cached[0]
         if missing:
             read = await self._read(missing)
             if result is not None:
                 result.reads += len(missing)
-            for doc in read.values():
-                self._remember(doc)
-            out.update(read)
+            for doc_id, (doc, size) in read.items():
+                self._remember(doc, size)
+                out[doc_id] = doc
         if self.journal is not None:
             foreign = [
                 e["j"]
@@ -246,13 +252,23 @@ class AggregateStore:
                 await self.journal.resolve(foreign)
         return out
 
-    def _remember(self, doc: Doc) -> None:
-        if self.cache_docs <= 0:
+    def _remember(self, doc: Doc, size: int) -> None:
+        """Cache ``doc`` (``size``: its BSON length), evicting the least recently used over the budget."""
+        doc_id = doc["_id"]
+        self.forget(doc_id)
+        charge = max(size, 64) * PY_OVERHEAD
+        if charge > self.cache_bytes:
             return
-        self._cache[doc["_id"]] = doc
-        self._cache.move_to_end(doc["_id"])
-        while len(self._cache) > self.cache_docs:
-            self._cache.popitem(last=False)
+        self._cache[doc_id] = (doc, charge)
+        self._cached_bytes += charge
+        while self._cached_bytes > self.cache_bytes:
+            _, (_, evicted) = self._cache.popitem(last=False)
+            self._cached_bytes -= evicted
+
+    @property
+    def cached_bytes(self) -> int:
+        """What the cached documents are charged (their BSON sizes times ``PY_OVERHEAD``)."""
+        return self._cached_bytes
 
     async def current(self, ids: Iterable[str]) -> dict[str, Doc]:
         """The documents among ``ids`` as this process last wrote or read them, reading only the others:
@@ -261,7 +277,9 @@ class AggregateStore:
 
     def forget(self, doc_id: str) -> None:
         """Drop a cached document (it is read again on its next write)."""
-        self._cache.pop(doc_id, None)
+        entry = self._cache.pop(doc_id, None)
+        if entry is not None:
+            self._cached_bytes -= entry[1]
 
     # -- the write path ---------------------------------------------------------------------------------
 
@@ -368,7 +386,7 @@ class AggregateStore:
             if rounds > MAX_CONFLICT_ROUNDS:
                 raise RuntimeError(f"{self.name}: still conflicting after {MAX_CONFLICT_ROUNDS} rounds")
             if absent and rounds == 1:
-                current = {it.doc_id: d for it in pending if (d := self._cache.get(it.doc_id)) is not None}
+                current = {it.doc_id: d[0] for it in pending if (d := self._cache.get(it.doc_id)) is not None}
             else:
                 current = await self._load((it.doc_id for it in pending), result)
             originals: dict[str, Doc | None] = {}
@@ -442,14 +460,16 @@ class AggregateStore:
         """One unordered bulk write in chunks; returns the ids whose write lost a race."""
         ops: list[Any] = []
         op_ids: list[str] = []
+        sizes: dict[str, int] = {}
         for doc_id, doc in working.items():
             original = originals[doc_id]
             if doc is original or doc is None:
                 continue
+            stored, sizes[doc_id] = pack_sized(doc)
             if original is None:
-                ops.append(InsertOne(pack(doc)))
+                ops.append(InsertOne(stored))
             else:
-                ops.append(ReplaceOne({"_id": doc_id, "_v": original["_v"]}, pack(doc)))
+                ops.append(ReplaceOne({"_id": doc_id, "_v": original["_v"]}, stored))
             op_ids.append(doc_id)
         if not ops:
             return set()
@@ -474,18 +494,18 @@ class AggregateStore:
         if replaced and unmatched:
             now_docs = await self._read(replaced)
             for doc_id in replaced:
-                stored = now_docs.get(doc_id)
+                found = now_docs.get(doc_id)
                 doc = working[doc_id]
                 assert doc is not None
-                if stored is None or stored.get("_w") != doc["_w"]:
+                if found is None or found[0].get("_w") != doc["_w"]:
                     lost.add(doc_id)
         for doc_id in op_ids:
             if doc_id in lost:
-                self._cache.pop(doc_id, None)
+                self.forget(doc_id)
             else:
                 written = working[doc_id]
                 assert written is not None
-                self._remember(written)
+                self._remember(written, sizes[doc_id])
         return lost
 
     async def merge(
@@ -560,7 +580,7 @@ class AggregateStore:
         journal_id: str | None = None
         for attempt in range(MAX_CONFLICT_ROUNDS):
             if attempt:
-                self._cache.pop(doc_id, None)
+                self.forget(doc_id)
             current = (await self._load([doc_id])).get(doc_id)
             if idempotency_key and current is not None and idempotency_key in current.get("_keys", ()):
                 return current, []
@@ -573,16 +593,17 @@ class AggregateStore:
                 journal_id = self.journal.new_id()
                 await self.journal.open(journal_id, self.name, [doc_id])
             doc = self._next_doc(current, doc_id, decision.state, idempotency_key, envelopes, journal_id)
+            stored, size = pack_sized(doc)
             try:
                 if current is None:
-                    await self.collection.insert_one(pack(doc))
+                    await self.collection.insert_one(stored)
                 else:
-                    res = await self.collection.replace_one({"_id": doc_id, "_v": current["_v"]}, pack(doc))
+                    res = await self.collection.replace_one({"_id": doc_id, "_v": current["_v"]}, stored)
                     if res.matched_count == 0:
                         continue
             except DuplicateKeyError:
                 continue
-            self._remember(doc)
+            self._remember(doc, size)
             self._hand_over(journal_id, [e for e in doc["_outbox"] if e.get("j") == journal_id])
             return doc, envelopes
         raise RuntimeError(f"{self.name}/{doc_id}: still conflicting after {MAX_CONFLICT_ROUNDS} attempts")

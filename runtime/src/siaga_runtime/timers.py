@@ -22,13 +22,17 @@ Guarantees, with several replicas and across restarts:
   scheduler in Siaga is replayed after a crash (a consumer batch is redelivered until committed; API writes
   are also scheduled by the projection of the events they emit), which lists it again.
 - ``sweep`` hands a page's ids over, then marks the page swept under its version guard: a schedule into
-  that page meanwhile makes the guard fail and the bucket stays pending. Only buckets whose pages are all
+  that page meanwhile (a new id, or one the page already lists, whose handler may have decided on a state
+  older than that schedule) makes the guard fail and the bucket stays pending. Only buckets whose pages are all
   marked leave ``pending``, and after that removal the sweep looks at their pages once more and lists again
   any bucket that a racing schedule reopened (the same for hours leaving the cursor).
-- A timer may fire more than once (a retried sweep, two replicas), up to one bucket early (the bucket that
-  is still filling is read too, so work due now never waits for the bucket to close) and up to ``grace``
-  plus one sweep interval late. Callers make the effect idempotent and check the document's current state:
-  a timer that fired early is scheduled again for its exact time, and an outdated one is a no-op.
+- A timer fires once its bucket has closed: never early, and up to one bucket plus ``grace`` plus one
+  sweep interval late (a time already past goes into the last closed bucket: due at the next sweep). It
+  may fire more than once (a retried sweep, two replicas, a page scheduled into while it was handed over).
+  Callers make the effect idempotent and check the document's current state: an outdated timer is a no-op.
+
+  Sweeping only closed buckets matters: a timer handed over early would be scheduled again into the very
+  page being handed over, and every sweep until its time would read that page whole again.
 
 Swept hours are kept for ``retention`` (default: 1,000 buckets), then their documents are deleted.
 """
@@ -128,9 +132,9 @@ class DueIndex:
         """Make each ``(doc_id, at)`` due at ``at`` (a time in the past is due at the next sweep)."""
         by_bucket: dict[datetime, set[str]] = {}
         now = self.clock.now()
-        now_bucket = self.bucket_start(now)
+        last_closed = self.bucket_start(now) - self.bucket
         for doc_id, at in timers:
-            by_bucket.setdefault(max(self.bucket_start(at), now_bucket), set()).add(doc_id)
+            by_bucket.setdefault(max(self.bucket_start(at), last_closed), set()).add(doc_id)
         if not by_bucket:
             return 0
         horizon = now + 2 * self.bucket  # no sweep has handed over a bucket that starts after this
@@ -210,7 +214,12 @@ class DueIndex:
                 space = max(self.page_size - len(present), 0)
                 chunk, rest = new[:space], new[space:]
                 swept = bool(page.get("swept"))
-                if chunk or (swept and len(new) < len(remaining)):
+                again = len(new) < len(remaining)  # some ids are listed already
+                # A sweep may be handing this page over right now, having decided on the documents as
+                # they were before the change that scheduled them again: bump the version, so that its
+                # mark fails and the page is handed over once more. A bucket no sweep can have reached yet
+                # (``remember``) needs no bump.
+                if chunk or (again and (swept or not remember)):
                     update: dict[str, Any] = {"$set": {"swept": False}, "$inc": {"_v": 1}}
                     if chunk:
                         update["$addToSet"] = {"ids": {"$each": chunk}}
@@ -284,7 +293,7 @@ class DueIndex:
                 break
             doc = await coll.find_one({"_id": self.hour_id(hour)})
             pending = sorted(map(_aware, doc.get("pending", ()))) if doc else []
-            due = [b for b in pending if b <= limit][:budget]
+            due = [b for b in pending if b + self.bucket <= limit][:budget]  # closed buckets only
             budget -= len(due)
             swept: list[datetime] = []
             for start in due:

@@ -31,12 +31,12 @@ def build_app(settings: LogisticsSettings | None = None, *, clock: Clock | None 
     settings = settings or LogisticsSettings()
     runtime = ServiceRuntime(settings, clock=clock)
     stores = Stores(
-        plans=runtime.store("plans", cache_docs=1_000),
-        shipments=runtime.store("shipments", cache_docs=settings.shipment_cache_docs),
-        readiness=runtime.store("readiness", cache_docs=2_000),
-        pods=runtime.store("pods", cache_docs=0),
-        delayed=runtime.store("delayed", cache_docs=1_000),
-        timers=runtime.due_index("shipment_timers"),
+        plans=runtime.store("plans", cache_mb=32),
+        shipments=runtime.store("shipments", cache_mb=settings.shipment_cache_mb),
+        readiness=runtime.store("readiness", cache_mb=32),
+        pods=runtime.store("pods", cache_mb=0),
+        delayed=runtime.store("delayed", cache_mb=8),
+        timers=runtime.due_index("shipment_timers", bucket=timedelta(seconds=settings.timer_bucket_s)),
     )
     runtime.publisher(LOGISTICS_EVENTS)
     runtime.subscribe(

@@ -14,12 +14,22 @@ class LogisticsSettings(RuntimeSettings):
     )
     mongodb_database: str = Field("siaga_logistics", description="Database owned by the logistics service.")
     http_port: int = 8102
-    delay_sweep_interval_s: float = Field(30.0, gt=0, description="How often overdue ETAs are swept.")
+    delay_sweep_interval_s: float = Field(
+        2.0,
+        gt=0,
+        description="How often the due delay timers are swept (a sweep with none due reads 2 documents).",
+    )
     risk_sweep_interval_s: float = Field(300.0, gt=0, description="How often readiness is compared to plan.")
-    shipment_cache_docs: int = Field(
-        20_000,
+    shipment_cache_mb: float = Field(
+        160.0,
         ge=0,
-        description="Shipment documents (chunks of a desa, kecamatan legs) kept in the write cache.",
+        description="Memory for the write cache of shipment documents (chunks of a desa, kecamatan legs), "
+        "in MB of decoded documents: about 3,000 desa chunks.",
+    )
+    timer_bucket_s: float = Field(
+        5.0,
+        gt=0,
+        description="Resolution of the delay timers: an ETA is noticed within this after it passed.",
     )
     import_spill_dir: str | None = Field(
         None, description="Directory for the temporary files of an import (default: the system's)."

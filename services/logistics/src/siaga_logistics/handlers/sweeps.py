@@ -59,11 +59,11 @@ async def sweep_delays(
     """Emit shipment-delayed for every open shipment whose ETA passed, once per severity step; returns the
     number of events emitted. ``after_each`` (tests) runs after each document, which the sweep then
     handles one at a time instead of a page at a time."""
-    now = clock.now()
     emitted = 0
 
     async def check(ids: list[str]) -> None:
         nonlocal emitted
+        now = clock.now()  # per page: a long sweep must not judge a late page by its start time
         merged = await stores.shipments.merge({doc_id: _delays(now, critical_slack) for doc_id in ids})
         emitted += len(merged.emitted)
         if merged.emitted:  # the list of delayed shipments at once (its projection does the same, durably)

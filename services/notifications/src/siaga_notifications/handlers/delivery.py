@@ -1,6 +1,6 @@
 """Channel workers: one queue per channel, driven by the deliveries collection.
 
-A worker learns of new deliveries from the engine in-process (``kick``: sent at once) and durably through
+A worker learns of new deliveries from the engine in-process (``enqueue``: sent at once) and durably through
 its channel's due index (``timers``, also used for retries at their backoff time). The deliveries collection
 is the audit log and grows forever, so scanning it is only a safety net, run every
 ``full_scan_interval_s`` (a lease left by a crashed replica, a timer lost between two writes).
@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable, Sequence
 from datetime import datetime
 
+from aiolimiter import AsyncLimiter
 from siaga_runtime import AggregateStore, Clock, Doc, DueIndex
 
 from ..channels import ChannelError, ChannelSender, Outgoing
@@ -50,7 +51,10 @@ def outgoing(doc: Doc) -> Outgoing:
 
 
 class DeliveryWorker:
-    """One channel's queue: its own task, rate limit and retries, so one channel's outage holds up no other."""
+    """One channel's queue: its own task, rate limit and retries, so one channel's outage holds up no other.
+
+    Up to ``concurrency`` deliveries are in flight at once (each waits on its receiver), paced by the
+    channel's rate limit."""
 
     def __init__(
         self,
@@ -67,6 +71,7 @@ class DeliveryWorker:
         backoff_max_s: float,
         lease_s: float,
         batch: int = 200,
+        concurrency: int = 8,
         timers: DueIndex | None = None,
         full_scan_interval_s: float = 60.0,
         metrics: NotificationMetrics | None = None,
@@ -76,7 +81,9 @@ class DeliveryWorker:
         self.clock = clock
         self.owner = owner
         self.sender = sender
-        self.min_gap = 1.0 / rate_per_s
+        # rate_per_s sends a second, with a burst of as many (a rate under 1/s: one send per 1/rate s)
+        self.limiter = AsyncLimiter(max(1.0, rate_per_s), max(1.0, rate_per_s) / rate_per_s)
+        self.concurrency = concurrency
         self.timeout_s = timeout_s
         self.max_attempts = max_attempts
         self.backoff_s = backoff_s
@@ -86,7 +93,6 @@ class DeliveryWorker:
         self.timers = timers
         self.full_scan_interval_s = full_scan_interval_s
         self.metrics = metrics
-        self._last_send = 0.0
         self._last_full_scan: float | None = None
         self._inflight: set[str] = set()
         self._tasks: set[asyncio.Task[int]] = set()
@@ -137,19 +143,22 @@ class DeliveryWorker:
         sender = self.sender()
         if sender is None:
             return 0
-        sent = 0
         later: list[tuple[str, datetime]] = []
-        for nid in ids:
-            doc = await self.store.get(nid)
-            if doc is None or doc.get("state") != "pending":
-                continue
-            now = self.clock.now()
-            lease = doc.get("lease_until")
-            if doc["next_attempt_at"] > now or (lease is not None and lease > now):
-                later.append((nid, max(doc["next_attempt_at"], lease or doc["next_attempt_at"])))
-                continue
-            if await self.deliver_one(nid, doc["attempts"] + 1, sender):
-                sent += 1
+        gate = asyncio.Semaphore(self.concurrency)
+
+        async def one(nid: str) -> bool:
+            async with gate:
+                doc = await self.store.get(nid)
+                if doc is None or doc.get("state") != "pending":
+                    return False
+                now = self.clock.now()
+                lease = doc.get("lease_until")
+                if doc["next_attempt_at"] > now or (lease is not None and lease > now):
+                    later.append((nid, max(doc["next_attempt_at"], lease or doc["next_attempt_at"])))
+                    return False
+                return await self.deliver_one(nid, doc["attempts"] + 1, sender)
+
+        sent = sum(await asyncio.gather(*(one(nid) for nid in dict.fromkeys(ids))))
         if later and self.timers is not None:
             await self.timers.schedule(later)
         return sent
@@ -171,11 +180,13 @@ class DeliveryWorker:
             if d["next_attempt_at"] <= now and (d.get("lease_until") is None or d["lease_until"] <= now)
         ]
         due.sort(key=lambda d: (d["next_attempt_at"], d["_id"]))
-        sent = 0
-        for d in due[: self.batch]:
-            if await self.deliver_one(d["_id"], d["attempts"] + 1, sender):
-                sent += 1
-        return sent
+        gate = asyncio.Semaphore(self.concurrency)
+
+        async def one(d: Doc) -> bool:
+            async with gate:
+                return await self.deliver_one(d["_id"], d["attempts"] + 1, sender)
+
+        return sum(await asyncio.gather(*(one(d) for d in due[: self.batch])))
 
     async def deliver_one(self, nid: str, attempt: int, sender: ChannelSender) -> bool:
         """One attempt; at most one at a time per delivery in this worker (the claim is per attempt)."""
@@ -196,10 +207,7 @@ class DeliveryWorker:
         )
         if doc is None or doc.get("lease_owner") != self.owner or doc["attempts"] != attempt:
             return False  # another replica took it
-        gap = self.min_gap - (time.monotonic() - self._last_send)
-        if gap > 0:
-            await asyncio.sleep(gap)
-        self._last_send = time.monotonic()
+        await self.limiter.acquire()
         error: str | None = None
         retryable = True
         try:

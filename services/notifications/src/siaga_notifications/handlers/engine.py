@@ -11,6 +11,7 @@ writes).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Callable
@@ -29,6 +30,8 @@ from ..metrics import NotificationMetrics
 from .projections import Stores
 
 log = logging.getLogger(__name__)
+
+CONCURRENCY = 8  # due timers handled at once
 
 
 class Engine:
@@ -75,13 +78,19 @@ class Engine:
     async def _handle_due(self, ids: list[str]) -> None:
         now = self.clock.now()
         self._batched = []  # the follow-up timers of this bucket, scheduled together (one write per bucket)
-        try:
-            for timer in ids:
-                kind, _, key = timer.partition(":")
+        gate = asyncio.Semaphore(CONCURRENCY)
+
+        async def one(timer: str) -> None:
+            kind, _, key = timer.partition(":")
+            async with gate:
                 if kind == "alert":
                     await self.check_alert(key, now)
                 elif kind == "group":
                     await self.flush_group(key, now)
+
+        try:
+            # each timer is its own document's (guarded writes): they wait on the database side by side
+            await asyncio.gather(*(one(timer) for timer in dict.fromkeys(ids)))
             follow_ups, self._batched = self._batched, None
             await self._schedule(follow_ups)
         finally:

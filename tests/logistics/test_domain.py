@@ -11,9 +11,11 @@ from pydantic import ValidationError
 from siaga_logistics.domain.catalogue import ballots_for, tps_requirement
 from siaga_logistics.domain.delay import severity_for
 from siaga_logistics.domain.errors import DomainError
+from siaga_logistics.domain.legs import chunk_state, next_due, shipment_in, with_shipment
 from siaga_logistics.domain.plan_spec import PlanSpec, rows_of
 from siaga_logistics.domain.planning import KabPlan, PlannedLeg, RowProblem, build_kab_plan, planned_share
 from siaga_logistics.domain.pod import check_pod, discrepancies
+from siaga_logistics.domain.shipment import Status
 from siaga_schemas.events.logistics import (
     DelaySeverity,
     DiscrepancyCategory,
@@ -174,3 +176,26 @@ def test_pod_must_cover_each_line_once() -> None:
     with pytest.raises(DomainError) as err:
         check_pod(planned, [PodLine(item=ItemType.INK, shipped=3, accepted=3, rejected=0)])
     assert err.value.field == "lines.0.shipped"
+
+
+def test_a_document_is_due_at_once_when_an_eta_reported_late_has_already_passed() -> None:
+    """An ETA that was already past when it was reported (a checkpoint's late estimate) makes the leg due
+    now, not at its next severity step days ahead; each later step follows once the one before is held."""
+    plan, _ = _plan(_spec())
+    assert plan is not None
+    chunk = plan.kecamatan[0].chunks[0]
+    doc = chunk_state(plan, chunk)
+    sid = f"{plan.plan_id}:tps-65.01.07.2001-001"
+    leg = shipment_in(doc, sid)
+    slack = timedelta(hours=48)
+    now = leg.deadline_at - timedelta(days=4)
+    late = leg.model_copy(update={"eta": now - timedelta(minutes=5), "status": Status.IN_TRANSIT})
+    others = {k: v for k, v in doc["legs"].items() if k == "tps-65.01.07.2001-001"}
+    doc = with_shipment({**doc, "legs": others}, late)
+    assert next_due(doc, now, slack) == now
+    warned = late.model_copy(update={"delay_severity": DelaySeverity.WARNING})
+    assert next_due(with_shipment(doc, warned), now, slack) == leg.deadline_at - slack + timedelta(seconds=1)
+    on_time = late.model_copy(update={"eta": now + timedelta(hours=1)})
+    assert next_due(with_shipment(doc, on_time), now, slack) == now + timedelta(hours=1, seconds=1)
+    done = late.model_copy(update={"delay_severity": DelaySeverity.WILL_MISS_H1})
+    assert next_due(with_shipment(doc, done), now, slack) is None

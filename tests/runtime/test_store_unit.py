@@ -185,6 +185,21 @@ async def test_the_cache_is_bounded_by_the_bytes_of_its_documents_not_their_coun
     assert store.cached_bytes // 40 > small.cached_bytes // 2_000  # each charged by its own size
 
 
+async def test_a_late_remember_of_an_older_version_does_not_replace_the_newer_one() -> None:
+    """A bulk write remembers its documents after its last chunk; a single write of the same document may
+    have landed and been remembered meanwhile. The cache keeps the newer, which the database holds."""
+    coll = FakeCollection("docs")
+    store = AggregateStore(coll, source="/test")
+    await store.merge({"d": lambda d: Decision(state={"eta": "lama"})})
+    first = await store.current(["d"])
+    await store.merge({"d": lambda d: Decision(state={"eta": "baru"})})
+    store._remember(first["d"], 100)  # the late remember of version 1
+    now = await store.current(["d"])
+    assert now["d"]["eta"] == "baru" and now["d"]["_v"] == 2
+    fresh = await store.merge({"d": lambda d: Decision(state=None)}, fresh=True)
+    assert fresh.docs["d"]["eta"] == "baru"
+
+
 async def test_a_lost_race_is_reloaded_and_reapplied(store: AggregateStore) -> None:
     await store.apply([_at(_event("shp-1", "dispatched"), 0)], _track, scope="p")
     other = AggregateStore(store.collection, source="/test")  # another replica over the same collection

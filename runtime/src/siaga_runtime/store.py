@@ -222,13 +222,16 @@ class AggregateStore:
         docs = await asyncio.gather(*(one(doc_id) for doc_id in ids))
         return {d[0]["_id"]: d for d in docs if d is not None}
 
-    async def _load(self, ids: Iterable[str], result: ApplyResult | None = None) -> dict[str, Doc]:
-        """The current documents for a write: from the cache when this process holds them, else read."""
+    async def _load(
+        self, ids: Iterable[str], result: ApplyResult | None = None, *, fresh: bool = False
+    ) -> dict[str, Doc]:
+        """The current documents for a write: from the cache when this process holds them (unless
+        ``fresh``), else read."""
         unique = list(dict.fromkeys(ids))
         out: dict[str, Doc] = {}
         missing: list[str] = []
         for doc_id in unique:
-            cached = self._cache.get(doc_id)
+            cached = None if fresh else self._cache.get(doc_id)
             if cached is None:
                 missing.append(doc_id)
             else:
@@ -255,6 +258,11 @@ class AggregateStore:
     def _remember(self, doc: Doc, size: int) -> None:
         """Cache ``doc`` (``size``: its BSON length), evicting the least recently used over the budget."""
         doc_id = doc["_id"]
+        held = self._cache.get(doc_id)
+        if held is not None and held[0].get("_v", 0) > doc.get("_v", 0):
+            # a task that wrote earlier remembers late (it awaited the rest of its bulk write meanwhile):
+            # the newer version stays, or a decision that writes nothing would be made on the stale one
+            return
         self.forget(doc_id)
         charge = max(size, 64) * PY_OVERHEAD
         if charge > self.cache_bytes:
@@ -514,12 +522,15 @@ class AggregateStore:
         *,
         cause: Envelope[Any] | None = None,
         absent: bool = False,
+        fresh: bool = False,
     ) -> Merged:
         """Apply one change to each of many documents: reads (or the cache), bulk writes in chunks, and
         one journal for all their events. A document whose write lost a race is read again and its change
         decided again. Changes must be idempotent by themselves (no dedup mark is kept): a re-import, a
         rollup recomputed from its sources. With ``absent`` the documents are expected not to exist yet
         (a new plan's): they are written without being read first, and any that exists is read then.
+        With ``fresh`` they are read from the database, not the cache: for timers, whose decision is often
+        to write nothing (no guard would catch a stale copy) and may follow another replica's write.
         Returns the documents as written (or as they were, unchanged)."""
         pending = dict(changes)
         out = Merged()
@@ -531,7 +542,10 @@ class AggregateStore:
             rounds += 1
             if rounds > MAX_CONFLICT_ROUNDS:
                 raise RuntimeError(f"{self.name}: still conflicting after {MAX_CONFLICT_ROUNDS} rounds")
-            current = {} if absent and rounds == 1 else await self._load(pending)
+            if absent and rounds == 1:
+                current = {}
+            else:
+                current = await self._load(pending, fresh=fresh and rounds == 1)
             originals: dict[str, Doc | None] = {}
             working: dict[str, Doc | None] = {}
             emitted: dict[str, list[Envelope[Any]]] = {}

@@ -14,10 +14,10 @@ from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
-from siaga_schemas.events.logistics import DelaySeverity, ShipmentDelivered, ShipmentLine, TpsSuppliedV2
+from siaga_schemas.events.logistics import ShipmentDelivered, ShipmentLine, TpsSuppliedV2
 
 from .catalogue import line_key
-from .delay import RANK
+from .delay import RANK, severity_for
 from .errors import DomainError, ErrorKind
 from .layout import LegRef, leg_ref
 from .planning import ChunkPlan, KabPlan, KecPlan, PlannedLeg, TpsPlan
@@ -228,17 +228,17 @@ def supply_tps(
 
 
 def next_due(doc: dict[str, Any], now: datetime, critical_slack: timedelta) -> datetime | None:
-    """The earliest time at which a delay severity of one of the document's open legs can next rise."""
+    """The earliest time at which a delay severity of one of the document's open legs can next rise: now,
+    when one has already risen past what the leg holds (an ETA reported after it had passed)."""
     best: datetime | None = None
     for s in legs_in(doc):
         if s.status not in OPEN or s.arrived_at is not None:
             continue
-        if RANK[s.delay_severity] >= RANK[DelaySeverity.WILL_MISS_H1]:
-            continue
-        steps = (s.eta, s.deadline_at - critical_slack, s.deadline_at)
-        future = [t for t in steps if t >= now]
-        if not future:
-            continue
-        at = max(min(future), s.eta) + _AFTER
-        best = at if best is None else min(best, at)
+        held = RANK[s.delay_severity]
+        for step in sorted((s.eta, s.deadline_at - critical_slack, s.deadline_at)):
+            at = max(step, s.eta) + _AFTER
+            if RANK[severity_for(at, s.eta, s.deadline_at, critical_slack=critical_slack)] > held:
+                at = max(at, now)
+                best = at if best is None else min(best, at)
+                break
     return best

@@ -64,7 +64,9 @@ async def sweep_delays(
     async def check(ids: list[str]) -> None:
         nonlocal emitted
         now = clock.now()  # per page: a long sweep must not judge a late page by its start time
-        merged = await stores.shipments.merge({doc_id: _delays(now, critical_slack) for doc_id in ids})
+        merged = await stores.shipments.merge(
+            {doc_id: _delays(now, critical_slack) for doc_id in ids}, fresh=True
+        )
         emitted += len(merged.emitted)
         if merged.emitted:  # the list of delayed shipments at once (its projection does the same, durably)
             await stores.delayed.apply([Routed(e.data.shipment_id, e) for e in merged.emitted], list_delayed)

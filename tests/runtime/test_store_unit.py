@@ -3,10 +3,13 @@ the same behaviour on the real servers is covered by the integration tests)."""
 
 from __future__ import annotations
 
+import zlib
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import bson
 import pytest
+from bson import Binary
 from prometheus_client import CollectorRegistry
 from siaga_runtime import (
     AggregateStore,
@@ -19,7 +22,7 @@ from siaga_runtime import (
 )
 from siaga_runtime.journal import OutboxJournal
 from siaga_runtime.outbox import OutboxRelay
-from siaga_runtime.packing import BLOB
+from siaga_runtime.packing import BLOB, ZLIB_SUBTYPE, ZSTD_SUBTYPE, pack, unpack
 from siaga_schemas import Envelope
 from siaga_schemas.events.logistics import ShipmentStatusReported
 
@@ -352,3 +355,13 @@ async def test_recovery_publishes_only_what_is_stale_once_running() -> None:
     assert await box.relay.recover_once(older_than=timedelta(hours=1)) == 0  # fresh: still its owner's
     assert await box.relay.recover_once(older_than=timedelta(0)) == 1
     assert await box.relay.drain_once() == 1 and box.journals.docs == {}
+
+
+def test_a_large_state_is_stored_compressed_and_earlier_zlib_blobs_are_still_read() -> None:
+    doc = {"_id": "c:1", "_v": 3, "tps": {f"{i:03d}": {"ready": False, "dpt": 250 + i} for i in range(200)}}
+    stored = pack(doc)
+    assert stored[BLOB].subtype == ZSTD_SUBTYPE and len(stored[BLOB]) < len(bson.encode(doc)) / 3
+    assert unpack(stored) == doc
+    rest = {k: v for k, v in doc.items() if k not in ("_id", "_v")}
+    older = {"_id": "c:1", "_v": 3, BLOB: Binary(zlib.compress(bson.encode(rest), 1), ZLIB_SUBTYPE)}
+    assert unpack(older) == doc

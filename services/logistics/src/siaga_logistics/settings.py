@@ -21,10 +21,10 @@ class LogisticsSettings(RuntimeSettings):
     )
     risk_sweep_interval_s: float = Field(300.0, gt=0, description="How often readiness is compared to plan.")
     shipment_cache_mb: float = Field(
-        160.0,
+        128.0,
         ge=0,
         description="Memory for the write cache of shipment documents (chunks of a desa, kecamatan legs), "
-        "in MB of decoded documents: about 3,000 desa chunks.",
+        "in MB of decoded documents: about 2,500 desa chunks.",
     )
     timer_bucket_s: float = Field(
         5.0,

@@ -45,6 +45,7 @@ stop:
 lint: sync
 	$(UV) run --no-sync ruff check .
 	$(UV) run --no-sync ruff format --check .
+	$(UV) run --no-sync lint-imports
 
 typecheck: sync
 	$(UV) run --no-sync mypy
@@ -54,6 +55,7 @@ test: sync
 	$(UV) run --no-sync python -m siaga_devstack up
 	$(UV) run --no-sync ruff check .
 	$(UV) run --no-sync ruff format --check .
+	$(UV) run --no-sync lint-imports
 	$(UV) run --no-sync mypy
 	$(UV) run --no-sync pytest $(PYTEST_ARGS)
 

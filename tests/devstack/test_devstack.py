@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from siaga_devstack import DevstackError, Stack, ensure_up, local_servers, status, stop
 from siaga_devstack.paths import Paths
-from siaga_devstack.probes import api_versions_ok, hello_ok, kafka_ready, metadata_broker_count
+from siaga_devstack.probes import hello_ok, kafka_ready, metadata_broker_count
 from siaga_devstack.process import require_free_port
 
 ENV_VARS = ("KAFKA_BOOTSTRAP_SERVERS", "MONGODB_URL", "SIAGA_KAFKA_PORT", "SIAGA_KAFKA_CONTROLLER_PORT")
@@ -56,7 +56,7 @@ def test_ensure_up_is_idempotent_and_reuses_running_servers() -> None:
     assert not first.kafka_external and not first.mongodb_external
     assert pids == (stack.kafka.running(), stack.ferretdb.running())
     host, port = first.kafka_bootstrap.split(":")
-    assert api_versions_ok(host, int(port))
+    assert kafka_ready(host, int(port))
     assert metadata_broker_count(host, int(port)) == 1
     assert hello_ok("127.0.0.1", stack.ferretdb.port)
 

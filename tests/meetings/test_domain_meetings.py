@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from siaga_meetings.domain import actions as act
 from siaga_meetings.domain import meetings as mtg
-from siaga_meetings.domain.errors import DomainError, ErrorKind
 from siaga_schemas.common import Institution, Party, PartySet
+from siaga_schemas.errors import DomainError, ErrorKind
 from siaga_schemas.events.meetings import MeetingLevel, MeetingMode, Recommendation, RecommendationSubItem
 
 NOW = datetime(2020, 4, 3, 7, 0, tzinfo=UTC)  # 14:00 WIB

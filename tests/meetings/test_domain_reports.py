@@ -13,7 +13,6 @@ from siaga_meetings.domain.compliance import (
     compliance_rows,
     totals_by_province,
 )
-from siaga_meetings.domain.errors import DomainError
 from siaga_meetings.domain.obligations import (
     ObligationStatus,
     new_obligation,
@@ -29,6 +28,7 @@ from siaga_meetings.domain.schedules import (
 )
 from siaga_meetings.domain.templates import ItemType, ReportTemplate, TemplateItem, validate_values
 from siaga_schemas.common import Institution, Party, PartySet
+from siaga_schemas.errors import DomainError
 from siaga_schemas.events.meetings import ReportOverdue, ReportRequested
 
 WIB = ZoneInfo("Asia/Jakarta")

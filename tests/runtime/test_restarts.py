@@ -83,7 +83,7 @@ async def _stream_with_restart(settings: RuntimeSettings, restart: Callable[[], 
         async def everything() -> bool:
             try:
                 return await applied() >= EVENTS
-            except Exception:  # the server may still be coming back
+            except Exception:  # noqa: BLE001 - the server may still be coming back
                 return False
 
         await wait_until(everything, timeout=300, what="the whole stream applied after the restart")

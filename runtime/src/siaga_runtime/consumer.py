@@ -17,6 +17,7 @@ from functools import partial
 from typing import Any, Protocol
 
 from siaga_schemas import DeadLetterReason, Envelope, InvalidEvent, dead_letter_topic, decode_event, registry
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, wait_exponential
 
 from .deadletter import DeadLetter, DeadLetterSink
 from .errors import EventRejected, is_transient
@@ -57,35 +58,42 @@ class Projection:
 
 
 class TransientRetry:
-    """Retry an operation while its failure is transient; stop only when shutting down."""
+    """Retry an operation while its failure is transient (``is_transient``), backing off exponentially up
+    to ``max_backoff`` seconds; stop only when shutting down. Built on tenacity."""
 
     def __init__(self, metrics: RuntimeMetrics, stopping: asyncio.Event, max_backoff: float = 5.0) -> None:
         self.metrics = metrics
         self.stopping = stopping
         self.max_backoff = max_backoff
 
+    def _count(self, state: RetryCallState) -> None:
+        exc = state.outcome.exception() if state.outcome is not None else None
+        dependency = "kafka" if exc is not None and "kafka" in type(exc).__module__ else "mongodb"
+        self.metrics.transient_retries.labels(self.metrics.service, dependency).inc()
+        self.metrics.dependency_up.labels(dependency).set(0)
+        wait = state.next_action.sleep if state.next_action is not None else 0.0
+        log.warning(
+            "%s: %s unavailable (%s); retrying in %.1fs",
+            state.kwargs.get("what", "operation"),
+            dependency,
+            type(exc).__name__,
+            wait,
+        )
+
     async def run(self, op: Callable[[], Any], what: str) -> Any:
-        backoff = 0.1
-        while True:
-            try:
-                return await op()
-            except Exception as exc:
-                if not is_transient(exc):
-                    raise
-                dependency = "kafka" if "kafka" in type(exc).__module__ else "mongodb"
-                self.metrics.transient_retries.labels(self.metrics.service, dependency).inc()
-                self.metrics.dependency_up.labels(dependency).set(0)
-                if self.stopping.is_set():
-                    raise
-                log.warning(
-                    "%s: %s unavailable (%s); retrying in %.1fs",
-                    what,
-                    dependency,
-                    type(exc).__name__,
-                    backoff,
-                )
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, self.max_backoff)
+        retrying = AsyncRetrying(
+            retry=retry_if_exception(is_transient),
+            stop=lambda _: self.stopping.is_set(),
+            wait=wait_exponential(multiplier=0.1, min=0.1, max=self.max_backoff),
+            before_sleep=self._count,
+            reraise=True,
+        )
+        return await retrying(_call, op, what=what)
+
+
+async def _call(op: Callable[[], Any], *, what: str) -> Any:
+    del what  # named for the log line of a retry
+    return await op()
 
 
 def _published_type(exc: InvalidEvent) -> bool:

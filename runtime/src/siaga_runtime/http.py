@@ -12,6 +12,7 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from siaga_schemas.errors import DomainError, ErrorKind
 
 from .auth import Authenticator
 from .service import ServiceRuntime
@@ -72,6 +73,26 @@ def _validation_error(_: Request, exc: Exception) -> Response:
     return JSONResponse({"detail": f"invalid request: {fields}", "errors": errors}, status_code=422)
 
 
+_STATUS = {
+    ErrorKind.INVALID: 422,
+    ErrorKind.CONFLICT: 409,
+    ErrorKind.NOT_FOUND: 404,
+    ErrorKind.FORBIDDEN: 403,
+}
+
+
+def domain_error_response(_: Request, exc: Exception) -> Response:
+    """A broken domain rule as an HTTP error naming its field (registered on every service's app)."""
+    assert isinstance(exc, DomainError)
+    return JSONResponse(
+        {
+            "detail": f"{exc.field}: {exc.message}",
+            "errors": [{"field": exc.field, "message": exc.message, "type": exc.kind.value}],
+        },
+        status_code=_STATUS[exc.kind],
+    )
+
+
 def make_http_app(
     runtime: ServiceRuntime,
     *,
@@ -99,6 +120,7 @@ def make_http_app(
         runtime.settings.auth_tokens_file, dev_tokens=runtime.settings.auth_dev_tokens
     )
     app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(DomainError, domain_error_response)
 
     @app.get("/health/live", tags=["operations"], summary="The process is alive")
     async def live() -> dict[str, str]:

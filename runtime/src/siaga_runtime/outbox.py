@@ -125,7 +125,7 @@ class OutboxRelay:
             try:
                 sent = await self.drain_once()
                 backoff = 0.2
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 - the relay outlives any failure; it backs off and logs
                 if self._stopping:
                     return
                 log.warning(
@@ -146,7 +146,7 @@ class OutboxRelay:
             await asyncio.sleep(self.recover_interval)
             try:
                 found = await self.recover_once(older_than=timedelta(seconds=self.stale_after))
-            except Exception as exc:  # a dependency away, or a bug: never the end of recovery
+            except Exception as exc:  # noqa: BLE001 - a dependency away, or a bug: never the end of recovery
                 log.warning("outbox recovery failed (%s); trying again later", type(exc).__name__)
                 continue
             if found:

@@ -361,11 +361,11 @@ class ServiceRuntime:
             try:
                 await asyncio.wait_for(self.mongo.admin.command("ping"), 2.0)
                 status["mongodb"] = True
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 - any failure of a probe means "not ready"
                 log.debug("mongodb not ready: %s", type(exc).__name__)
         try:
             status["kafka"] = bool(await asyncio.wait_for(self.broker.ping(timeout=2.0), 3.0))
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - any failure of a probe means "not ready"
             log.debug("kafka not ready: %s", type(exc).__name__)
         for dep, ok in status.items():
             self.metrics.dependency_up.labels(dep).set(1 if ok else 0)

@@ -40,7 +40,8 @@ from typing import Any, NamedTuple
 
 from pymongo import InsertOne, ReplaceOne
 from pymongo.errors import BulkWriteError, DuplicateKeyError
-from siaga_schemas import Envelope, EventData, new_event_id
+from siaga_schemas import Envelope, new_event_id
+from siaga_schemas.decision import Decision, Doc
 
 from .clock import Clock, SystemClock
 from .journal import OutboxJournal
@@ -63,7 +64,6 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-Doc = dict[str, Any]
 KEYS_WINDOW = 64
 RESERVED = ("_id", "_v", "_w", "_wm", "_keys", "_outbox", "_updated_at")
 MAX_CONFLICT_ROUNDS = 50
@@ -95,18 +95,6 @@ class Routed(NamedTuple):
     doc_id: str
     event: Envelope[Any]
     position: Position | None = None
-
-
-@dataclass(slots=True)
-class Decision:
-    """The outcome of applying one event or command to one document.
-
-    ``state`` is the new state (``None``: nothing changes and nothing is written; deciding the same event
-    again later must then again change nothing); ``emit`` are the events to publish, in order.
-    """
-
-    state: Doc | None
-    emit: Sequence[EventData | Envelope[Any]] = ()
 
 
 @dataclass(slots=True)
@@ -363,7 +351,7 @@ class AggregateStore:
             return offset <= applied
         return mark in doc.get("_keys", ())
 
-    async def apply(
+    async def apply(  # noqa: C901 - the load-decide-write loop of one batch, whose invariants hold across its rounds
         self,
         items: Sequence[Routed | tuple[str, Envelope[Any]]],
         decide: Decide,
@@ -416,7 +404,7 @@ class AggregateStore:
                     continue
                 try:
                     decision = decide(doc, event)
-                except Exception as exc:  # a domain rule or a bug: this event only, never the batch
+                except Exception as exc:  # noqa: BLE001 - a domain rule or a bug: this event only, never the batch
                     if event.id not in rejected_ids:
                         rejected_ids.add(event.id)
                         new_rejections.append((event, exc))
@@ -462,7 +450,7 @@ class AggregateStore:
         if journal_id and self._on_outbox is not None:
             self._on_outbox(journal_id, entries)
 
-    async def _write(
+    async def _write(  # noqa: C901 - one bulk write and the classification of each of its outcomes
         self, originals: Mapping[str, Doc | None], working: Mapping[str, Doc | None]
     ) -> set[str]:
         """One unordered bulk write in chunks; returns the ids whose write lost a race."""

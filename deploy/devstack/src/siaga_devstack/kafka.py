@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .paths import Paths
-from .probes import api_versions_ok, kafka_ready
+from .probes import kafka_ready
 from .process import (
     DevstackError,
     alive,
@@ -25,7 +25,7 @@ from .process import (
     wait_for,
 )
 
-__all__ = ["KafkaNode", "api_versions_ok", "new_cluster_id"]
+__all__ = ["KafkaNode", "new_cluster_id"]
 
 HEAP = ("-Xms256m", "-Xmx768m")
 

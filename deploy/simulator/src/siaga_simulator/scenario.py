@@ -13,40 +13,38 @@ Errors name the YAML line and the field, e.g. ``default.yaml line 42: steps.3.ht
 
 from __future__ import annotations
 
-import re
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import (
     AwareDatetime,
     BaseModel,
     ConfigDict,
     Field,
-    ValidationError,
     field_validator,
     model_validator,
 )
 from siaga_schemas import region_info
+from siaga_schemas.durations import parse_duration
+from siaga_schemas.yamlfile import YamlFileError, load_yaml_model
 
 __all__ = ["Scenario", "ScenarioError", "Step", "load_scenario", "parse_offset"]
 
-_OFFSET = re.compile(r"^\+?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
 Service = Literal["meetings", "logistics", "notifications"]
 
 
-class ScenarioError(ValueError):
+class ScenarioError(YamlFileError):
     """A scenario file that cannot run; the message names the line and the field."""
 
 
 def parse_offset(text: str) -> timedelta:
-    """``+1d2h30m`` → 1 day 2 h 30 min after the scenario start."""
-    m = _OFFSET.match(text.strip())
-    if not m or not any(m.groups()):
-        raise ValueError(f"offset {text!r}: use e.g. +30m, +2h, +1d6h")
-    d, h, mi, s = (int(g or 0) for g in m.groups())
-    return timedelta(days=d, hours=h, minutes=mi, seconds=s)
+    """``+1d2h30m`` → 1 day 2 h 30 min after the scenario start (the durations of ``siaga_schemas``)."""
+    body = text.strip().removeprefix("+")
+    try:
+        return timedelta(seconds=parse_duration(body))
+    except ValueError:
+        raise ValueError(f"offset {text!r}: use e.g. +30m, +2h, +1d6h") from None
 
 
 class _Strict(BaseModel):
@@ -171,40 +169,10 @@ class Scenario(_Strict):
         return self.end or self.steps[-1].at
 
 
-def _line_of(root: yaml.Node, loc: tuple[Any, ...]) -> int | None:
-    node: yaml.Node | None = root
-    line = root.start_mark.line + 1
-    for part in loc:
-        if isinstance(node, yaml.MappingNode):
-            node = next((v for k, v in node.value if k.value == str(part)), None)
-        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
-            node = node.value[part]
-        else:
-            break
-        if node is None:
-            break
-        line = node.start_mark.line + 1
-    return line
-
-
 def load_scenario(path: str | Path) -> Scenario:
     """Read and validate a scenario file; a ``ScenarioError`` names the line and the field."""
     path = Path(path)
     text = path.read_text(encoding="utf-8")
-    try:
-        root = yaml.compose(text)
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" line {mark.line + 1}" if mark else ""
-        raise ScenarioError(f"{path.name}{where}: not valid YAML: {getattr(exc, 'problem', exc)}") from exc
-    if root is None or not isinstance(data, dict):
-        raise ScenarioError(f"{path.name}: a scenario is a mapping with name, start, factor and steps")
-    try:
-        return Scenario.model_validate(data)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        loc = tuple(p for p in first["loc"] if not (isinstance(p, str) and p.startswith("function-")))
-        line = _line_of(root, loc)
-        field = ".".join(str(p) for p in loc) or "(top)"
-        raise ScenarioError(f"{path.name} line {line}: {field}: {first['msg']}") from exc
+    return load_yaml_model(
+        Scenario, text, path.name, error=ScenarioError, what="name, start, factor and steps"
+    )

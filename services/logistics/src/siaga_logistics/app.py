@@ -10,8 +10,7 @@ from siaga_schemas.events.logistics import ShipmentStatusReported
 from siaga_schemas.topics import LOGISTICS_EVENTS, LOGISTICS_STATUS_UPDATES
 
 from . import handlers
-from .api import domain_error_response, make_import_router, make_plans_router, make_shipments_router
-from .domain.errors import DomainError
+from .api import make_import_router, make_plans_router, make_shipments_router
 from .handlers import Stores
 from .settings import LogisticsSettings
 
@@ -77,6 +76,5 @@ def build_app(settings: LogisticsSettings | None = None, *, clock: Clock | None 
             make_shipments_router(stores, runtime.clock, critical),
         ],
     )
-    app.add_exception_handler(DomainError, domain_error_response)
     app.state.stores = stores
     return app

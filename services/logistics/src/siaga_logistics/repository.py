@@ -2,21 +2,33 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from siaga_runtime import AggregateStore, DueIndex
 from siaga_schemas import is_within, region_info
+from siaga_schemas.errors import DomainError, ErrorKind
 from siaga_schemas.events.logistics import CurvePoint
 from siaga_schemas.regions import RegionLevel, children
 
-from .domain.errors import DomainError, ErrorKind
 from .domain.layout import leg_ref
 from .domain.legs import shipment_in
 from .domain.readiness import kab_rollup_id, national_rollup_id, province_rollup_id, reading, sum_rows
 from .domain.shipment import OPEN, Shipment
-from .handlers.common import Stores
 
-__all__ = ["delayed_shipments", "readiness", "shipment_view"]
+__all__ = ["Stores", "delayed_shipments", "readiness", "shipment_view"]
+
+
+@dataclass(frozen=True)
+class Stores:
+    plans: AggregateStore  # plan headers and the rows each plan was imported from
+    shipments: AggregateStore  # the documents holding shipments (see domain.layout)
+    readiness: AggregateStore  # rollups per kab/kota, province and election
+    pods: AggregateStore  # proofs of delivery, one per delivered shipment
+    delayed: AggregateStore  # one per shipment with a delay raised (open or cleared)
+    timers: DueIndex  # delay timers of the documents holding open shipments (see handlers.sweeps)
+
 
 _SEVERITY_ORDER = {"will_miss_h1": 0, "critical": 1, "warning": 2}
 

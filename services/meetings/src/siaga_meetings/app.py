@@ -8,8 +8,7 @@ from siaga_schemas.events.meetings import SubmitReport
 from siaga_schemas.topics import MEETINGS_EVENTS, MEETINGS_REPORT_SUBMISSIONS
 
 from . import handlers
-from .api import domain_error_response, make_meetings_router, make_reports_router
-from .domain.errors import DomainError
+from .api import make_meetings_router, make_reports_router
 from .handlers import Stores
 from .settings import MeetingsSettings
 
@@ -64,6 +63,5 @@ def build_app(settings: MeetingsSettings | None = None, *, clock: Clock | None =
         ],
         on_startup=[install_templates],
     )
-    app.add_exception_handler(DomainError, domain_error_response)
     app.state.stores = stores
     return app

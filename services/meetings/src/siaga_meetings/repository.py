@@ -2,22 +2,24 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from siaga_runtime import AggregateStore
 from siaga_schemas import is_within
+from siaga_schemas.errors import DomainError, ErrorKind
+from siaga_schemas.localtime import region_zone
 
 from .domain.actions import ActionItem, ActionStatus
 from .domain.compliance import ComplianceRow, compare_totals, compliance_rows, totals, totals_by_province
-from .domain.errors import DomainError, ErrorKind
 from .domain.meetings import Meeting
 from .domain.obligations import Obligation, obligation_id
-from .domain.regions import local_zone
 from .domain.schedules import ReportSchedule, period_for, previous_period_id
 from .domain.templates import NUMERIC, ReportTemplate
-from .handlers.common import Stores
 
 __all__ = [
+    "Stores",
     "compliance",
     "get_action_item",
     "get_meeting",
@@ -26,6 +28,18 @@ __all__ = [
     "list_templates",
     "rollup",
 ]
+
+
+@dataclass(frozen=True, slots=True)
+class Stores:
+    """The service's collections, one aggregate kind each (keyed so hot paths are ``_id`` lookups)."""
+
+    meetings: AggregateStore
+    action_items: AggregateStore
+    templates: AggregateStore
+    schedules: AggregateStore
+    obligations: AggregateStore
+    facts: AggregateStore  # insert-once documents, one per fact that must be published exactly once
 
 
 async def get_meeting(stores: Stores, meeting_id: str) -> Meeting:
@@ -88,7 +102,7 @@ async def compliance(
     """Per obligated region (optionally only those within a region): reported, late, overdue or pending."""
     regions = [r for r in schedule.regions if within is None or is_within(r, within)]
     if regions:
-        period_for(schedule, period_id, local_zone(regions[0]))  # validates period_id
+        period_for(schedule, period_id, region_zone(regions[0]))  # validates period_id
     obligations = await _obligations(stores, schedule, period_id, regions)
     return compliance_rows(regions, obligations, now)
 
@@ -102,7 +116,7 @@ async def rollup(
 ) -> dict[str, Any]:
     """Totals of numeric items per province and overall, compared with the previous period."""
     if schedule.regions:
-        period_for(schedule, period_id, local_zone(schedule.regions[0]))
+        period_for(schedule, period_id, region_zone(schedule.regions[0]))
     prev_id = previous or previous_period_id(schedule, period_id)
     current = list((await _obligations(stores, schedule, period_id, schedule.regions)).values())
     prev_obs = (

@@ -20,7 +20,7 @@ from . import handlers
 from .api import make_admin_router, make_alertmanager_router, make_alerts_router
 from .channels import ChannelSender, EmailSender, TelegramSender, TopicSender, WebhookSender
 from .config import load_routing
-from .domain.routing import RoutingConfig
+from .domain.routing import CHANNELS, RoutingConfig
 from .domain.sources import RAISING, RESOLVING
 from .handlers import DeliveryWorker, Engine, Stores
 from .metrics import NotificationMetrics
@@ -34,8 +34,6 @@ Telegram and the siaga.notifications.alerts.v1 topic, with a durable audit log o
 
 Auth: bearer token. Operators act for their own region; organisers within theirs (contacts need organiser);
 readers read within theirs. Alerts without a region are national."""
-
-CHANNELS = ("email", "webhook", "telegram", "topic")
 
 
 class AlertNotificationEnvelope(Envelope[AlertNotification]):

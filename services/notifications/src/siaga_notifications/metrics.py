@@ -6,7 +6,7 @@ from prometheus_client import CollectorRegistry, Counter, Histogram
 
 __all__ = ["NotificationMetrics"]
 
-LATENCY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0, 900.0)
+ALERT_LATENCY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0, 900.0)
 
 
 class NotificationMetrics:
@@ -21,7 +21,7 @@ class NotificationMetrics:
             "siaga_notifications_delivery_latency_seconds",
             "From a notification being decided (group flush) to its delivery, per channel.",
             ["channel"],
-            buckets=LATENCY_BUCKETS,
+            buckets=ALERT_LATENCY_BUCKETS,
             registry=registry,
         )
         self.escalations = Counter(

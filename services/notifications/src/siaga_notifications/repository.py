@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from siaga_runtime import AggregateStore, Principal, strip_reserved
 from siaga_schemas import is_within
 
-__all__ = ["find_docs", "readable"]
+__all__ = ["Stores", "find_docs", "readable"]
+
+
+@dataclass(frozen=True, slots=True)
+class Stores:
+    alerts: AggregateStore
+    groups: AggregateStore
+    deliveries: AggregateStore
+    silences: AggregateStore
+    contacts: AggregateStore
 
 
 def readable(principal: Principal, region: str | None) -> bool:

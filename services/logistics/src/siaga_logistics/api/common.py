@@ -4,17 +4,15 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from fastapi import HTTPException, Request, status
-from fastapi.responses import JSONResponse, Response
+from fastapi import HTTPException, status
 from pydantic import BaseModel, ConfigDict, Field
 from siaga_runtime import Principal
 from siaga_schemas import RegionCode
 from siaga_schemas.common import Identifier
 from siaga_schemas.events.logistics import HandoverRecord, PodLine, ShipmentLine, TransportMode
+from siaga_schemas.localtime import aware_in, region_zone
 
-from ..domain.errors import DomainError, ErrorKind
 from ..domain.shipment import Shipment
-from ..domain.timezones import local
 
 __all__ = [
     "CancelBody",
@@ -23,27 +21,9 @@ __all__ = [
     "DispatchBody",
     "RerouteBody",
     "ShipmentBody",
-    "domain_error_response",
     "local_or_now",
     "require_party",
 ]
-
-_STATUS = {
-    ErrorKind.INVALID: 422,
-    ErrorKind.CONFLICT: status.HTTP_409_CONFLICT,
-    ErrorKind.NOT_FOUND: status.HTTP_404_NOT_FOUND,
-}
-
-
-def domain_error_response(_: Request, exc: Exception) -> Response:
-    assert isinstance(exc, DomainError)
-    return JSONResponse(
-        {
-            "detail": f"{exc.field}: {exc.message}",
-            "errors": [{"field": exc.field, "message": exc.message, "type": exc.kind.value}],
-        },
-        status_code=_STATUS[exc.kind],
-    )
 
 
 def require_party(principal: Principal, shipment: Shipment, *, write: bool) -> None:
@@ -61,7 +41,7 @@ def require_party(principal: Principal, shipment: Shipment, *, write: bool) -> N
 
 
 def local_or_now(value: datetime | None, region: str, now: datetime) -> datetime:
-    return now if value is None else local(value, region)
+    return now if value is None else aware_in(value, region_zone(region))
 
 
 class _Body(BaseModel):

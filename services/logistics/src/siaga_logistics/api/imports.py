@@ -27,10 +27,10 @@ from siaga_schemas.common import Identifier
 
 from ..handlers import Stores
 from ..handlers.file_import import ImportProgress, ImportReport, RejectedRow, import_file
+from ..importing import XLSX_TYPE
 
 __all__ = ["make_import_router"]
 
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 MAX_UPLOAD_BYTES = 512 * 1024 * 1024
 
 
@@ -40,11 +40,11 @@ def _suffix(request: Request, fmt: str | None) -> str:
     ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if ctype in ("text/csv", "application/csv"):
         return ".csv"
-    if ctype == XLSX:
+    if ctype == XLSX_TYPE:
         return ".xlsx"
     raise HTTPException(
         status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
-        f"content-type {ctype or '(none)'}: send text/csv or {XLSX}, or say ?format=csv|xlsx",
+        f"content-type {ctype or '(none)'}: send text/csv or {XLSX_TYPE}, or say ?format=csv|xlsx",
     )
 
 

@@ -9,12 +9,12 @@ from fastapi import APIRouter, Depends, HTTPException, Query, status
 from siaga_runtime import Clock, Principal, current_principal
 from siaga_schemas import RegionCode
 from siaga_schemas.common import Identifier
+from siaga_schemas.errors import DomainError
+from siaga_schemas.localtime import aware_in, region_zone
 
 from .. import handlers, repository
-from ..domain.errors import DomainError
 from ..domain.layout import shipment_id
 from ..domain.shipment import Checkpoint, Shipment
-from ..domain.timezones import local
 from ..handlers import Stores, Transition
 from .common import (
     CancelBody,
@@ -65,8 +65,10 @@ def make_shipments_router(stores: Stores, clock: Clock, critical_slack: timedelt
             plan_id=body.plan_id,
             leg_id=body.leg_id,
             lines=body.lines,
-            planned_dispatch_at=local(body.planned_dispatch_at, region) if body.planned_dispatch_at else None,
-            eta=local(body.eta, region) if body.eta else None,
+            planned_dispatch_at=aware_in(body.planned_dispatch_at, region_zone(region))
+            if body.planned_dispatch_at
+            else None,
+            eta=aware_in(body.eta, region_zone(region)) if body.eta else None,
             now=clock.now(),
             critical_slack=critical_slack,
         )
@@ -95,7 +97,7 @@ def make_shipments_router(stores: Stores, clock: Clock, critical_slack: timedelt
     async def dispatch(shipment_id: Identifier, body: DispatchBody, principal: Caller) -> dict[str, Any]:
         def step(s: Shipment) -> Any:
             at = local_or_now(body.dispatched_at, s.destination_region, clock.now())
-            return s.dispatch(at, local(body.eta, s.destination_region) if body.eta else None)
+            return s.dispatch(at, aware_in(body.eta, region_zone(s.destination_region)) if body.eta else None)
 
         return await act(shipment_id, principal, step)
 
@@ -107,7 +109,7 @@ def make_shipments_router(stores: Stores, clock: Clock, critical_slack: timedelt
                 place=body.place,
                 region=body.region,
                 passed_at=local_or_now(body.passed_at, r, clock.now()),
-                eta=local(body.eta, r) if body.eta else None,
+                eta=aware_in(body.eta, region_zone(r)) if body.eta else None,
             )
             return s.checkpoint(cp)
 
@@ -128,7 +130,9 @@ def make_shipments_router(stores: Stores, clock: Clock, critical_slack: timedelt
         def step(s: Shipment) -> Any:
             r = s.destination_region
             at = local_or_now(body.rerouted_at, r, clock.now())
-            return s.reroute(at, body.reason, body.transport_mode, local(body.eta, r), body.via)
+            return s.reroute(
+                at, body.reason, body.transport_mode, aware_in(body.eta, region_zone(r)), body.via
+            )
 
         return await act(shipment_id, principal, step)
 

@@ -6,7 +6,10 @@ from datetime import datetime, timedelta
 
 from siaga_schemas.events.logistics import DelaySeverity
 
-__all__ = ["RANK", "severity_for"]
+__all__ = ["AFTER_DUE", "RANK", "severity_for"]
+
+# A delay timer fires just after its instant: "now == eta" is not yet late.
+AFTER_DUE = timedelta(seconds=1)
 
 RANK = {None: 0, DelaySeverity.WARNING: 1, DelaySeverity.CRITICAL: 2, DelaySeverity.WILL_MISS_H1: 3}
 

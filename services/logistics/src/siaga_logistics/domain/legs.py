@@ -14,11 +14,11 @@ from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
+from siaga_schemas.errors import DomainError, ErrorKind
 from siaga_schemas.events.logistics import ShipmentDelivered, ShipmentLine, TpsSuppliedV2
 
 from .catalogue import line_key
-from .delay import RANK, severity_for
-from .errors import DomainError, ErrorKind
+from .delay import AFTER_DUE, RANK, severity_for
 from .layout import LegRef, leg_ref
 from .planning import ChunkPlan, KabPlan, KecPlan, PlannedLeg, TpsPlan
 from .shipment import OPEN, Shipment, Status
@@ -57,7 +57,6 @@ MUTABLE = frozenset(
         "checkpoints_total",
     }
 )
-_AFTER = timedelta(seconds=1)  # a timer fires just after its instant: "now == eta" is not yet late
 
 
 def _lines(lines: tuple[ShipmentLine, ...] | list[ShipmentLine]) -> list[dict[str, Any]]:
@@ -236,7 +235,7 @@ def next_due(doc: dict[str, Any], now: datetime, critical_slack: timedelta) -> d
             continue
         held = RANK[s.delay_severity]
         for step in sorted((s.eta, s.deadline_at - critical_slack, s.deadline_at)):
-            at = max(step, s.eta) + _AFTER
+            at = max(step, s.eta) + AFTER_DUE
             if RANK[severity_for(at, s.eta, s.deadline_at, critical_slack=critical_slack)] > held:
                 at = max(at, now)
                 best = at if best is None else min(best, at)

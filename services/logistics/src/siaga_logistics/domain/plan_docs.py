@@ -17,10 +17,10 @@ from datetime import date, datetime
 from typing import Any
 
 from siaga_schemas.events.logistics import CurvePoint, ShipmentLine, TransportMode
+from siaga_schemas.localtime import aware_in, region_zone
 
 from .layout import chunk_doc_id, kec_doc_id
 from .planning import ChunkPlan, KabPlan, KecPlan, PlannedLeg, TpsRow, curve
-from .timezones import local
 
 __all__ = [
     "header_state",
@@ -67,7 +67,9 @@ def row_to_compact(row: TpsRow) -> list[Any]:
         elif isinstance(value, TransportMode):
             value = value.value
         elif isinstance(value, datetime):
-            value = local(value, row.desa)  # a naive time is the desa's local time: stored as an instant
+            value = aware_in(
+                value, region_zone(row.desa)
+            )  # a naive time is the desa's local time: stored as an instant
         out.append(value)
     return out
 

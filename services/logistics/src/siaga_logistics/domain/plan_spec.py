@@ -7,9 +7,9 @@ from datetime import date, datetime
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from siaga_schemas import RegionCode
 from siaga_schemas.common import Identifier
+from siaga_schemas.errors import DomainError
 from siaga_schemas.events.logistics import TransportMode
 
-from .errors import DomainError
 from .layout import DocKind, parse_leg
 from .planning import TpsRow
 

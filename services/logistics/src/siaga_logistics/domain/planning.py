@@ -24,11 +24,11 @@ from datetime import date, datetime, timedelta
 from pydantic import BaseModel, ConfigDict, Field
 from siaga_schemas import region_info
 from siaga_schemas.events.logistics import CurvePoint, ItemType, ShipmentLine, Site, SiteKind, TransportMode
+from siaga_schemas.localtime import aware_in, end_of_day_before, region_zone
 from siaga_schemas.regions import RegionLevel
 
 from .catalogue import line_key, sum_lines, tps_requirement
 from .layout import CHUNK_TPS, chunk_of, tps_leg_id
-from .timezones import legal_deadline, local
 
 __all__ = [
     "HANDLING_HOURS",
@@ -226,7 +226,7 @@ class _Admitted:
 
 
 def admit_rows(kab: str, rows: list[TpsRow], default_start: datetime | None) -> _Admitted:
-    out = _Admitted(start=local(default_start, kab) if default_start is not None else None)
+    out = _Admitted(start=aware_in(default_start, region_zone(kab)) if default_start is not None else None)
     seen: set[tuple[str, int]] = set()
     desa_legs: dict[str, tuple[TransportMode, float | None]] = {}
     kec_legs: dict[str, tuple[TransportMode, float | None]] = {}
@@ -234,7 +234,7 @@ def admit_rows(kab: str, rows: list[TpsRow], default_start: datetime | None) -> 
     for i, row in enumerate(rows):
         problem = _check_row(kab, row, seen, desa_legs, kec_legs)
         if problem is None and row.distribution_start is not None:
-            start = local(row.distribution_start, kab)
+            start = aware_in(row.distribution_start, region_zone(kab))
             if row_start is not None and start != row_start:
                 problem = RowProblem(
                     i,
@@ -321,7 +321,7 @@ def schedule(adm: _Admitted, deadline: datetime) -> _Times:
         planned = earliest
         column = "distribution_start"
         if row.planned_arrival is not None:
-            wanted = local(row.planned_arrival, row.desa)
+            wanted = aware_in(row.planned_arrival, region_zone(row.desa))
             if wanted < earliest:
                 adm.problems.append(
                     RowProblem(
@@ -518,7 +518,7 @@ def build_kab_plan(
     warehouse_name: str | None = None,
 ) -> tuple[KabPlan | None, list[RowProblem]]:
     """The plan of one kab/kota from its rows, and the rows left out (none admitted: no plan)."""
-    deadline = legal_deadline(voting_day, kab)
+    deadline = end_of_day_before(voting_day, kab)  # H-1 (UU 7/2017 art. 241(6)): by the end of the day before
     adm = admit_rows(kab, rows, distribution_start)
     if adm.rows and adm.start is None:
         for i in adm.rows:

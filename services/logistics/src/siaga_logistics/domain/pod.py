@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from siaga_schemas.errors import DomainError
 from siaga_schemas.events.logistics import (
     DiscrepancyCategory,
     ItemType,
@@ -19,7 +20,6 @@ from siaga_schemas.events.logistics import (
 )
 
 from .catalogue import line_key
-from .errors import DomainError
 
 __all__ = ["Discrepancy", "accepted_by_line", "check_pod", "discrepancies"]
 

@@ -12,10 +12,10 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 from siaga_schemas import EventData
+from siaga_schemas.errors import DomainError, ErrorKind
 from siaga_schemas.events import logistics as ev
 
 from .delay import RANK
-from .errors import DomainError, ErrorKind
 from .pod import check_pod, discrepancies
 
 __all__ = ["MAX_CHECKPOINTS", "MOVING", "OPEN", "Checkpoint", "Shipment", "Status"]

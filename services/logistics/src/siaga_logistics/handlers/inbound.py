@@ -12,13 +12,13 @@ from typing import Any
 
 from siaga_runtime import Clock, Decision, EventRejected
 from siaga_schemas import Envelope, EventData, is_within
+from siaga_schemas.errors import DomainError
 from siaga_schemas.events.logistics import (
     DiscrepancyCategory,
     ShipmentDiscrepancyFound,
     ShipmentStatusReported,
 )
 
-from ..domain.errors import DomainError
 from ..domain.layout import leg_ref
 from ..domain.shipment import Checkpoint, Shipment
 from .shipments import decide_step

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from siaga_runtime import Clock
+from siaga_schemas.errors import DomainError, ErrorKind
 
-from ..domain.errors import DomainError, ErrorKind
 from ..domain.layout import shipment_id
 from ..domain.legs import legs_in
 from ..domain.plan_docs import row_from_compact, row_key, row_to_compact

@@ -8,7 +8,7 @@ scheduled twice firing twice at worst; so an event published twice (the outbox a
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from siaga_runtime import AggregateStore, ApplyResult, Decision, Doc, Projection, Routed
@@ -16,6 +16,7 @@ from siaga_runtime.store import BeforeWrite
 from siaga_schemas import Envelope
 from siaga_schemas.events import logistics as ev
 
+from ..domain.delay import AFTER_DUE
 from ..domain.layout import DocKind, chunk_doc_id, chunk_of, leg_ref, parse_leg
 from ..domain.legs import supply_tps
 from ..domain.readiness import kab_rollup_id, merge_row, national_rollup_id, province_rollup_id, sum_rows
@@ -30,7 +31,6 @@ __all__ = [
     "own_event_projections",
 ]
 
-_AFTER = timedelta(seconds=1)
 # The events that move a shipment's ETA once it is planned (the import, and the API for a shipment of its
 # own, schedule the planned ETAs themselves, before or with their writes: no need to read every
 # shipment-planned back).
@@ -231,7 +231,7 @@ def eta_timers(event: Envelope[Any]) -> list[tuple[str, datetime]]:
     if event.type not in ETA_EVENTS:
         return []
     eta = getattr(event.data, "eta", None)
-    return [(leg_ref(event.data.shipment_id).doc_id, eta + _AFTER)] if eta is not None else []
+    return [(leg_ref(event.data.shipment_id).doc_id, eta + AFTER_DUE)] if eta is not None else []
 
 
 def _route_eta(event: Envelope[Any]) -> str | None:

@@ -7,9 +7,9 @@ from datetime import datetime, timedelta
 
 from siaga_runtime import Decision, Doc
 from siaga_schemas import EventData
+from siaga_schemas.errors import DomainError, ErrorKind
 from siaga_schemas.events.logistics import ShipmentDelivered, ShipmentLine, SiteKind
 
-from ..domain.errors import DomainError, ErrorKind
 from ..domain.layout import DocKind, leg_ref, shipment_id
 from ..domain.legs import next_due, shipment_in, standalone_state, supply_tps, with_shipment
 from ..domain.shipment import Shipment

@@ -21,11 +21,11 @@ from typing import Any
 from siaga_runtime import Clock, Decision, Doc, Routed
 from siaga_schemas import EventData
 from siaga_schemas.events.logistics import CurvePoint
+from siaga_schemas.localtime import region_zone
 
 from ..domain.delay import RANK, severity_for
 from ..domain.legs import legs_in, with_shipment
 from ..domain.readiness import reading, risk_event, sum_rows
-from ..domain.timezones import zone
 from .common import Stores
 from .projections import list_delayed
 from .shipments import schedule_next
@@ -142,7 +142,7 @@ async def sweep_risk(stores: Stores, clock: Clock) -> int:
         summary["behind_plan"] = summary["readiness"] < summary["planned"]
         event = risk_event(summary, now) if region else None
         if event is not None:
-            day = now.astimezone(zone(region)).date().isoformat()
+            day = now.astimezone(region_zone(region)).date().isoformat()
             _, envs = await stores.readiness.mutate(doc["_id"], _at_risk(region, day, event))
             emitted += len(envs)
     return emitted
@@ -160,6 +160,6 @@ async def _report(
     event = risk_event(reading(region, ready, total, points, now), now)
     if event is None:
         return 0
-    day = now.astimezone(zone(region)).date().isoformat()
+    day = now.astimezone(region_zone(region)).date().isoformat()
     _, envs = await stores.readiness.mutate(rollup_id, _at_risk(region, day, event))
     return len(envs)

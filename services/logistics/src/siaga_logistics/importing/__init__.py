@@ -2,6 +2,6 @@
 generator of a realistic national plan file for load tests."""
 
 from .columns import FileHeader, HeaderError, ParsedRow, RowError
-from .reader import PlanFile, read_plan_file
+from .reader import XLSX_TYPE, PlanFile, read_plan_file
 
-__all__ = ["FileHeader", "HeaderError", "ParsedRow", "PlanFile", "RowError", "read_plan_file"]
+__all__ = ["XLSX_TYPE", "FileHeader", "HeaderError", "ParsedRow", "PlanFile", "RowError", "read_plan_file"]

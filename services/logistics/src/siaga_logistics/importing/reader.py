@@ -25,7 +25,9 @@ from .columns import FileHeader, HeaderError, ParsedRow, RowError
 from .longformat import LongMerger, try_key
 from .rows import build_row, read_cells
 
-__all__ = ["PlanFile", "read_plan_file"]
+__all__ = ["XLSX_TYPE", "PlanFile", "read_plan_file"]
+
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"  # its media type
 
 _Row = tuple[int, Sequence[object]] | RowError
 

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from fastapi import HTTPException, Request, status
-from fastapi.responses import JSONResponse, Response
+from fastapi import HTTPException, status
 from pydantic import BaseModel, ConfigDict, Field
 from siaga_runtime import Principal, Role
 from siaga_schemas.common import Institution, Party
 from siaga_schemas.events.meetings import Recommendation, ReportValue
 
-from ..domain.errors import DomainError, ErrorKind
 from ..domain.meetings import AttendanceEntry
 
 __all__ = [
@@ -23,28 +21,9 @@ __all__ = [
     "MinutesBody",
     "RecommendationsBody",
     "SubmitBody",
-    "domain_error_response",
     "require_institution",
     "require_organiser",
 ]
-
-_STATUS = {
-    ErrorKind.INVALID: 422,
-    ErrorKind.CONFLICT: status.HTTP_409_CONFLICT,
-    ErrorKind.NOT_FOUND: status.HTTP_404_NOT_FOUND,
-    ErrorKind.FORBIDDEN: status.HTTP_403_FORBIDDEN,
-}
-
-
-def domain_error_response(_: Request, exc: Exception) -> Response:
-    assert isinstance(exc, DomainError)
-    return JSONResponse(
-        {
-            "detail": f"{exc.field}: {exc.message}",
-            "errors": [{"field": exc.field, "message": exc.message, "type": exc.kind.value}],
-        },
-        status_code=_STATUS[exc.kind],
-    )
 
 
 def require_institution(principal: Principal, institution: Institution) -> None:

@@ -127,13 +127,14 @@ def make_reports_router(stores: Stores, clock: Clock, settings: MeetingsSettings
     async def next_due(
         schedule_id: str, region: Annotated[RegionCode, Query()], principal: Caller
     ) -> dict[str, Any]:
-        from ..domain.regions import local_zone
+        from siaga_schemas.localtime import region_zone
+
         from ..domain.schedules import next_period
 
         schedule = await readable_schedule(schedule_id, principal)
         if region not in schedule.regions:
             raise HTTPException(status.HTTP_404_NOT_FOUND, f"{region} is not obligated by {schedule_id}")
-        period = next_period(schedule, local_zone(region), clock.now())
+        period = next_period(schedule, region_zone(region), clock.now())
         if period is None:
             return {"period_id": None}
         return {"period_id": period.period_id, "opens_at": period.opens_at, "due_at": period.due_at}

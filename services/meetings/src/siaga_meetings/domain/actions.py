@@ -7,16 +7,16 @@ from enum import StrEnum
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict
 from siaga_schemas.common import Party
+from siaga_schemas.errors import DomainError, ErrorKind
 from siaga_schemas.events.meetings import (
     ActionItemAssigned,
     ActionItemCancelled,
     ActionItemCompleted,
     ActionItemOverdue,
 )
+from siaga_schemas.localtime import in_zone, region_zone
 
-from .errors import DomainError, ErrorKind
 from .meetings import Meeting, recommendation_refs
-from .regions import local_zone, localize
 
 __all__ = [
     "ActionItem",
@@ -84,7 +84,7 @@ def plan_action_items(
     text = (title or refs[recommendation_ref])[:500]
     out: list[tuple[ActionItem, ActionItemAssigned]] = []
     for party in assignees:
-        due = localize(due_at, local_zone(party.region))
+        due = in_zone(due_at, region_zone(party.region))
         if due <= now:
             raise DomainError("due_at", "must be in the future")
         item = ActionItem(

@@ -8,6 +8,7 @@ from typing import Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from siaga_schemas.common import Identifier, Party, PartySet
+from siaga_schemas.errors import DomainError, ErrorKind
 from siaga_schemas.events.meetings import (
     AttendanceSummary,
     MeetingHeld,
@@ -16,9 +17,9 @@ from siaga_schemas.events.meetings import (
     MeetingScheduled,
     Recommendation,
 )
+from siaga_schemas.localtime import in_zone, region_zone
 
-from .errors import DomainError, ErrorKind
-from .regions import expand_party_set, local_zone, localize
+from .regions import expand_party_set
 
 __all__ = [
     "AttendanceEntry",
@@ -97,14 +98,14 @@ _LEVEL_OF_ORGANISER = {MeetingLevel.PROVINCE: 1, MeetingLevel.KAB_KOTA: 2}
 
 
 def schedule_meeting(req: MeetingRequest, *, limit: int) -> tuple[Meeting, MeetingScheduled]:
-    zone = local_zone(req.organiser.region)
+    zone = region_zone(req.organiser.region)
     wanted = _LEVEL_OF_ORGANISER.get(req.level)
     if wanted is not None and len(req.organiser.region.split(".")) != wanted:
         raise DomainError(
             "organiser.region", f"a {req.level.value} rakor is organised by a level-{wanted} region"
         )
-    starts = localize(req.starts_at, zone)
-    ends = localize(req.ends_at, zone) if req.ends_at else None
+    starts = in_zone(req.starts_at, zone)
+    ends = in_zone(req.ends_at, zone) if req.ends_at else None
     if ends is not None and ends <= starts:
         raise DomainError("ends_at", "must be after starts_at")
     parties: dict[tuple[str, str], Party] = {}
@@ -212,8 +213,8 @@ def hold_meeting(meeting: Meeting, held_at: datetime) -> tuple[Meeting, MeetingH
     """The rakor took place: freeze the attendance summary and publish the recommendations."""
     if meeting.status == "held":
         raise DomainError("meeting_id", f"meeting {meeting.meeting_id} was already held", ErrorKind.CONFLICT)
-    zone = local_zone(meeting.organiser.region)
-    when = localize(held_at, zone)
+    zone = region_zone(meeting.organiser.region)
+    when = in_zone(held_at, zone)
     updated = meeting.model_copy(update={"status": "held", "held_at": when})
     event = MeetingHeld(
         meeting_id=meeting.meeting_id,

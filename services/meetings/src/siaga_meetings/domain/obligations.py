@@ -9,9 +9,9 @@ from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from siaga_schemas.common import Institution
+from siaga_schemas.errors import DomainError
 from siaga_schemas.events.meetings import ReportOverdue, ReportRequested, ReportSubmitted
 
-from .errors import DomainError
 from .schedules import Period, ReportSchedule
 from .templates import ReportEntry, ReportTemplate, TemplateItem, entries_as_dict, validate_values
 

@@ -1,34 +1,16 @@
-"""Region helpers: expanding institution-by-region sets and local time."""
+"""Region helpers: expanding institution-by-region sets (local time: ``siaga_schemas.localtime``)."""
 
 from __future__ import annotations
 
-from datetime import datetime
-from zoneinfo import ZoneInfo
-
 from siaga_schemas.common import Party, PartySet
+from siaga_schemas.errors import DomainError
 from siaga_schemas.regions import children, region_info
 
-from .errors import DomainError
-
-__all__ = ["expand_party_set", "local_zone", "localize", "province_of"]
-
-
-def local_zone(region: str) -> ZoneInfo:
-    info = region_info(region)
-    if info is None:
-        raise DomainError("region", f"{region!r} is not an official region code")
-    return info.tz
+__all__ = ["expand_party_set", "province_of"]
 
 
 def province_of(region: str) -> str:
     return region.split(".")[0]
-
-
-def localize(value: datetime, zone: ZoneInfo) -> datetime:
-    """A naive time is wall-clock time in ``zone``; an aware one is converted to ``zone``."""
-    if value.tzinfo is None:
-        return value.replace(tzinfo=zone)
-    return value.astimezone(zone)
 
 
 def expand_party_set(party_set: PartySet, *, field: str, limit: int) -> list[Party]:

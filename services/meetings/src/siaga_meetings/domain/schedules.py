@@ -9,8 +9,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 from siaga_schemas.common import Identifier, Party, PartySet
-
-from .errors import DomainError
+from siaga_schemas.errors import DomainError
 
 __all__ = [
     "Cadence",

@@ -10,8 +10,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from siaga_schemas.common import Identifier, Institution
-
-from .errors import DomainError
+from siaga_schemas.errors import DomainError
 
 __all__ = [
     "ItemKey",
@@ -108,7 +107,7 @@ class ReportEntry(BaseModel):
     value: int | float | bool | str | None
 
 
-def _check(item: TemplateItem, value: Any, field: str) -> int | float | bool | str:
+def _check(item: TemplateItem, value: Any, field: str) -> int | float | bool | str:  # noqa: C901 - one branch per template rule, each naming its field
     t = item.type
     if t is ItemType.INT:
         if isinstance(value, bool) or not isinstance(value, int):

@@ -4,30 +4,18 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Iterable, Sequence
-from dataclasses import dataclass
 from typing import TypeVar
 
 from pydantic import BaseModel
-from siaga_runtime import AggregateStore, Decision, Doc
+from siaga_runtime import Decision, Doc
 from siaga_schemas import EventData
+from siaga_schemas.errors import DomainError, ErrorKind
 
-from ..domain.errors import DomainError, ErrorKind
+from ..repository import Stores
 
 __all__ = ["Stores", "decision", "dump", "emit_once", "gather_bounded", "require"]
 
 T = TypeVar("T")
-
-
-@dataclass(frozen=True, slots=True)
-class Stores:
-    """The service's collections, one aggregate kind each (keyed so hot paths are ``_id`` lookups)."""
-
-    meetings: AggregateStore
-    action_items: AggregateStore
-    templates: AggregateStore
-    schedules: AggregateStore
-    obligations: AggregateStore
-    facts: AggregateStore  # insert-once documents, one per fact that must be published exactly once
 
 
 def dump(model: BaseModel) -> Doc:

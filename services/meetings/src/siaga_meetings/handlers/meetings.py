@@ -8,12 +8,12 @@ from datetime import datetime
 from siaga_runtime import Clock, Decision, Doc
 from siaga_schemas import EventData
 from siaga_schemas.common import Party
+from siaga_schemas.errors import DomainError, ErrorKind
 from siaga_schemas.events.meetings import Recommendation
 
 from ..domain import actions as act
 from ..domain import meetings as mtg
 from ..domain.actions import ActionItem
-from ..domain.errors import DomainError, ErrorKind
 from ..domain.meetings import AttendanceEntry, Meeting, MeetingRequest
 from .common import Stores, decision, emit_once, gather_bounded, require
 

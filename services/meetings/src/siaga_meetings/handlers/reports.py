@@ -8,10 +8,11 @@ from typing import Any
 
 from siaga_runtime import Clock, Decision, Doc, EventRejected
 from siaga_schemas import Envelope, is_within
+from siaga_schemas.errors import DomainError, ErrorKind
 from siaga_schemas.events.meetings import SubmitReport
+from siaga_schemas.localtime import region_zone
 
 from ..domain.builtin import BUILTIN_TEMPLATES
-from ..domain.errors import DomainError, ErrorKind
 from ..domain.obligations import (
     Obligation,
     new_obligation,
@@ -19,7 +20,7 @@ from ..domain.obligations import (
     request_or_mark_overdue,
     submit_report,
 )
-from ..domain.regions import expand_party_set, local_zone
+from ..domain.regions import expand_party_set
 from ..domain.schedules import ReportSchedule, ScheduleRequest, period_for, periods_due_between
 from ..domain.templates import ReportTemplate
 from .common import Stores, decision, dump, gather_bounded, require
@@ -126,7 +127,7 @@ async def submit(
     if not schedule.covers_region(region):
         raise DomainError("region", f"{region} is not obligated by schedule {schedule_id}")
     template = await load_template(stores, schedule.template_id)
-    period = period_for(schedule, period_id, local_zone(region))
+    period = period_for(schedule, period_id, region_zone(region))
     now = clock.now()
     if now < period.opens_at:
         raise DomainError("period_id", f"period {period_id} opens at {period.opens_at.isoformat()}")
@@ -200,7 +201,7 @@ async def sweep_reports(stores: Stores, clock: Clock, *, lookback_days: int) -> 
             templates[schedule.template_id] = await load_template(stores, schedule.template_id)
         template = templates[schedule.template_id]
         for region in schedule.regions:
-            zone = local_zone(region)
+            zone = region_zone(region)
             for period in periods_due_between(
                 schedule, zone, now - timedelta(days=lookback_days), now + timedelta(days=8)
             ):

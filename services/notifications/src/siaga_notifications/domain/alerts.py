@@ -7,7 +7,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from siaga_runtime import Decision, Doc
+from siaga_schemas.decision import Decision, Doc
 from siaga_schemas.events import notifications as ev
 
 from . import escalation

@@ -7,8 +7,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from siaga_runtime import Decision, Doc
 from siaga_schemas.common import Severity
+from siaga_schemas.decision import Decision, Doc
 from siaga_schemas.events import notifications as ev
 
 from .labels import short_hash

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from siaga_runtime import Decision, Doc
+from siaga_schemas.decision import Decision, Doc
 
 from .contacts import Contact, resolve_contacts
 from .deliveries import new_delivery

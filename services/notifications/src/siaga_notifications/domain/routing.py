@@ -10,9 +10,9 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from siaga_schemas import is_within
 from siaga_schemas.common import Severity
+from siaga_schemas.durations import Duration
 from siaga_schemas.events.notifications import Channel
 
-from .durations import Duration
 from .labels import LABEL_NAME, short_hash
 
 __all__ = [

@@ -27,7 +27,7 @@ from ..domain.contacts import Contact
 from ..domain.muting import Silence, muted_fingerprints
 from ..domain.routing import RoutingConfig
 from ..metrics import NotificationMetrics
-from .projections import Stores
+from ..repository import Stores
 
 log = logging.getLogger(__name__)
 

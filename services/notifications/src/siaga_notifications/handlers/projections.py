@@ -3,28 +3,19 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from siaga_runtime import AggregateStore, Clock, Decision, Doc, DueIndex, Projection
+from siaga_runtime import Clock, Decision, Doc, DueIndex, Projection
 from siaga_schemas import Envelope
 
 from ..domain import alerts as alert_rules
 from ..domain import groups as group_rules
 from ..domain.routing import RoutingConfig
 from ..domain.sources import AlertSignal, notice_cleared, signal_for
+from ..repository import Stores
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True, slots=True)
-class Stores:
-    alerts: AggregateStore
-    groups: AggregateStore
-    deliveries: AggregateStore
-    silences: AggregateStore
-    contacts: AggregateStore
 
 
 def alert_projection(stores: Stores, config: RoutingConfig, clock: Clock) -> Projection:

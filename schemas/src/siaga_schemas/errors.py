@@ -1,4 +1,5 @@
-"""Domain errors: which field is wrong and why, and whether it is bad input, a conflict or a missing thing."""
+"""Domain errors, shared by every service: which field is wrong and why, and whether it is bad input, a
+conflict, a missing thing or a refusal. The runtime maps them to HTTP (``siaga_runtime.http``)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ class ErrorKind(StrEnum):
     INVALID = "invalid"  # 422
     CONFLICT = "conflict"  # 409
     NOT_FOUND = "not_found"  # 404
+    FORBIDDEN = "forbidden"  # 403
 
 
 class DomainError(Exception):

@@ -1,4 +1,5 @@
-"""Durations written the Alertmanager way: ``30s``, ``5m``, ``4h``, ``1h30m``, ``2d``."""
+"""Durations written the Alertmanager way: ``30s``, ``5m``, ``4h``, ``1h30m``, ``2d``: the one parser for
+routing files, scenario offsets and anything else a person writes."""
 
 from __future__ import annotations
 

@@ -19,8 +19,9 @@ import httpx
 from fastapi import FastAPI
 from siaga_notifications.app import build_app
 from siaga_notifications.config import parse_routing
-from siaga_notifications.handlers import Engine, Stores
+from siaga_notifications.repository import Stores
 from siaga_notifications.settings import NotificationsSettings
+from siaga_notifications.workers import Engine
 from siaga_runtime import ManualClock
 from siaga_schemas import Envelope, EventData
 

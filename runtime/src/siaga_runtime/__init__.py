@@ -7,7 +7,7 @@
 - ``make_http_app``: FastAPI with health, metrics, AsyncAPI and scoped bearer auth.
 """
 
-from .auth import Authenticator, Principal, Role, current_principal
+from .auth import Authenticator, Caller, Principal, Role, current_principal
 from .clock import AcceleratedClock, Clock, ManualClock, SystemClock
 from .consumer import BatchPipeline, Projection
 from .errors import EventRejected, is_transient
@@ -26,6 +26,7 @@ __all__ = [
     "ApplyResult",
     "Authenticator",
     "BatchPipeline",
+    "Caller",
     "Clock",
     "Decision",
     "Doc",

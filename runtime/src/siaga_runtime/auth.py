@@ -26,7 +26,14 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from siaga_schemas import is_within, region_info
 from siaga_schemas.common import Institution
 
-__all__ = ["Authenticator", "Principal", "Role", "current_principal", "hash_token"]
+__all__ = [
+    "Authenticator",
+    "Caller",
+    "Principal",
+    "Role",
+    "current_principal",
+    "hash_token",
+]
 
 
 class Role:
@@ -141,3 +148,7 @@ def current_principal(
     if principal is None:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "invalid token", {"WWW-Authenticate": "Bearer"})
     return principal
+
+
+Caller = Annotated[Principal, Depends(current_principal)]
+"""The authenticated principal of a request, as an endpoint parameter type (``principal: Caller``)."""

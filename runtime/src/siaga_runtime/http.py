@@ -100,19 +100,25 @@ def make_http_app(
     description: str,
     routers: Sequence[APIRouter] = (),
     on_startup: Sequence[Callable[[], Awaitable[Any]]] = (),
+    on_shutdown: Sequence[Callable[[], Awaitable[Any]]] = (),
     authenticator: Authenticator | None = None,
 ) -> FastAPI:
-    """Compose a service's FastAPI app; the lifespan starts and stops the runtime."""
+    """Compose a service's FastAPI app; the lifespan starts and stops the runtime, and runs the service's
+    own ``on_startup`` hooks after the runtime started and ``on_shutdown`` hooks after it stopped."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await runtime.start()
-        for hook in on_startup:
-            await hook()
         try:
+            for hook in on_startup:
+                await hook()
             yield
         finally:
-            await runtime.stop()
+            try:
+                await runtime.stop()
+            finally:
+                for hook in on_shutdown:
+                    await hook()
 
     app = FastAPI(title=title, description=description, version="1.0.0", lifespan=lifespan)
     app.state.runtime = runtime

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import timedelta
 from functools import partial
 from typing import Any
 
 import httpx
 from fastapi import FastAPI
-from siaga_runtime import Clock, ServiceRuntime, make_http_app
+from siaga_runtime import Clock, DueIndex, ServiceRuntime, make_http_app
 from siaga_schemas import Envelope
 from siaga_schemas.events.notifications import AlertNotification
 from siaga_schemas.topics import LOGISTICS_EVENTS, MEETINGS_EVENTS, NOTIFICATIONS_ALERTS, NOTIFICATIONS_EVENTS
@@ -22,9 +20,10 @@ from .channels import ChannelSender, EmailSender, TelegramSender, TopicSender, W
 from .config import load_routing
 from .domain.routing import CHANNELS, RoutingConfig
 from .domain.sources import RAISING, RESOLVING
-from .handlers import DeliveryWorker, Engine, Stores
 from .metrics import NotificationMetrics
+from .repository import Stores
 from .settings import NotificationsSettings
+from .workers import DeliveryWorker, Engine
 
 __all__ = ["build_app"]
 
@@ -82,62 +81,31 @@ class Channels:
         self.senders = {}
 
 
-def build_app(
-    settings: NotificationsSettings | None = None,
-    *,
-    clock: Clock | None = None,
-    routing_config: RoutingConfig | None = None,
-) -> FastAPI:
-    settings = settings or NotificationsSettings()
-    config = routing_config or load_routing(
-        settings.routing_file
-    )  # a bad file stops start-up, naming the line
-    runtime = ServiceRuntime(settings, clock=clock)
-    stores = Stores(
-        alerts=runtime.store("alerts"),
-        groups=runtime.store("groups"),
-        deliveries=runtime.store("deliveries"),
-        silences=runtime.store("silences"),
-        contacts=runtime.store("contacts"),
-    )
-    runtime.publisher(NOTIFICATIONS_EVENTS)
-    runtime.publisher(NOTIFICATIONS_ALERTS, schema=AlertNotificationEnvelope)
-    bucket = timedelta(seconds=settings.timer_bucket_s)
-    timers = runtime.due_index("timers", bucket=bucket)
+def _subscribe(runtime: ServiceRuntime, stores: Stores, config: RoutingConfig, timers: DueIndex) -> None:
+    """The projections of the consumed topics, in order (the timers after the writes they point at)."""
     fanout = handlers.route_count(config)
     projections = [
         handlers.alert_projection(stores, config, runtime.clock),
         handlers.notice_projection(stores, config, runtime.clock),
         *handlers.group_projections(stores, config, runtime.clock, fanout),
-        handlers.timer_projection(timers, config, runtime.clock, fanout),  # after the writes it points at
+        handlers.timer_projection(timers, config, runtime.clock, fanout),
     ]
     accept = RAISING | RESOLVING
-    runtime.subscribe(
-        LOGISTICS_EVENTS, projections, accept={t for t in accept if t.startswith("siaga.logistics.")}
-    )
-    runtime.subscribe(
-        MEETINGS_EVENTS, projections, accept={t for t in accept if t.startswith("siaga.meetings.")}
-    )
-    channels = Channels(settings)
+    for topic, prefix in ((LOGISTICS_EVENTS, "siaga.logistics."), (MEETINGS_EVENTS, "siaga.meetings.")):
+        runtime.subscribe(topic, projections, accept={t for t in accept if t.startswith(prefix)})
+
+
+def _workers(
+    runtime: ServiceRuntime,
+    settings: NotificationsSettings,
+    stores: Stores,
+    channels: Channels,
+    metrics: NotificationMetrics,
+    bucket: timedelta,
+) -> list[DeliveryWorker]:
+    """One delivery worker per channel, each with its own due index, rate limit and loop."""
     owner = f"{settings.service_name}-{uuid.uuid4().hex[:12]}"
-    workers: list[DeliveryWorker] = []
-
-    async def enqueue(deliveries: list[Any]) -> None:
-        for worker in workers:
-            await worker.enqueue(deliveries)
-
-    metrics = NotificationMetrics(runtime.registry)
-    engine = Engine(
-        stores,
-        config,
-        runtime.clock,
-        default_language=settings.default_language,
-        timers=timers,
-        full_scan_interval_s=settings.full_scan_interval_s,
-        on_deliveries=enqueue,
-        metrics=metrics,
-    )
-    runtime.every(settings.sweep_interval_s, engine.tick, "notifications-sweep")
+    workers = []
     for name in CHANNELS:
         worker = DeliveryWorker(
             name,
@@ -157,6 +125,51 @@ def build_app(
         )
         workers.append(worker)
         runtime.every(settings.delivery_poll_s, worker.run_once, f"deliver-{name}")
+    return workers
+
+
+def build_app(
+    settings: NotificationsSettings | None = None,
+    *,
+    clock: Clock | None = None,
+    routing_config: RoutingConfig | None = None,
+) -> FastAPI:
+    """The composition root: stores, subscriptions, the timers engine, the channel workers and the API."""
+    settings = settings or NotificationsSettings()
+    config = routing_config or load_routing(settings.routing_file)  # a bad file stops start-up, by line
+    runtime = ServiceRuntime(settings, clock=clock)
+    stores = Stores(
+        alerts=runtime.store("alerts"),
+        groups=runtime.store("groups"),
+        deliveries=runtime.store("deliveries"),
+        silences=runtime.store("silences"),
+        contacts=runtime.store("contacts"),
+    )
+    runtime.publisher(NOTIFICATIONS_EVENTS)
+    runtime.publisher(NOTIFICATIONS_ALERTS, schema=AlertNotificationEnvelope)
+    bucket = timedelta(seconds=settings.timer_bucket_s)
+    timers = runtime.due_index("timers", bucket=bucket)
+    _subscribe(runtime, stores, config, timers)
+    channels = Channels(settings)
+    metrics = NotificationMetrics(runtime.registry)
+    workers: list[DeliveryWorker] = []
+
+    async def enqueue(deliveries: list[Any]) -> None:
+        for worker in workers:
+            await worker.enqueue(deliveries)
+
+    engine = Engine(
+        stores,
+        config,
+        runtime.clock,
+        default_language=settings.default_language,
+        timers=timers,
+        full_scan_interval_s=settings.full_scan_interval_s,
+        on_deliveries=enqueue,
+        metrics=metrics,
+    )
+    runtime.every(settings.sweep_interval_s, engine.tick, "notifications-sweep")
+    workers.extend(_workers(runtime, settings, stores, channels, metrics, bucket))
     app = make_http_app(
         runtime,
         title="Siaga notifications",
@@ -167,18 +180,8 @@ def build_app(
             make_alertmanager_router(stores, engine, config, runtime.clock),
         ],
         on_startup=[channels.open],
+        on_shutdown=[channels.close],
     )
-    inner = app.router.lifespan_context
-
-    @asynccontextmanager
-    async def lifespan(a: FastAPI) -> AsyncIterator[Any]:
-        try:
-            async with inner(a):
-                yield
-        finally:
-            await channels.close()
-
-    app.router.lifespan_context = lifespan
     app.state.stores = stores
     app.state.engine = engine
     app.state.routing = config

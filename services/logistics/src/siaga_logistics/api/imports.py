@@ -20,9 +20,9 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
+from fastapi import APIRouter, HTTPException, Query, Request, status
 from fastapi.responses import JSONResponse, StreamingResponse
-from siaga_runtime import Clock, Principal, current_principal
+from siaga_runtime import Caller, Clock
 from siaga_schemas.common import Identifier
 
 from ..handlers import Stores
@@ -96,7 +96,7 @@ def make_import_router(stores: Stores, clock: Clock, *, spill_dir: str | None = 
     )
     async def import_plan(
         request: Request,
-        principal: Annotated[Principal, Depends(current_principal)],
+        principal: Caller,
         election_id: Annotated[
             Identifier, Query(description="Election of the plan.", examples=["pilkada2024"])
         ],

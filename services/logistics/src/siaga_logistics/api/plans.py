@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Query, status
-from siaga_runtime import Clock, Principal, current_principal
+from fastapi import APIRouter, HTTPException, Query, status
+from siaga_runtime import Caller, Clock
 from siaga_schemas import RegionCode
 from siaga_schemas.common import Identifier
 
@@ -26,9 +26,7 @@ def make_plans_router(stores: Stores, clock: Clock) -> APIRouter:
         status_code=201,
         summary="Create a distribution plan for one kab/kota (up to 5,000 TPS; larger: import a file)",
     )
-    async def create_plan(
-        spec: PlanSpec, principal: Annotated[Principal, Depends(current_principal)]
-    ) -> dict[str, Any]:
+    async def create_plan(spec: PlanSpec, principal: Caller) -> dict[str, Any]:
         principal.require_write(spec.region)
         return await handlers.create_plan(stores, spec, clock)
 
@@ -37,7 +35,7 @@ def make_plans_router(stores: Stores, clock: Clock) -> APIRouter:
     )
     async def get_plan(
         plan_id: Identifier,
-        principal: Annotated[Principal, Depends(current_principal)],
+        principal: Caller,
         kecamatan: Annotated[RegionCode | None, Query(description="Only this kecamatan's legs.")] = None,
     ) -> dict[str, Any]:
         plan = await handlers.load_plan(stores, plan_id, kecamatan=kecamatan)
@@ -48,9 +46,7 @@ def make_plans_router(stores: Stores, clock: Clock) -> APIRouter:
         "/readiness",
         summary="Share of TPS fully supplied in the whole nation, against the plans' curves, per province",
     )
-    async def national_readiness(
-        election_id: ElectionId, principal: Annotated[Principal, Depends(current_principal)]
-    ) -> dict[str, Any]:
+    async def national_readiness(election_id: ElectionId, principal: Caller) -> dict[str, Any]:
         if principal.region is not None or not principal.roles:
             raise HTTPException(
                 status.HTTP_403_FORBIDDEN, f"{principal.subject} may not read national readiness"
@@ -64,7 +60,7 @@ def make_plans_router(stores: Stores, clock: Clock) -> APIRouter:
     async def readiness(
         region: RegionCode,
         election_id: ElectionId,
-        principal: Annotated[Principal, Depends(current_principal)],
+        principal: Caller,
     ) -> dict[str, Any]:
         principal.require_read(region)
         return await repository.readiness(stores, election_id, region, clock.now())

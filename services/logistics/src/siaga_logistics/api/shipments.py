@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Query, status
-from siaga_runtime import Clock, Principal, current_principal
+from fastapi import APIRouter, HTTPException, Query, status
+from siaga_runtime import Caller, Clock, Principal
 from siaga_schemas import RegionCode
 from siaga_schemas.common import Identifier
 from siaga_schemas.errors import DomainError
@@ -28,8 +28,6 @@ from .common import (
 )
 
 __all__ = ["make_shipments_router"]
-
-Caller = Annotated[Principal, Depends(current_principal)]
 
 
 def make_shipments_router(stores: Stores, clock: Clock, critical_slack: timedelta) -> APIRouter:

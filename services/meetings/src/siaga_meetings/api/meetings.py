@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Query, status
-from siaga_runtime import Clock, Principal, Role, current_principal
+from fastapi import APIRouter, HTTPException, Query, status
+from siaga_runtime import Caller, Clock, Principal, Role
 from siaga_schemas.regions import RegionCode
 
 from .. import handlers, repository
@@ -25,8 +25,6 @@ from .common import (
 )
 
 __all__ = ["make_meetings_router"]
-
-Caller = Annotated[Principal, Depends(current_principal)]
 
 
 def make_meetings_router(stores: Stores, clock: Clock, settings: MeetingsSettings) -> APIRouter:

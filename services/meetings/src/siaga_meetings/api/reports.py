@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, HTTPException, Query, status
-from siaga_runtime import Clock, Principal, current_principal
+from fastapi import APIRouter, Header, HTTPException, Query, status
+from siaga_runtime import Caller, Clock, Principal
 from siaga_schemas import new_event_id
 from siaga_schemas.regions import RegionCode
 
@@ -20,7 +20,7 @@ from .common import SubmitBody, require_institution, require_organiser
 
 __all__ = ["make_reports_router"]
 
-Caller = Annotated[Principal, Depends(current_principal)]
+Caller = Caller
 PeriodId = Annotated[str, Query(max_length=10, description="Period: local date of the due time, YYYY-MM-DD.")]
 
 

@@ -7,14 +7,14 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Path, Query, status
 from pydantic import BaseModel, Field, model_validator
-from siaga_runtime import Clock, Decision, strip_reserved
+from siaga_runtime import Clock, strip_reserved
 from siaga_schemas import RegionCode, new_event_id
 from siaga_schemas.common import Institution, Timestamp
 
 from ..domain.contacts import Contact
 from ..domain.muting import LabelMatcher, Silence
-from ..handlers import Stores
-from ..repository import find_docs, readable
+from ..handlers import commands
+from ..repository import Stores, find_docs, readable
 from .common import DeliveryView, Who, require_read_scope, require_write_scope
 
 __all__ = ["make_admin_router"]
@@ -67,10 +67,7 @@ def make_admin_router(stores: Stores, clock: Clock) -> APIRouter:
             created_by=principal.subject,
             comment=body.comment,
         )
-        state = {**silence.model_dump(mode="python"), "region": body.region_prefix}
-        stored, _ = await stores.silences.mutate(silence.silence_id, lambda d: Decision(state=state))
-        assert stored is not None
-        return strip_reserved(stored)
+        return strip_reserved(await commands.save_silence(stores, silence))
 
     @router.get("/silences", tags=["silences"], response_model=list[Silence], summary="List silences")
     async def list_silences(principal: Who, active: bool | None = None) -> list[dict[str, Any]]:
@@ -89,14 +86,7 @@ def make_admin_router(stores: Stores, clock: Clock) -> APIRouter:
         if doc is None:
             raise HTTPException(status.HTTP_404_NOT_FOUND, f"silence {silence_id} does not exist")
         require_write_scope(principal, doc.get("region_prefix"))
-        now = clock.now()
-
-        def expire(d: dict[str, Any] | None) -> Decision:
-            if d is None or d.get("expired_at") is not None:
-                return Decision(state=None)
-            return Decision(state={**d, "expired_at": now})
-
-        stored, _ = await stores.silences.mutate(silence_id, expire)
+        stored = await commands.expire_silence(stores, silence_id, clock.now())
         assert stored is not None
         return strip_reserved(stored)
 
@@ -115,10 +105,7 @@ def make_admin_router(stores: Stores, clock: Clock) -> APIRouter:
         existing = await stores.contacts.get(contact_id)
         if existing is not None:
             require_write_scope(principal, existing.get("region"), organise=True)
-        state = body.model_dump(mode="json")
-        stored, _ = await stores.contacts.mutate(contact_id, lambda d: Decision(state=state))
-        assert stored is not None
-        return strip_reserved(stored)
+        return strip_reserved(await commands.put_contact(stores, body))
 
     @router.get("/contacts", tags=["contacts"], response_model=list[Contact], summary="List the directory")
     async def list_contacts(
@@ -138,9 +125,7 @@ def make_admin_router(stores: Stores, clock: Clock) -> APIRouter:
         if doc is None:
             raise HTTPException(status.HTTP_404_NOT_FOUND, f"contact {contact_id} does not exist")
         require_write_scope(principal, doc.get("region"), organise=True)
-        stored, _ = await stores.contacts.mutate(
-            contact_id, lambda d: Decision(state={**(d or {}), "active": False})
-        )
+        stored = await commands.deactivate_contact(stores, contact_id)
         assert stored is not None
         return strip_reserved(stored)
 

@@ -4,20 +4,20 @@ escalation, durable state and the audit log too."""
 from __future__ import annotations
 
 from datetime import datetime
-from functools import partial
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
-from fastapi import APIRouter, Depends, HTTPException
+from fastapi import APIRouter, HTTPException
 from pydantic import BaseModel, ConfigDict, Field
-from siaga_runtime import Clock, Decision, Principal, current_principal
+from siaga_runtime import Caller, Clock
 from siaga_schemas import region_info
 from siaga_schemas.common import Institution, Severity
 
-from ..domain import alerts as rules
 from ..domain.labels import check_labels, fingerprint, region_labels
 from ..domain.routing import RoutingConfig
 from ..domain.sources import AlertSignal
-from ..handlers import Engine, Stores
+from ..handlers import commands
+from ..repository import Stores
+from ..workers import Engine
 from .common import require_write_scope
 
 __all__ = ["AlertmanagerPayload", "make_alertmanager_router"]
@@ -98,19 +98,13 @@ def signal_of(alert: AmAlert) -> AlertSignal:
     )
 
 
-def _apply(doc: dict[str, Any] | None, *, sig: AlertSignal, config: RoutingConfig, now: datetime) -> Decision:
-    return rules.apply_signal(doc, sig, config, now, None, queue_joins=True)
-
-
 def make_alertmanager_router(
     stores: Stores, engine: Engine, config: RoutingConfig, clock: Clock
 ) -> APIRouter:
     router = APIRouter(tags=["alertmanager"])
 
     @router.post("/alertmanager/webhook", summary="Receive an Alertmanager webhook (version 4)")
-    async def receive(
-        body: AlertmanagerPayload, principal: Annotated[Principal, Depends(current_principal)]
-    ) -> dict[str, Any]:
+    async def receive(body: AlertmanagerPayload, principal: Caller) -> dict[str, Any]:
         signals = [signal_of(a) for a in body.alerts]
         for sig in signals:
             require_write_scope(principal, sig.region)
@@ -118,11 +112,7 @@ def make_alertmanager_router(
         for sig, alert in zip(signals, body.alerts, strict=True):
             now = clock.now()
             key = f"am:{sig.kind}:{alert.startsAt.isoformat()}:{alert.endsAt.isoformat() if alert.endsAt else ''}"
-            doc, _ = await stores.alerts.mutate(
-                sig.fingerprint,
-                partial(_apply, sig=sig, config=config, now=now),
-                idempotency_key=key,
-            )
+            doc = await commands.receive_alert(stores, sig, config, now, key)
             if doc is not None and doc.get("pending_joins"):
                 await engine.join_pending(sig.fingerprint)
             out.append({"fingerprint": sig.fingerprint, "status": doc["status"] if doc else "unknown"})

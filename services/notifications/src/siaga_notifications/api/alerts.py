@@ -10,10 +10,9 @@ from siaga_runtime import Clock, Principal, strip_reserved
 from siaga_schemas import RegionCode
 from siaga_schemas.common import Severity
 
-from ..domain import alerts as rules
 from ..domain.alerts import AlertStatus
-from ..handlers import Stores
-from ..repository import find_docs
+from ..handlers import commands
+from ..repository import Stores, find_docs
 from .common import FINGERPRINT, AlertView, Who, require_read_scope, require_write_scope
 
 __all__ = ["make_alerts_router"]
@@ -78,10 +77,8 @@ def make_alerts_router(stores: Stores, clock: Clock) -> APIRouter:
         require_write_scope(principal, doc.get("region"))
         if doc["status"] == AlertStatus.RESOLVED:
             raise HTTPException(status.HTTP_409_CONFLICT, f"alert {fingerprint} is already resolved")
-        now = clock.now()
-        stored, _ = await stores.alerts.mutate(
-            fingerprint,
-            lambda d: rules.acknowledge(d, now, principal.subject, body.comment) if d else _none(),
+        stored = await commands.acknowledge_alert(
+            stores, fingerprint, clock.now(), principal.subject, body.comment
         )
         assert stored is not None
         return {**strip_reserved(stored), "fingerprint": fingerprint}
@@ -90,20 +87,10 @@ def make_alerts_router(stores: Stores, clock: Clock) -> APIRouter:
     async def resolve(fingerprint: Fingerprint, body: Comment, principal: Who) -> dict[str, Any]:
         doc = await load(fingerprint, principal)
         require_write_scope(principal, doc.get("region"))
-        now = clock.now()
-        stored, _ = await stores.alerts.mutate(
-            fingerprint,
-            lambda d: (
-                rules.resolve(d, now, principal.subject, "resolved by hand", body.comment) if d else _none()
-            ),
+        stored = await commands.resolve_alert(
+            stores, fingerprint, clock.now(), principal.subject, body.comment
         )
         assert stored is not None
         return {**strip_reserved(stored), "fingerprint": fingerprint}
 
     return router
-
-
-def _none() -> Any:
-    from siaga_runtime import Decision
-
-    return Decision(state=None)

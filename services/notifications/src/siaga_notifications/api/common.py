@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import Depends, HTTPException, status
+from fastapi import HTTPException, status
 from pydantic import BaseModel, ConfigDict, Field
-from siaga_runtime import Principal, Role, current_principal
+from siaga_runtime import Caller, Principal, Role
 
 __all__ = ["AlertView", "DeliveryView", "Who", "require_read_scope", "require_write_scope"]
 
 FINGERPRINT = r"^[0-9a-f]{16,64}$"
 
-Who = Annotated[Principal, Depends(current_principal)]
+Who = Caller
 
 
 def require_write_scope(principal: Principal, region: str | None, *, organise: bool = False) -> None:

@@ -1,7 +1,6 @@
-"""Projections over consumed events, and the durable timers: escalation, group flushes, delivery workers."""
+"""Projections over consumed events, and the commands the API calls (``commands``)."""
 
-from .delivery import DeliveryWorker, outgoing
-from .engine import Engine
+from . import commands
 from .projections import (
     Stores,
     alert_projection,
@@ -12,13 +11,11 @@ from .projections import (
 )
 
 __all__ = [
-    "DeliveryWorker",
-    "Engine",
     "Stores",
     "alert_projection",
+    "commands",
     "group_projections",
     "notice_projection",
-    "outgoing",
     "route_count",
     "timer_projection",
 ]

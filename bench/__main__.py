@@ -8,7 +8,7 @@ from __future__ import annotations
 import sys
 
 from bench.national.run import main as national_main
-from bench.runtime_bench import main as runtime_main
+from bench.runtime import main as runtime_main
 
 
 def main(argv: list[str]) -> int:

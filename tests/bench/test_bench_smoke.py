@@ -24,7 +24,7 @@ def test_runtime_bench_tiny_run(servers, tmp_path: Path) -> None:
         "KAFKA_BOOTSTRAP_SERVERS": servers.kafka_bootstrap,
         "MONGODB_URL": servers.mongodb_url,
     }
-    cmd = [sys.executable, "-m", "bench.runtime_bench", "--events", "300", "--no-profile"]
+    cmd = [sys.executable, "-m", "bench.runtime", "--events", "300", "--no-profile"]
     cmd += ["--naive-budget-s", "60", "--results-dir", str(tmp_path)]
     proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]

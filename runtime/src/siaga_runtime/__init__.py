@@ -17,7 +17,17 @@ from .logs import bind, configure_logging
 from .metrics import RuntimeMetrics
 from .service import ServiceRuntime
 from .settings import RuntimeSettings
-from .store import AggregateStore, ApplyResult, Decision, Doc, Position, Routed, strip_reserved
+from .store import (
+    AggregateStore,
+    ApplyResult,
+    Change,
+    Decide,
+    Decision,
+    Doc,
+    Position,
+    Routed,
+    strip_reserved,
+)
 from .timers import DueIndex
 
 __all__ = [
@@ -27,7 +37,9 @@ __all__ = [
     "Authenticator",
     "BatchPipeline",
     "Caller",
+    "Change",
     "Clock",
+    "Decide",
     "Decision",
     "Doc",
     "DueIndex",

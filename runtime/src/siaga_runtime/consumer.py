@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
-from typing import Any, Protocol
+from typing import Any, Generic, Protocol, TypeVar
 
 from siaga_schemas import DeadLetterReason, Envelope, InvalidEvent, dead_letter_topic, decode_event, registry
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, wait_exponential
@@ -30,13 +30,18 @@ __all__ = ["Applier", "BatchPipeline", "Projection", "TransientRetry"]
 log = logging.getLogger(__name__)
 
 
-class Applier(Protocol):
-    """What a projection writes through: an ``AggregateStore`` (decide = a reducer) or a ``DueIndex``."""
+D_contra = TypeVar("D_contra", contravariant=True)
+D = TypeVar("D")
+
+
+class Applier(Protocol[D_contra]):
+    """What a projection writes through, typed by what it decides with: an ``AggregateStore`` (a reducer,
+    ``store.Decide``), a ``DueIndex`` (``timers.TimerRoute``) or a service's own (e.g. a rollup)."""
 
     async def apply(
         self,
         items: Sequence[Routed],
-        decide: Any,
+        decide: D_contra,
         /,
         *,
         scope: str = "",
@@ -45,16 +50,17 @@ class Applier(Protocol):
 
 
 @dataclass(frozen=True, slots=True)
-class Projection:
+class Projection(Generic[D]):
     """How one kind of document reacts to a topic: which document an event targets, and what changes.
 
-    ``route`` returns the document id, or ``None`` when this projection ignores the event.
+    ``route`` returns the document id, or ``None`` when this projection ignores the event; ``decide`` is
+    what the store applies it with, and its type must be the one the store takes (checked by mypy).
     """
 
     name: str
-    store: Applier
+    store: Applier[D]
     route: Callable[[Envelope[Any]], str | None]
-    decide: Any
+    decide: D
 
 
 class TransientRetry:

@@ -53,6 +53,8 @@ __all__ = [
     "KEYS_WINDOW",
     "AggregateStore",
     "ApplyResult",
+    "Change",
+    "Decide",
     "Decision",
     "Doc",
     "Merged",
@@ -120,7 +122,8 @@ class ApplyResult:
     applied_types: Counter[str] = field(default_factory=Counter)
 
 
-Decide = Callable[[Doc | None, Envelope[Any]], Decision]
+Decide = Callable[[Doc | None, Envelope[Any]], Decision]  # a reducer: (document, event) -> decision
+Change = Callable[[Doc | None], Decision]  # one change of one document (merge, mutate)
 # Told, once a journal's documents are written, which entries it holds (in write order).
 OutboxListener = Callable[[str, Sequence[OutboxEntry]], None]
 # Called with the events a batch rejected before that batch is written (their dead letters go first).
@@ -506,7 +509,7 @@ class AggregateStore:
 
     async def merge(
         self,
-        changes: Mapping[str, Callable[[Doc | None], Decision]],
+        changes: Mapping[str, Change],
         *,
         cause: Envelope[Any] | None = None,
         absent: bool = False,
@@ -567,7 +570,7 @@ class AggregateStore:
     async def mutate(
         self,
         doc_id: str,
-        change: Callable[[Doc | None], Decision],
+        change: Change,
         *,
         idempotency_key: str | None = None,
         cause: Envelope[Any] | None = None,

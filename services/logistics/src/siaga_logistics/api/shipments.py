@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, status
 from siaga_runtime import Caller, Clock, Principal
-from siaga_schemas import RegionCode
+from siaga_schemas import EventData, RegionCode
 from siaga_schemas.common import Identifier
 from siaga_schemas.errors import DomainError
 from siaga_schemas.localtime import aware_in, region_zone
@@ -93,7 +93,7 @@ def make_shipments_router(stores: Stores, clock: Clock, critical_slack: timedelt
 
     @router.post("/shipments/{shipment_id}/dispatch", summary="It left")
     async def dispatch(shipment_id: Identifier, body: DispatchBody, principal: Caller) -> dict[str, Any]:
-        def step(s: Shipment) -> Any:
+        def step(s: Shipment) -> tuple[Shipment, list[EventData]]:
             at = local_or_now(body.dispatched_at, s.destination_region, clock.now())
             return s.dispatch(at, aware_in(body.eta, region_zone(s.destination_region)) if body.eta else None)
 
@@ -101,7 +101,7 @@ def make_shipments_router(stores: Stores, clock: Clock, critical_slack: timedelt
 
     @router.post("/shipments/{shipment_id}/checkpoints", summary="It passed a checkpoint")
     async def checkpoint(shipment_id: Identifier, body: CheckpointBody, principal: Caller) -> dict[str, Any]:
-        def step(s: Shipment) -> Any:
+        def step(s: Shipment) -> tuple[Shipment, list[EventData]]:
             r = s.destination_region
             cp = Checkpoint(
                 place=body.place,
@@ -115,7 +115,7 @@ def make_shipments_router(stores: Stores, clock: Clock, critical_slack: timedelt
 
     @router.post("/shipments/{shipment_id}/deliver", summary="It arrived: proof of delivery and handover")
     async def deliver(shipment_id: Identifier, body: DeliverBody, principal: Caller) -> dict[str, Any]:
-        def step(s: Shipment) -> Any:
+        def step(s: Shipment) -> tuple[Shipment, list[EventData]]:
             at = local_or_now(body.delivered_at, s.destination_region, clock.now())
             return s.deliver(at, body.lines, body.handover, clock.now())
 
@@ -125,7 +125,7 @@ def make_shipments_router(stores: Stores, clock: Clock, critical_slack: timedelt
         "/shipments/{shipment_id}/reroute", summary="It takes another route (e.g. after a landslide)"
     )
     async def reroute(shipment_id: Identifier, body: RerouteBody, principal: Caller) -> dict[str, Any]:
-        def step(s: Shipment) -> Any:
+        def step(s: Shipment) -> tuple[Shipment, list[EventData]]:
             r = s.destination_region
             at = local_or_now(body.rerouted_at, r, clock.now())
             return s.reroute(

@@ -8,9 +8,10 @@ newer one, it only joins the shipment's history.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
-from siaga_runtime import Clock, Decision, EventRejected
+from siaga_runtime import Clock, Decide, Decision, EventRejected
 from siaga_schemas import Envelope, EventData, is_within
 from siaga_schemas.errors import DomainError
 from siaga_schemas.events.logistics import (
@@ -21,7 +22,7 @@ from siaga_schemas.events.logistics import (
 
 from ..domain.layout import leg_ref
 from ..domain.shipment import Checkpoint, Shipment
-from .shipments import decide_step
+from .shipments import Transition, decide_step
 
 __all__ = ["make_status_decider", "route_status"]
 
@@ -31,7 +32,7 @@ def route_status(envelope: Envelope[Any]) -> str | None:
     return leg_ref(data.shipment_id).doc_id if isinstance(data, ShipmentStatusReported) else None
 
 
-def _step(s: ShipmentStatusReported, now: Any) -> Any:
+def _step(s: ShipmentStatusReported, now: datetime) -> Transition:
     def step(current: Shipment) -> tuple[Shipment, list[EventData]]:
         try:
             if s.status == "dispatched":
@@ -79,7 +80,7 @@ def _step(s: ShipmentStatusReported, now: Any) -> Any:
     return step
 
 
-def make_status_decider(clock: Clock) -> Any:
+def make_status_decider(clock: Clock) -> Decide:
     def decide(doc: dict[str, Any] | None, envelope: Envelope[Any]) -> Decision:
         s = envelope.data
         assert isinstance(s, ShipmentStatusReported)

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from siaga_runtime import AggregateStore, ApplyResult, Decision, Doc, Projection, Routed
+from siaga_runtime import AggregateStore, ApplyResult, Change, Decide, Decision, Doc, Projection, Routed
 from siaga_runtime.store import BeforeWrite
 from siaga_schemas import Envelope
 from siaga_schemas.events import logistics as ev
@@ -69,13 +69,13 @@ class ReadinessRollup:
     async def apply(
         self,
         items: Sequence[Routed],
-        decide: Any,
+        decide: None,
         /,
         *,
         scope: str = "",
         before_write: BeforeWrite | None = None,
     ) -> ApplyResult:
-        del decide
+        del decide  # the rollup decides itself (``_count``)
         result = await self.readiness.apply(items, self._count, scope=scope, before_write=before_write)
         kabs = await self.readiness.current({it.doc_id for it in items})
         provinces: dict[tuple[str, str], dict[str, tuple[int, int, int]]] = {}
@@ -101,7 +101,7 @@ class ReadinessRollup:
 
 def _merge_children(
     level: str, election: str, region: str | None, rows: dict[str, tuple[int, int, int]]
-) -> Any:
+) -> Change:
     def change(doc: Doc | None) -> Decision:
         state: Doc | None = doc or {"level": level, "election_id": election, "region": region, "rows": {}}
         changed = doc is None
@@ -123,7 +123,7 @@ class WriteOnce:
     async def apply(
         self,
         items: Sequence[Routed],
-        decide: Any,
+        decide: Decide,
         /,
         *,
         scope: str = "",

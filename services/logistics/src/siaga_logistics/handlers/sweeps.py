@@ -18,7 +18,7 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from siaga_runtime import Clock, Decision, Doc, Routed
+from siaga_runtime import Change, Clock, Decision, Doc, Routed
 from siaga_schemas import EventData
 from siaga_schemas.events.logistics import CurvePoint
 from siaga_schemas.localtime import region_zone
@@ -35,7 +35,7 @@ __all__ = ["Hook", "sweep_delays", "sweep_risk"]
 Hook = Callable[[str], Awaitable[None]]
 
 
-def _delays(now: datetime, critical_slack: timedelta) -> Any:
+def _delays(now: datetime, critical_slack: timedelta) -> Change:
     def change(doc: Doc | None) -> Decision:
         if doc is None:
             return Decision(state=None)
@@ -93,7 +93,7 @@ def _planned_count(points: list[CurvePoint], now: datetime) -> int:
     return max((p.tps for p in points if p.at <= now), default=0)
 
 
-def _at_risk(region: str, day: str, event: EventData) -> Any:
+def _at_risk(region: str, day: str, event: EventData) -> Change:
     def change(doc: Doc | None) -> Decision:
         if doc is None or doc.get("at_risk", {}).get(region) == day:
             return Decision(state=None)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar, cast
@@ -87,7 +87,7 @@ async def wait_until(
 
 
 async def produce(
-    bootstrap: str, records: list[tuple[str, bytes | None, bytes | None, list[tuple[str, bytes]]]]
+    bootstrap: str, records: Sequence[tuple[str, bytes | None, bytes | None, list[tuple[str, bytes]]]]
 ) -> None:
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=5, max_request_size=4 * 1024 * 1024)
     await producer.start()

@@ -71,7 +71,9 @@ def metric_total(registry: Any, name: str) -> float:
 
 def counter_total(counter: Any) -> float:
     """Sum of a (labelled) counter's values; cheap enough to poll (collects one metric only)."""
-    return sum(s.value for family in counter.collect() for s in family.samples if s.name.endswith("_total"))
+    return float(
+        sum(s.value for family in counter.collect() for s in family.samples if s.name.endswith("_total"))
+    )
 
 
 class PhaseTimers:

@@ -273,7 +273,7 @@ async def orchestrate(args: argparse.Namespace) -> dict[str, Any]:
     finally:
         if not args.keep_data:
             await drop_databases(mongo, databases)
-    report = {
+    report: dict[str, Any] = {
         "benchmark": "runtime",
         "run_id": run_id,
         "servers_from": how,

@@ -27,7 +27,7 @@ async def path_runtime(spec: dict[str, Any]) -> dict[str, Any]:
     settings = RuntimeSettings(
         service_name="benchrt",
         kafka_bootstrap_servers=spec["kafka"],
-        mongodb_url=spec["mongodb"],  # type: ignore[arg-type]
+        mongodb_url=spec["mongodb"],
         mongodb_database=spec["database"],
         kafka_topic_prefix=spec["prefix"],
         kafka_group_prefix=spec["prefix"].rstrip("."),
@@ -162,7 +162,7 @@ async def path_naive(spec: dict[str, Any]) -> dict[str, Any]:
     done = asyncio.Event()
     first_seen = asyncio.Event()
 
-    @broker.subscriber(
+    @broker.subscriber(  # type: ignore[untyped-decorator]  # FastStream's decorator is untyped
         topic,
         group_id=spec["prefix"] + "naive",
         auto_offset_reset="earliest",

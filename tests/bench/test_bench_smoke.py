@@ -13,12 +13,14 @@ from pathlib import Path
 
 import pytest
 
+from ..conftest import Servers
+
 ROOT = Path(__file__).resolve().parents[2]
 
 pytestmark = pytest.mark.integration
 
 
-def test_runtime_bench_tiny_run(servers, tmp_path: Path) -> None:
+def test_runtime_bench_tiny_run(servers: Servers, tmp_path: Path) -> None:
     env = {
         **os.environ,
         "KAFKA_BOOTSTRAP_SERVERS": servers.kafka_bootstrap,

@@ -4,20 +4,22 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 from siaga_schemas import DeadLetterReason, Envelope, InvalidEvent, decode_event
 from siaga_schemas.events.logistics import ShipmentStatusReported
 
 
-def _valid() -> dict:
+def _valid() -> dict[str, Any]:
     env = Envelope.wrap(
         ShipmentStatusReported(
             shipment_id="shp-1", status="delivered", observed_at=datetime.now(UTC), source_system="silog"
         ),
         source="/test",
     )
-    return json.loads(env.to_bytes())
+    out: dict[str, Any] = json.loads(env.to_bytes())
+    return out
 
 
 def _reason(value: bytes, headers: list[tuple[str, bytes]] | None = None) -> DeadLetterReason:

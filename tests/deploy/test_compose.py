@@ -289,7 +289,7 @@ def _settings_class(service: str) -> type[RuntimeSettings]:
     module_name, class_name, _ = SERVICES[service]
     module = importlib.import_module(module_name)
     cls = getattr(module, class_name)
-    assert issubclass(cls, RuntimeSettings), f"{class_name} must subclass RuntimeSettings"
+    assert isinstance(cls, type) and issubclass(cls, RuntimeSettings), f"{class_name}: not RuntimeSettings"
     return cls
 
 

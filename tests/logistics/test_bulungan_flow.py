@@ -16,7 +16,7 @@ from siaga_schemas import Envelope
 from siaga_schemas.events.logistics import ShipmentStatusReported
 from siaga_schemas.topics import LOGISTICS_STATUS_UPDATES
 
-from ..helpers import produce, wait_until
+from ..helpers import produce, read_to_end, wait_until
 from .support import (
     OPERATOR_BULUNGAN,
     OPERATOR_OTHER_KAB,
@@ -28,7 +28,6 @@ from .support import (
     full_pod,
     handover,
     of_type,
-    read_to_end,
     running,
 )
 
@@ -36,7 +35,7 @@ pytestmark = pytest.mark.integration
 
 OP = auth(OPERATOR_BULUNGAN)
 ELECTION = "pilkada2024"
-PLAN = {
+PLAN: dict[str, Any] = {
     "plan_id": "plan-pilkada2024-65.01",
     "election_id": ELECTION,
     "region": "65.01",
@@ -107,6 +106,11 @@ def scan(
     )
     env = Envelope.wrap(data, source="/agency/silog-kpu")
     return ("", shipment_id.encode(), env.to_bytes(), env.kafka_headers())
+
+
+def _pod(changes: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """Per-line proof-of-delivery changes, keyed by ``item/variant`` (not names Python allows as keywords)."""
+    return changes
 
 
 async def test_bulungan_distribution_end_to_end(logistics_settings: LogisticsSettings) -> None:
@@ -334,13 +338,13 @@ async def test_bulungan_distribution_end_to_end(logistics_settings: LogisticsSet
             DAMAGED,
             "2024-11-23T10:00:00",
             OPERATOR_PPK_TANJUNG_SELOR,
-            **{"ballot/bupati": {"accepted": 546, "rejected": 5, "rejection_reasons": {"damaged": 5}}},
+            **_pod({"ballot/bupati": {"accepted": 546, "rejected": 5, "rejection_reasons": {"damaged": 5}}}),
         )
-        await deliver(SHORT, "2024-11-23T10:00:00", **{"ballot_box/": {"shipped": 1, "accepted": 1}})
+        await deliver(SHORT, "2024-11-23T10:00:00", **_pod({"ballot_box/": {"shipped": 1, "accepted": 1}}))
         await deliver(
             WRONG_TYPE,
             "2024-11-23T12:00:00",
-            **{"ink/": {"accepted": 0, "rejected": 2, "rejection_reasons": {"wrong_type": 2}}},
+            **_pod({"ink/": {"accepted": 0, "rejected": 2, "rejection_reasons": {"wrong_type": 2}}}),
         )
         # the Bunyu TPS-002 box is scanned in another desa: wrong destination; then brought and received
         wrong = scan(shp(WRONG_PLACE), "delivered", "2024-11-23T11:00:00", region="65.01.10.2002")

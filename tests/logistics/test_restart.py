@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 from collections import Counter
 from datetime import datetime, timedelta
+from typing import Any
 
 import pytest
 from siaga_logistics.handlers import get_shipment, sweep_delays
@@ -20,7 +21,7 @@ pytestmark = pytest.mark.integration
 
 OP = auth(OPERATOR_BULUNGAN)
 DESAS = children("65.01.09")[:4]  # Sekatak
-PLAN = {
+PLAN: dict[str, Any] = {
     "plan_id": "plan-restart-65.01",
     "election_id": "pilkada2024",
     "region": "65.01",

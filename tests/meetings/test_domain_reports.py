@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -79,7 +80,7 @@ def test_builtin_templates_count_people_never_name_them() -> None:
 def test_kediri_report_validates_and_bad_values_name_the_field() -> None:
     entries = validate_values(KPU_COVID_TEMPLATE.items, KEDIRI_REPORT)
     assert {e.key: e.value for e in entries}["local_odp"] == 46
-    cases = [
+    cases: list[tuple[dict[str, Any], str]] = [
         ({"local_odp": "banyak"}, "values.local_odp"),
         ({"local_odp": -1}, "values.local_odp"),
         ({"staff_odp": True}, "values.staff_odp"),
@@ -283,7 +284,7 @@ def test_seed_003_red_zone_comparison_45_to_29_and_25_to_33() -> None:
         by_period[period_id] = totals_by_province(template.items, obs)
     assert previous_period_id(s, "2020-10-02") == "2020-09-25"
 
-    def national(rows: list) -> dict[str, float]:
+    def national(rows: list[Any]) -> dict[str, float]:
         out: dict[str, float] = {}
         for row in rows:
             for k, v in row.totals.items():

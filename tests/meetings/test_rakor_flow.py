@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 from siaga_meetings.handlers import sweep_overdue
@@ -24,7 +25,7 @@ from .support import (
 
 pytestmark = pytest.mark.integration
 
-MEETING = {
+MEETING: dict[str, Any] = {
     "meeting_id": "mtg-bawaslu-jatim-2020-04-03",
     "title": "Rakoor Bawaslu Jatim dengan seluruh pimpinan Bawaslu kab/kota",
     "organiser": {"institution": "bawaslu", "region": "35"},

@@ -74,7 +74,7 @@ inhibit_rules:
     region_within: true
 """
 
-CONTACTS = [
+CONTACTS: list[dict[str, Any]] = [
     {
         "contact_id": "ct-kpu-6501-log",
         "name": "Logistik KPU Bulungan",
@@ -268,10 +268,10 @@ def shipment_delayed(n: int, region: str, *, severity: str = "critical") -> Any:
     return ShipmentDelayed(
         shipment_id=f"shp-{region}-{n:05d}",
         destination_region=region,
-        severity=severity,  # type: ignore[arg-type]
+        severity=severity,
         eta=T0 - timedelta(hours=2),
         deadline_at=T0 + timedelta(days=5),
         slack_seconds=5 * 86400,
         detected_at=T0,
-        transport_mode="river",  # type: ignore[arg-type]
+        transport_mode="river",
     )

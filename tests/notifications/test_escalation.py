@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from siaga_notifications.settings import NotificationsSettings
@@ -83,8 +84,8 @@ async def test_chain_escalates_until_acknowledged(
 
 
 async def test_chain_reaches_the_national_desk_without_acknowledgement(
-    notif_settings: NotificationsSettings, http_receiver
-) -> None:  # type: ignore[no-untyped-def]
+    notif_settings: NotificationsSettings, http_receiver: Any
+) -> None:
     clock = ManualClock(T0)
     async with running(notif_settings, clock) as svc:
         await put_contacts(svc)
@@ -110,7 +111,7 @@ async def test_chain_reaches_the_national_desk_without_acknowledgement(
                     shipment_id="shp-65.01.01-00001",
                     destination_region="65.01.01",
                     delivered_at=T0,
-                    lines=[PodLine(item="ballot_box", shipped=5, accepted=5, rejected=0)],  # type: ignore[arg-type]
+                    lines=[PodLine(item="ballot_box", shipped=5, accepted=5, rejected=0)],
                     handover=HandoverRecord(number="BA-1", handed_over_by="PPK", received_by="PPS", at=T0),
                     was_delayed=True,  # as logistics says of a shipment it raised shipment-delayed for
                 )

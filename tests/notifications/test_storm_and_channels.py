@@ -4,6 +4,7 @@ webhooks and the API's scopes."""
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from siaga_notifications.settings import NotificationsSettings
@@ -70,7 +71,7 @@ async def test_failing_webhook_is_retried_without_holding_up_email_and_telegram(
     clock = ManualClock(T0)
     async with running(notif_settings, clock) as svc:
         await put_contacts(svc)
-        am = {
+        am: dict[str, Any] = {
             "version": "4",
             "status": "firing",
             "receiver": "siaga",
@@ -129,7 +130,7 @@ async def test_failing_webhook_is_retried_without_holding_up_email_and_telegram(
 
         # Alertmanager resolves it; the lifecycle is visible through the API.
         am["status"] = "resolved"
-        am["alerts"][0].update(status="resolved", endsAt="2024-11-20T01:10:00Z")  # type: ignore[index]
+        am["alerts"][0].update(status="resolved", endsAt="2024-11-20T01:10:00Z")
         assert (await svc.client.post("/alertmanager/webhook", json=am, headers=auth())).status_code == 200
         alert = (await svc.client.get(f"/alerts/{fp}", headers=auth())).json()
         assert alert["status"] == "resolved" and alert["resolve_reason"].startswith("cause cleared")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from collections.abc import Mapping
 from typing import Any
 
 from pymongo import DeleteOne, InsertOne, ReplaceOne, UpdateOne
@@ -16,7 +17,7 @@ class _Result:
         self.deleted_count = deleted
 
 
-def _matches(doc: dict[str, Any], flt: dict[str, Any]) -> bool:
+def _matches(doc: Mapping[str, Any], flt: Mapping[str, Any]) -> bool:
     for key, cond in flt.items():
         value = doc.get(key)
         if isinstance(cond, dict) and "$in" in cond:
@@ -91,7 +92,7 @@ class FakeCollection:
         self.docs[flt["_id"]] = copy.deepcopy({**doc, "_id": flt["_id"]})
         return _Result(1)
 
-    async def update_one(self, flt: dict[str, Any], update: dict[str, Any]) -> _Result:
+    async def update_one(self, flt: Mapping[str, Any], update: Any) -> _Result:
         current = self.docs.get(flt["_id"])
         if current is None or not _matches(current, flt):
             return _Result(0)

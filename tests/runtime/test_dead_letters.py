@@ -60,7 +60,7 @@ async def test_every_hostile_record_is_dead_lettered_and_every_valid_one_applied
         await produce(settings.kafka_bootstrap_servers, records)
 
         async def all_applied() -> bool:
-            total = sum([d["n"] async for d in store.scan()])
+            total = int(sum([d["n"] async for d in store.scan()]))
             return total >= len(valid)
 
         await wait_until(all_applied, timeout=180, what="300 valid events applied")
@@ -69,12 +69,12 @@ async def test_every_hostile_record_is_dead_lettered_and_every_valid_one_applied
         by_key = {r["key"]: r for r in CORPUS}
         for letter in letters:
             original = by_key[letter.key.decode()]
-            headers = dict(letter.headers)
-            assert headers["dlt.reason"].decode() == original["reason"], original["case"]
-            assert headers["dlt.service"] == b"corpus"
-            assert headers["dlt.source.topic"].decode() == topic
-            assert int(headers["dlt.source.offset"]) >= 0
-            assert headers["dlt.error.message"], original["case"]
+            got = dict(letter.headers)
+            assert got["dlt.reason"].decode() == original["reason"], original["case"]
+            assert got["dlt.service"] == b"corpus"
+            assert got["dlt.source.topic"].decode() == topic
+            assert int(got["dlt.source.offset"]) >= 0
+            assert got["dlt.error.message"], original["case"]
             expected_value = (
                 None if original["value_b64"] is None else base64.b64decode(original["value_b64"])
             )
@@ -88,7 +88,7 @@ async def test_every_hostile_record_is_dead_lettered_and_every_valid_one_applied
         )
 
         async def extra_applied() -> bool:
-            total = sum([d["n"] async for d in store.scan()])
+            total = int(sum([d["n"] async for d in store.scan()]))
             return total == len(valid) + 1
 
         await wait_until(extra_applied, timeout=60, what="the event after the corpus applied")

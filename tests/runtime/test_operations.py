@@ -100,8 +100,8 @@ def test_kafka_security_settings_and_secret_hygiene() -> None:
         kafka_security_protocol="SASL_SSL",
         kafka_sasl_mechanism="SCRAM-SHA-512",
         kafka_sasl_username="siaga",
-        kafka_sasl_password="s3cret",  # type: ignore[arg-type]
-        mongodb_url="mongodb://u:dbpass@mongo:27017",  # type: ignore[arg-type]
+        kafka_sasl_password="s3cret",
+        mongodb_url="mongodb://u:dbpass@mongo:27017",
     )
     security = settings.faststream_security()
     assert isinstance(security, SASLScram512) and security.use_ssl

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
 from typing import Any, Generic, Protocol, TypeVar
@@ -31,6 +31,7 @@ log = logging.getLogger(__name__)
 
 
 D_contra = TypeVar("D_contra", contravariant=True)
+T = TypeVar("T")
 D = TypeVar("D")
 
 
@@ -86,7 +87,7 @@ class TransientRetry:
             wait,
         )
 
-    async def run(self, op: Callable[[], Any], what: str) -> Any:
+    async def run(self, op: Callable[[], Awaitable[T]], what: str) -> T:
         retrying = AsyncRetrying(
             retry=retry_if_exception(is_transient),
             stop=lambda _: self.stopping.is_set(),
@@ -97,7 +98,7 @@ class TransientRetry:
         return await retrying(_call, op, what=what)
 
 
-async def _call(op: Callable[[], Any], *, what: str) -> Any:
+async def _call(op: Callable[[], Awaitable[T]], *, what: str) -> T:
     del what  # named for the log line of a retry
     return await op()
 
@@ -118,7 +119,7 @@ class BatchPipeline:
         self,
         *,
         service: str,
-        projections: Sequence[Projection],
+        projections: Sequence[Projection[Any]],  # each its own decide type: no common one but Any
         dead_letters: DeadLetterSink,
         metrics: RuntimeMetrics,
         retry: TransientRetry,
@@ -218,7 +219,7 @@ class BatchPipeline:
         return self._letter(record, reason, type(exc).__name__, str(exc))
 
     async def _apply(
-        self, projection: Projection, items: list[Routed], before_write: BeforeWrite
+        self, projection: Projection[Any], items: list[Routed], before_write: BeforeWrite
     ) -> ApplyResult:
         """Apply the batch; if a write keeps failing for a non-transient reason, isolate the culprit."""
 

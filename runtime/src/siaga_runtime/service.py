@@ -151,7 +151,7 @@ class ServiceRuntime:
     def subscribe(
         self,
         spec: TopicSpec,
-        projections: Sequence[Projection],
+        projections: Sequence[Projection[Any]],
         *,
         accept: set[str] | None = None,
         description: str | None = None,

@@ -116,7 +116,8 @@ class Envelope(BaseModel, Generic[D]):
     ) -> Envelope[Any]:
         """Build the envelope for a payload; the payload's class supplies type, version and key."""
         key = data.partition_key()
-        return Envelope[type(data)](  # type: ignore[misc,operator]
+        typed: type[Envelope[Any]] = Envelope[type(data)]  # type: ignore[misc,assignment]  # parametrised at run time
+        return typed(
             id=event_id or new_event_id(),
             source=source,
             type=data.event_type,

@@ -238,7 +238,7 @@ def _route_eta(event: Envelope[Any]) -> str | None:
     return leg_ref(event.data.shipment_id).doc_id if event.type in ETA_EVENTS else None
 
 
-def own_event_projections(stores: Stores) -> list[Projection]:
+def own_event_projections(stores: Stores) -> list[Projection[Any]]:  # each with its own decide type
     rollup = ReadinessRollup(stores.readiness)
     return [
         Projection("readiness", rollup, rollup.route, None),

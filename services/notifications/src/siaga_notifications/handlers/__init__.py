@@ -1,8 +1,8 @@
 """Projections over consumed events, and the commands the API calls (``commands``)."""
 
+from ..repository import Stores
 from . import commands
 from .projections import (
-    Stores,
     alert_projection,
     group_projections,
     notice_projection,

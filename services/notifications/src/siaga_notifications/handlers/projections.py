@@ -6,7 +6,8 @@ import logging
 from datetime import datetime
 from typing import Any
 
-from siaga_runtime import Clock, Decision, Doc, DueIndex, Projection
+from siaga_runtime import Clock, Decide, Decision, Doc, DueIndex, Projection
+from siaga_runtime.timers import TimerRoute
 from siaga_schemas import Envelope
 
 from ..domain import alerts as alert_rules
@@ -18,7 +19,7 @@ from ..repository import Stores
 log = logging.getLogger(__name__)
 
 
-def alert_projection(stores: Stores, config: RoutingConfig, clock: Clock) -> Projection:
+def alert_projection(stores: Stores, config: RoutingConfig, clock: Clock) -> Projection[Decide]:
     def route(env: Envelope[Any]) -> str | None:
         sig = signal_for(env)
         return sig.fingerprint if sig else None
@@ -31,7 +32,7 @@ def alert_projection(stores: Stores, config: RoutingConfig, clock: Clock) -> Pro
     return Projection("alerts", stores.alerts, route, decide)
 
 
-def notice_projection(stores: Stores, config: RoutingConfig, clock: Clock) -> Projection:
+def notice_projection(stores: Stores, config: RoutingConfig, clock: Clock) -> Projection[Decide]:
     """Resolves the informational notice an event makes moot (see ``sources.notice_cleared``)."""
 
     def route(env: Envelope[Any]) -> str | None:
@@ -56,10 +57,12 @@ def _step0_join(sig: AlertSignal, config: RoutingConfig, index: int) -> dict[str
     return alert_rules.join_for(r.as_doc(), 0, alert_rules.step0_receivers(r, config), sig.labels)
 
 
-def group_projections(stores: Stores, config: RoutingConfig, clock: Clock, fanout: int) -> list[Projection]:
+def group_projections(
+    stores: Stores, config: RoutingConfig, clock: Clock, fanout: int
+) -> list[Projection[Decide]]:
     """One projection per possible matched route (``continue`` fans an alert out to several groups)."""
 
-    def make(index: int) -> Projection:
+    def make(index: int) -> Projection[Decide]:
         def route(env: Envelope[Any]) -> str | None:
             sig = signal_for(env)
             spec = _step0_join(sig, config, index) if sig else None
@@ -77,7 +80,9 @@ def group_projections(stores: Stores, config: RoutingConfig, clock: Clock, fanou
     return [make(i) for i in range(fanout)]
 
 
-def timer_projection(timers: DueIndex, config: RoutingConfig, clock: Clock, fanout: int) -> Projection:
+def timer_projection(
+    timers: DueIndex, config: RoutingConfig, clock: Clock, fanout: int
+) -> Projection[TimerRoute]:
     """After the alert and its groups are written, make the engine look at both right away."""
 
     def route(env: Envelope[Any]) -> str | None:

@@ -20,6 +20,7 @@ from siaga_runtime import (
     Routed,
     RuntimeMetrics,
 )
+from siaga_runtime.doccache import DocCache
 from siaga_runtime.journal import OutboxJournal
 from siaga_runtime.outbox import OutboxRelay
 from siaga_runtime.packing import BLOB, ZLIB_SUBTYPE, ZSTD_SUBTYPE, pack, unpack
@@ -196,11 +197,31 @@ async def test_a_late_remember_of_an_older_version_does_not_replace_the_newer_on
     await store.merge({"d": lambda d: Decision(state={"eta": "lama"})})
     first = await store.current(["d"])
     await store.merge({"d": lambda d: Decision(state={"eta": "baru"})})
-    store._remember(first["d"], 100)  # the late remember of version 1
-    now = await store.current(["d"])
-    assert now["d"]["eta"] == "baru" and now["d"]["_v"] == 2
+    cache = DocCache(1.0, 1.0)
+    cache.put((await store.current(["d"]))["d"], 100)
+    cache.put(first["d"], 100)  # the late remember of version 1
+    held = cache.get("d")
+    assert held is not None and held["eta"] == "baru" and held["_v"] == 2
     fresh = await store.merge({"d": lambda d: Decision(state=None)}, fresh=True)
     assert fresh.docs["d"]["eta"] == "baru"
+
+
+async def test_documents_evicted_from_the_decoded_cache_are_served_from_their_packed_form() -> None:
+    def big(doc: dict[str, Any] | None, env: Envelope[Any]) -> Decision:
+        return Decision(
+            state={"rows": [f"baris {i:05d} " * 4 for i in range(500)], "n": (doc or {}).get("n", 0) + 1}
+        )
+
+    events = [_at(_event(f"shp-{i}", "dispatched"), i) for i in range(40)]
+    again = [_at(_event(f"shp-{i}", "checkpoint", 1), 40 + i) for i in range(40)]
+    packed = AggregateStore(FakeCollection("docs"), source="/test", cache_mb=0.5, packed_cache_mb=1.0)
+    await packed.apply(events, big, scope="p")
+    assert (await packed.apply(again, big, scope="p")).reads == 0  # 40 × 25 KB do not fit; packed they do
+    none = AggregateStore(FakeCollection("docs"), source="/test", cache_mb=0.5, packed_cache_mb=0)
+    await none.apply(events, big, scope="p")
+    assert (await none.apply(again, big, scope="p")).reads > 30  # the evicted ones are read again
+    doc = await packed.get("shp-7")
+    assert doc is not None and doc["n"] == 2
 
 
 async def test_a_lost_race_is_reloaded_and_reapplied(store: AggregateStore) -> None:

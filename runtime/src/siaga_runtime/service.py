@@ -110,10 +110,13 @@ class ServiceRuntime:
             raise RuntimeError("the service has not started: no MongoDB client yet")
         return self.mongo[self.settings.mongodb_database]
 
-    def store(self, collection: str, *, cache_mb: float | None = None) -> AggregateStore:
+    def store(
+        self, collection: str, *, cache_mb: float | None = None, packed_cache_mb: float | None = None
+    ) -> AggregateStore:
         """A store over one of this service's own collections; its outbox is drained by the relay.
 
-        ``cache_mb`` bounds the memory of its write-through cache (default: ``STORE_CACHE_MB``)."""
+        ``cache_mb`` bounds the memory of its write-through cache's decoded documents (default:
+        ``STORE_CACHE_MB``), ``packed_cache_mb`` that of their stored forms (default: 4 times as much)."""
         if collection in self.stores:
             raise ValueError(f"store {collection!r} is declared twice")
         store = AggregateStore(
@@ -124,6 +127,7 @@ class ServiceRuntime:
             name=collection,
             on_outbox=self.relay.notify,
             cache_mb=self.settings.store_cache_mb if cache_mb is None else cache_mb,
+            packed_cache_mb=packed_cache_mb,
         )
         self.stores[collection] = store
         return store

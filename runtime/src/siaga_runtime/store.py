@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections import Counter, OrderedDict
+from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -44,6 +44,7 @@ from siaga_schemas import Envelope, new_event_id
 from siaga_schemas.decision import Decision, Doc
 
 from .clock import Clock, SystemClock
+from .doccache import DocCache
 from .journal import OutboxJournal
 from .outbox_entry import OutboxEntry, entry_for
 from .packing import pack_sized, unpack, unpack_sized
@@ -77,9 +78,6 @@ LOAD_CONCURRENCY = 32
 # FerretDB v1.24 stops answering an ``update`` command that carries 100 or more statements (measured here:
 # 99 returns in ~0.13 s, 100 never returns), so bulk writes are sent in chunks well below that.
 BULK_CHUNK = 50
-# A document decoded into Python dicts, strings and datetimes takes about five times its BSON size (measured
-# on desa chunks: 10.4 KB of BSON, 53 KB of Python objects); the cache budget is charged that much.
-PY_OVERHEAD = 5
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,6 +141,7 @@ class AggregateStore:
         clock: Clock | None = None,
         on_outbox: OutboxListener | None = None,
         cache_mb: float = 32.0,
+        packed_cache_mb: float | None = None,
     ) -> None:
         self._collection = collection
         self._name = name
@@ -150,10 +149,8 @@ class AggregateStore:
         self.clock = clock or SystemClock()
         self.journal = journal
         self._on_outbox = on_outbox
-        self.cache_bytes = int(cache_mb * 2**20)
-        # doc id -> (document, the bytes it is charged: its BSON size times ``PY_OVERHEAD``)
-        self._cache: OrderedDict[str, tuple[Doc, int]] = OrderedDict()
-        self._cached_bytes = 0
+        # decoded documents, then their stored forms (see ``doccache``); packed: 4 times the decoded budget
+        self._docs = DocCache(cache_mb, 4 * cache_mb if packed_cache_mb is None else packed_cache_mb)
 
     @property
     def collection(self) -> Any:
@@ -177,16 +174,16 @@ class AggregateStore:
             self.forget(doc_id)
             return None
         doc, size = unpack_sized(stored)
-        self._remember(doc, size)
+        self._docs.put(doc, size, stored)
         return doc
 
     async def load_many(self, ids: Iterable[str]) -> dict[str, Doc]:
         """The stored documents among ``ids``, read now by indexed point reads (see ``LOAD_CONCURRENCY``)."""
         unique = list(dict.fromkeys(ids))
         found = await self._read(unique)
-        for doc, size in found.values():
-            self._remember(doc, size)
-        return {doc_id: doc for doc_id, (doc, _) in found.items()}
+        for doc, size, stored in found.values():
+            self._docs.put(doc, size, stored)
+        return {doc_id: doc for doc_id, (doc, _, _) in found.items()}
 
     async def scan(self, keep: Callable[[Doc], bool] | None = None) -> AsyncIterator[Doc]:
         """Every document of the collection (optionally those ``keep`` accepts), decoded.
@@ -198,17 +195,20 @@ class AggregateStore:
             if keep is None or keep(doc):
                 yield doc
 
-    async def _read(self, ids: Sequence[str]) -> dict[str, tuple[Doc, int]]:
-        """The stored documents among ``ids``, each with its BSON size."""
+    async def _read(self, ids: Sequence[str]) -> dict[str, tuple[Doc, int, Doc]]:
+        """The stored documents among ``ids``: each decoded, with its BSON size and its stored form."""
         if not ids:
             return {}
         collection = self.collection
         gate = asyncio.Semaphore(LOAD_CONCURRENCY)
 
-        async def one(doc_id: str) -> tuple[Doc, int] | None:
+        async def one(doc_id: str) -> tuple[Doc, int, Doc] | None:
             async with gate:
                 stored: Doc | None = await collection.find_one({"_id": doc_id})
-                return unpack_sized(stored) if stored is not None else None
+            if stored is None:
+                return None
+            doc, size = unpack_sized(stored)
+            return doc, size, stored
 
         docs = await asyncio.gather(*(one(doc_id) for doc_id in ids))
         return {d[0]["_id"]: d for d in docs if d is not None}
@@ -222,18 +222,17 @@ class AggregateStore:
         out: dict[str, Doc] = {}
         missing: list[str] = []
         for doc_id in unique:
-            cached = None if fresh else self._cache.get(doc_id)
+            cached = None if fresh else self._docs.get(doc_id)
             if cached is None:
                 missing.append(doc_id)
             else:
-                self._cache.move_to_end(doc_id)
-                out[doc_id] = cached[0]
+                out[doc_id] = cached
         if missing:
             read = await self._read(missing)
             if result is not None:
                 result.reads += len(missing)
-            for doc_id, (doc, size) in read.items():
-                self._remember(doc, size)
+            for doc_id, (doc, size, stored) in read.items():
+                self._docs.put(doc, size, stored)
                 out[doc_id] = doc
         if self.journal is not None:
             foreign = [
@@ -246,28 +245,15 @@ class AggregateStore:
                 await self.journal.resolve(foreign)
         return out
 
-    def _remember(self, doc: Doc, size: int) -> None:
-        """Cache ``doc`` (``size``: its BSON length), evicting the least recently used over the budget."""
-        doc_id = doc["_id"]
-        held = self._cache.get(doc_id)
-        if held is not None and held[0].get("_v", 0) > doc.get("_v", 0):
-            # a task that wrote earlier remembers late (it awaited the rest of its bulk write meanwhile):
-            # the newer version stays, or a decision that writes nothing would be made on the stale one
-            return
-        self.forget(doc_id)
-        charge = max(size, 64) * PY_OVERHEAD
-        if charge > self.cache_bytes:
-            return
-        self._cache[doc_id] = (doc, charge)
-        self._cached_bytes += charge
-        while self._cached_bytes > self.cache_bytes:
-            _, (_, evicted) = self._cache.popitem(last=False)
-            self._cached_bytes -= evicted
-
     @property
     def cached_bytes(self) -> int:
-        """What the cached documents are charged (their BSON sizes times ``PY_OVERHEAD``)."""
-        return self._cached_bytes
+        """What the decoded documents in the cache are charged (their BSON sizes times ``PY_OVERHEAD``)."""
+        return self._docs.decoded_bytes
+
+    @property
+    def cache_bytes(self) -> int:
+        """The budget of the decoded documents in the cache."""
+        return self._docs.decoded_budget
 
     async def current(self, ids: Iterable[str]) -> dict[str, Doc]:
         """The documents among ``ids`` as this process last wrote or read them, reading only the others:
@@ -276,9 +262,7 @@ class AggregateStore:
 
     def forget(self, doc_id: str) -> None:
         """Drop a cached document (it is read again on its next write)."""
-        entry = self._cache.pop(doc_id, None)
-        if entry is not None:
-            self._cached_bytes -= entry[1]
+        self._docs.drop(doc_id)
 
     # -- the write path ---------------------------------------------------------------------------------
 
@@ -385,7 +369,7 @@ class AggregateStore:
             if rounds > MAX_CONFLICT_ROUNDS:
                 raise RuntimeError(f"{self.name}: still conflicting after {MAX_CONFLICT_ROUNDS} rounds")
             if absent and rounds == 1:
-                current = {it.doc_id: d[0] for it in pending if (d := self._cache.get(it.doc_id)) is not None}
+                current = {it.doc_id: d for it in pending if (d := self._docs.get(it.doc_id)) is not None}
             else:
                 current = await self._load((it.doc_id for it in pending), result)
             originals: dict[str, Doc | None] = {}
@@ -460,11 +444,13 @@ class AggregateStore:
         ops: list[Any] = []
         op_ids: list[str] = []
         sizes: dict[str, int] = {}
+        packed: dict[str, Doc] = {}
         for doc_id, doc in working.items():
             original = originals[doc_id]
             if doc is original or doc is None:
                 continue
             stored, sizes[doc_id] = pack_sized(doc)
+            packed[doc_id] = stored
             if original is None:
                 ops.append(InsertOne(stored))
             else:
@@ -504,7 +490,7 @@ class AggregateStore:
             else:
                 written = working[doc_id]
                 assert written is not None
-                self._remember(written, sizes[doc_id])
+                self._docs.put(written, sizes[doc_id], packed[doc_id])
         return lost
 
     async def merge(
@@ -608,7 +594,7 @@ class AggregateStore:
                         continue
             except DuplicateKeyError:
                 continue
-            self._remember(doc, size)
+            self._docs.put(doc, size, stored)
             self._hand_over(journal_id, [e for e in doc["_outbox"] if e.get("j") == journal_id])
             return doc, envelopes
         raise RuntimeError(f"{self.name}/{doc_id}: still conflicting after {MAX_CONFLICT_ROUNDS} attempts")

@@ -31,7 +31,11 @@ def build_app(settings: LogisticsSettings | None = None, *, clock: Clock | None 
     runtime = ServiceRuntime(settings, clock=clock)
     stores = Stores(
         plans=runtime.store("plans", cache_mb=32),
-        shipments=runtime.store("shipments", cache_mb=settings.shipment_cache_mb),
+        shipments=runtime.store(
+            "shipments",
+            cache_mb=settings.shipment_cache_mb,
+            packed_cache_mb=settings.shipment_packed_cache_mb,
+        ),
         readiness=runtime.store("readiness", cache_mb=32),
         pods=runtime.store("pods", cache_mb=0),
         delayed=runtime.store("delayed", cache_mb=8),

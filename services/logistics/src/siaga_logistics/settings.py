@@ -21,10 +21,16 @@ class LogisticsSettings(RuntimeSettings):
     )
     risk_sweep_interval_s: float = Field(300.0, gt=0, description="How often readiness is compared to plan.")
     shipment_cache_mb: float = Field(
-        128.0,
+        64.0,
         ge=0,
-        description="Memory for the write cache of shipment documents (chunks of a desa, kecamatan legs), "
-        "in MB of decoded documents: about 2,500 desa chunks.",
+        description="Memory for the decoded shipment documents (chunks of a desa, kecamatan legs) in the "
+        "write cache, in MB: about 1,200 desa chunks.",
+    )
+    shipment_packed_cache_mb: float = Field(
+        256.0,
+        ge=0,
+        description="Memory for the stored (compressed) form of the shipment documents evicted from the "
+        "decoded cache, in MB: about 110,000 desa chunks, the whole nation's.",
     )
     timer_bucket_s: float = Field(
         5.0,

@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 from siaga_runtime import Decision, Doc
-from siaga_runtime.store import as_utc
+from siaga_runtime.records import as_utc
 from siaga_schemas import Envelope, new_event_id
 from siaga_schemas.events.logistics import (
     HandoverRecord,

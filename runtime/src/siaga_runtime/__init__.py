@@ -15,19 +15,10 @@ from .http import asyncapi_document, make_http_app
 from .journal import OutboxJournal
 from .logs import bind, configure_logging
 from .metrics import RuntimeMetrics
+from .records import ApplyResult, Change, Decide, Position, Routed, strip_reserved
 from .service import ServiceRuntime
 from .settings import RuntimeSettings
-from .store import (
-    AggregateStore,
-    ApplyResult,
-    Change,
-    Decide,
-    Decision,
-    Doc,
-    Position,
-    Routed,
-    strip_reserved,
-)
+from .store import AggregateStore, Decision, Doc
 from .timers import DueIndex
 
 __all__ = [

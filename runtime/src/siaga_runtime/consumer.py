@@ -23,7 +23,7 @@ from .deadletter import DeadLetter, DeadLetterSink
 from .errors import EventRejected, is_transient
 from .logs import bind
 from .metrics import RuntimeMetrics
-from .store import ApplyResult, BeforeWrite, Position, Routed
+from .records import ApplyResult, BeforeWrite, Position, Routed
 
 __all__ = ["Applier", "BatchPipeline", "Projection", "TransientRetry"]
 

@@ -31,12 +31,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections import Counter
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from types import FunctionType, MethodType
-from typing import Any, NamedTuple
+from typing import Any
 
 from pymongo import InsertOne, ReplaceOne
 from pymongo.errors import BulkWriteError, DuplicateKeyError
@@ -48,27 +45,22 @@ from .doccache import DocCache
 from .journal import OutboxJournal
 from .outbox_entry import OutboxEntry, entry_for
 from .packing import pack_sized, unpack, unpack_sized
+from .records import (
+    RESERVED,
+    ApplyResult,
+    BeforeWrite,
+    Change,
+    Decide,
+    Merged,
+    OutboxListener,
+    Routed,
+)
 
-__all__ = [
-    "BULK_CHUNK",
-    "KEYS_WINDOW",
-    "AggregateStore",
-    "ApplyResult",
-    "Change",
-    "Decide",
-    "Decision",
-    "Doc",
-    "Merged",
-    "Position",
-    "Routed",
-    "as_utc",
-    "strip_reserved",
-]
+__all__ = ["BULK_CHUNK", "KEYS_WINDOW", "AggregateStore", "Decision", "Doc"]
 
 log = logging.getLogger(__name__)
 
 KEYS_WINDOW = 64
-RESERVED = ("_id", "_v", "_w", "_wm", "_keys", "_outbox", "_updated_at")
 MAX_CONFLICT_ROUNDS = 50
 # Concurrent single-document reads used by ``load_many``. A ``{_id: {$in: [...]}}`` query is one round trip
 # on MongoDB, but FerretDB 1.x pushes down only a bare ``{_id: value}`` filter and answers ``$in`` by decoding
@@ -78,54 +70,6 @@ LOAD_CONCURRENCY = 32
 # FerretDB v1.24 stops answering an ``update`` command that carries 100 or more statements (measured here:
 # 99 returns in ~0.13 s, 100 never returns), so bulk writes are sent in chunks well below that.
 BULK_CHUNK = 50
-
-
-@dataclass(frozen=True, slots=True)
-class Position:
-    """Where a consumed record came from: what makes a redelivery recognisable."""
-
-    topic: str
-    partition: int
-    offset: int
-
-
-class Routed(NamedTuple):
-    """One event for one document: the unit a projection hands to a store."""
-
-    doc_id: str
-    event: Envelope[Any]
-    position: Position | None = None
-
-
-@dataclass(slots=True)
-class Merged:
-    """What ``AggregateStore.merge`` wrote: the documents (as written, or as they were when unchanged) and
-    the events their changes emitted."""
-
-    docs: dict[str, Doc] = field(default_factory=dict)
-    emitted: list[Envelope[Any]] = field(default_factory=list)
-    written: int = 0
-
-
-@dataclass(slots=True)
-class ApplyResult:
-    applied: int = 0
-    duplicates: int = 0
-    conflicts: int = 0
-    emitted: int = 0
-    written_docs: int = 0
-    reads: int = 0
-    emitted_envelopes: list[Envelope[Any]] = field(default_factory=list)
-    rejected: list[tuple[Envelope[Any], Exception]] = field(default_factory=list)
-    applied_types: Counter[str] = field(default_factory=Counter)
-
-
-Decide = Callable[[Doc | None, Envelope[Any]], Decision]  # a reducer: (document, event) -> decision
-Change = Callable[[Doc | None], Decision]  # one change of one document (merge, mutate)
-# Told, once a journal's documents are written, which entries it holds (in write order).
-OutboxListener = Callable[[str, Sequence[OutboxEntry]], None]
-# Called with the events a batch rejected before that batch is written (their dead letters go first).
-BeforeWrite = Callable[[Sequence[tuple[Envelope[Any], Exception]]], Awaitable[None]]
 
 
 class AggregateStore:
@@ -598,13 +542,3 @@ class AggregateStore:
             self._hand_over(journal_id, [e for e in doc["_outbox"] if e.get("j") == journal_id])
             return doc, envelopes
         raise RuntimeError(f"{self.name}/{doc_id}: still conflicting after {MAX_CONFLICT_ROUNDS} attempts")
-
-
-def strip_reserved(doc: Mapping[str, Any]) -> Doc:
-    """The service's own fields of a stored document (for API responses)."""
-    return {k: v for k, v in doc.items() if k not in RESERVED or k == "_id"}
-
-
-def as_utc(value: datetime) -> datetime:
-    """Make a datetime read from MongoDB aware (the runtime's client is tz-aware; this is for others)."""
-    return value if value.tzinfo else value.replace(tzinfo=UTC)

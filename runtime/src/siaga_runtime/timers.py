@@ -49,7 +49,7 @@ from pymongo.errors import DuplicateKeyError
 from siaga_schemas import Envelope
 
 from .clock import Clock, SystemClock
-from .store import ApplyResult, Routed
+from .records import ApplyResult, Routed
 
 __all__ = ["DueIndex", "TimerRoute"]
 

@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from siaga_runtime import AggregateStore, ApplyResult, Change, Decide, Decision, Doc, Projection, Routed
-from siaga_runtime.store import BeforeWrite
+from siaga_runtime.records import BeforeWrite
 from siaga_schemas import Envelope
 from siaga_schemas.events import logistics as ev
 

@@ -19,6 +19,8 @@ from siaga_devstack.paths import Paths
 from siaga_devstack.probes import hello_ok, kafka_ready, metadata_broker_count
 from siaga_devstack.process import require_free_port
 
+from ..conftest import Servers
+
 ENV_VARS = ("KAFKA_BOOTSTRAP_SERVERS", "MONGODB_URL", "SIAGA_KAFKA_PORT", "SIAGA_KAFKA_CONTROLLER_PORT")
 
 
@@ -140,6 +142,13 @@ def test_down_leaves_processes_it_did_not_start_alone(
     finally:
         stranger.kill()
         stranger.wait()
+
+
+async def test_the_kafka_probe_works_inside_a_running_event_loop(servers: Servers, busy_port: int) -> None:
+    """A benchmark calls ``ensure_up`` from its event loop: the probe must not need a loop of its own."""
+    host, port = servers.kafka_bootstrap.split(":")
+    assert kafka_ready(host, int(port))
+    assert not kafka_ready("127.0.0.1", busy_port, timeout=0.5)
 
 
 def test_readiness_probes_say_no_to_a_port_that_is_not_a_server(busy_port: int) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from concurrent.futures import ThreadPoolExecutor
 
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
@@ -35,11 +36,21 @@ async def _broker_count(host: str, port: int, wait_s: float) -> int:
 
 
 def metadata_broker_count(host: str, port: int, timeout: float = 2.0) -> int:
-    """How many live brokers the cluster's metadata lists; 0 when none answers."""
+    """How many live brokers the cluster's metadata lists; 0 when none answers. Callable from synchronous
+    code and from inside a running event loop (a benchmark's), where the probe runs on a thread of its own."""
+
+    def probe() -> int:
+        try:
+            return asyncio.run(_broker_count(host, port, timeout))
+        except (KafkaError, OSError, TimeoutError):
+            return 0
+
     try:
-        return asyncio.run(_broker_count(host, port, timeout))
-    except (KafkaError, OSError, TimeoutError):
-        return 0
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return probe()
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(probe).result()
 
 
 def kafka_ready(host: str, port: int, timeout: float = 2.0) -> bool:

@@ -126,14 +126,15 @@ async def test_concurrent_sweeps_hand_every_timer_over_at_least_once(collection:
 async def test_swept_hours_are_deleted_after_the_retention(collection: Any) -> None:
     clock = ManualClock(T0)
     due = _index(collection, clock)  # retention: five minutes
-    await due.schedule([("a", T0)])
+    soon = T0 + timedelta(seconds=5)  # in the bucket still open: its own bucket, hour 08:00
+    await due.schedule([("a", soon)])
     clock.advance(timedelta(hours=1, minutes=2))
 
     async def handle(ids: list[str]) -> None:
         return None
 
     await due.sweep(handle)
-    first_page = due.page_id(due.bucket_start(T0), 0)
+    first_page = due.page_id(due.bucket_start(soon), 0)
     assert await collection.find_one({"_id": first_page}) is not None  # kept for the retention
     cursor = await collection.find_one({"_id": "cursor"})
     assert cursor is not None and cursor["hours"] == [] and len(cursor["done_hours"]) == 1
@@ -148,7 +149,7 @@ async def test_schedules_into_other_buckets_do_not_hold_a_sweep_back(collection:
     """A steady stream of new timers (other buckets) while sweeping: the due bucket is still swept."""
     clock = ManualClock(T0)
     due = _index(collection, clock)
-    await due.schedule([("a", T0)])
+    await due.schedule([("a", T0 + timedelta(seconds=5))])  # its own bucket, in the hour of T0
     clock.advance(timedelta(minutes=2))
     later = [T0 + timedelta(hours=h) for h in range(1, 4)]
 
@@ -240,3 +241,20 @@ async def test_a_timer_never_fires_before_its_bucket_has_closed(collection: Any)
     clock.advance(timedelta(seconds=10))  # 08:00:30: the bucket has closed
     assert await due.sweep(handle) == 1
     assert fired == ["a"]
+
+
+async def test_a_timer_due_now_fires_at_the_next_sweep_without_waiting_for_its_bucket(
+    collection: Any,
+) -> None:
+    """A group to flush at once is scheduled for now, inside the bucket still open: it must not wait for
+    that bucket to close."""
+    clock = ManualClock(T0)  # 08:00:10, in the bucket 08:00:00-08:00:30
+    due = _index(collection, clock)
+    await due.schedule([("now", T0), ("later", T0 + timedelta(seconds=5))])
+    fired: list[str] = []
+
+    async def handle(batch: list[str]) -> None:
+        fired.extend(batch)
+
+    assert await due.sweep(handle) == 1
+    assert fired == ["now"]

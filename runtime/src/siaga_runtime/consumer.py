@@ -24,6 +24,7 @@ from .errors import EventRejected, is_transient
 from .logs import bind
 from .metrics import RuntimeMetrics
 from .records import ApplyResult, BeforeWrite, Position, Routed
+from .store import paced
 
 __all__ = ["Applier", "BatchPipeline", "Projection", "TransientRetry"]
 
@@ -134,11 +135,13 @@ class BatchPipeline:
         self.accept = accept
         self.handler_retries = handler_retries
 
-    def _decode(self, records: Sequence[Any]) -> tuple[list[tuple[Any, Envelope[Any]]], list[DeadLetter]]:
+    async def _decode(
+        self, records: Sequence[Any]
+    ) -> tuple[list[tuple[Any, Envelope[Any]]], list[DeadLetter]]:
         good: list[tuple[Any, Envelope[Any]]] = []
         bad: list[DeadLetter] = []
         ignored = 0
-        for r in records:
+        async for r in paced(records):  # a large batch must not hold the event loop (see ``store``)
             try:
                 env = decode_event(r.value, list(r.headers or ()), accept=self.accept)
             except InvalidEvent as exc:
@@ -171,7 +174,7 @@ class BatchPipeline:
             return
         topic = records[0].topic
         started = time.perf_counter()
-        good, letters = self._decode(records)
+        good, letters = await self._decode(records)
         by_id = {env.id: rec for rec, env in good}
         sent: set[str] = set()
 

@@ -33,7 +33,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from types import FunctionType, MethodType
-from typing import Any
+from typing import Any, TypeVar
 
 from pymongo import InsertOne, ReplaceOne
 from pymongo.errors import BulkWriteError, DuplicateKeyError
@@ -70,6 +70,19 @@ LOAD_CONCURRENCY = 32
 # FerretDB v1.24 stops answering an ``update`` command that carries 100 or more statements (measured here:
 # 99 returns in ~0.13 s, 100 never returns), so bulk writes are sent in chunks well below that.
 BULK_CHUNK = 50
+# A batch of thousands of events is decided and encoded in one go; every so many the store lets the event
+# loop run the other tasks (the outbox relay, HTTP, /metrics, timers), or they would wait for the batch.
+YIELD_EVERY = 200
+
+T = TypeVar("T")
+
+
+async def paced(items: Iterable[T]) -> AsyncIterator[T]:
+    """``items``, letting the event loop run other tasks every ``YIELD_EVERY`` of them."""
+    for i, item in enumerate(items):
+        if i and not i % YIELD_EVERY:
+            await asyncio.sleep(0)
+        yield item
 
 
 class AggregateStore:
@@ -323,7 +336,7 @@ class AggregateStore:
             dups: dict[str, int] = {}
             emitted: dict[str, list[Envelope[Any]]] = {}
             new_rejections: list[tuple[Envelope[Any], Exception]] = []
-            for it in pending:
+            async for it in paced(pending):
                 doc_id, event = it.doc_id, it.event
                 by_doc.setdefault(doc_id, []).append(it)
                 if doc_id not in working:
@@ -389,7 +402,7 @@ class AggregateStore:
         op_ids: list[str] = []
         sizes: dict[str, int] = {}
         packed: dict[str, Doc] = {}
-        for doc_id, doc in working.items():
+        async for doc_id, doc in paced(working.items()):
             original = originals[doc_id]
             if doc is original or doc is None:
                 continue
@@ -470,7 +483,7 @@ class AggregateStore:
             originals: dict[str, Doc | None] = {}
             working: dict[str, Doc | None] = {}
             emitted: dict[str, list[Envelope[Any]]] = {}
-            for doc_id, change in pending.items():
+            async for doc_id, change in paced(pending.items()):
                 doc = originals[doc_id] = working[doc_id] = current.get(doc_id)
                 decision = change(doc)
                 if decision.state is None:

@@ -27,7 +27,8 @@ Guarantees, with several replicas and across restarts:
   marked leave ``pending``, and after that removal the sweep looks at their pages once more and lists again
   any bucket that a racing schedule reopened (the same for hours leaving the cursor).
 - A timer fires once its bucket has closed: never early, and up to one bucket plus ``grace`` plus one
-  sweep interval late (a time already past goes into the last closed bucket: due at the next sweep). It
+  sweep interval late. A time already past when it is scheduled (a group to flush now, a retry due now)
+  goes into the last closed bucket: due at the next sweep, whatever the bucket size. It
   may fire more than once (a retried sweep, two replicas, a page scheduled into while it was handed over).
   Callers make the effect idempotent and check the document's current state: an outdated timer is a no-op.
 
@@ -134,7 +135,9 @@ class DueIndex:
         now = self.clock.now()
         last_closed = self.bucket_start(now) - self.bucket
         for doc_id, at in timers:
-            by_bucket.setdefault(max(self.bucket_start(at), last_closed), set()).add(doc_id)
+            # due already (even within the bucket still open): the last closed one, swept next time
+            start = last_closed if at <= now else self.bucket_start(at)
+            by_bucket.setdefault(start, set()).add(doc_id)
         if not by_bucket:
             return 0
         horizon = now + 2 * self.bucket  # no sweep has handed over a bucket that starts after this

@@ -54,6 +54,8 @@ class Feed:
     short: list[str] = field(default_factory=list)
     damaged: list[str] = field(default_factory=list)
     delayed: list[str] = field(default_factory=list)  # ETA moved by the API to pass before delivery
+    # short legs that really arrive short (a first line of one piece cannot be shipped one short)
+    short_effective: int = 0
     on_time: list[str] = field(default_factory=list)
 
 
@@ -208,6 +210,9 @@ def write_feed(
     damaged = {tps[i].shipment_id for i in picked[n_short : n_short + n_damaged]}
     out.delayed = [tps[i].shipment_id for i in picked[n_short + n_damaged :]]
     out.short, out.damaged = sorted(short), sorted(damaged)
+    out.short_effective = sum(
+        1 for leg in tps if leg.shipment_id in short and leg.lines and leg.lines[0][2] > 1
+    )
     out.shipments = sum(len(v) for v in by_level.values())
     held = set(out.delayed)
     step = timedelta(milliseconds=1)

@@ -124,6 +124,7 @@ def _run_detail(r: dict[str, Any]) -> list[str]:
         f"| logistics applied them all | {dist.get('logistics_s')} s ({dist.get('logistics_events_per_s', 0):,} scans/s; complete: {dist.get('logistics_complete')}) |",
         f"| notifications caught up with the {dist.get('events_emitted', 0):,} events they caused | {dist.get('notifications_caught_up_s')} s after the first scan (complete: {dist.get('notifications_complete')}) |",
         f"| readiness read back (national): TPS ready / total, expected ready | {ready.get('tps_ready', 0):,} / {ready.get('tps_total', 0):,}, expected {ready.get('expected_ready', 0):,} |",
+        f"| logistics' own events (rollups, timers) caught up, after the latency phase | {ready.get('own_events_caught_up_after_s')} s |",
         f"| alert latency at {lat.get('target_rate_per_s', 0):,.0f} scans/s ({lat.get('background_rate_per_s', 0):,} produced): delays notified | {lat.get('notified', 0)} of {lat.get('delayed_shipments', 0)} |",
         f"| alert latency, shipment-delayed emitted → webhook: p50 / p95 / p99 / max ms | {q.get('p50')} / {q.get('p95')} / {q.get('p99')} / {q.get('max')} |",
         f"| alert latency, late (ETA passed and checkpoint accepted) → webhook: p50 / p95 / p99 / max ms | {e.get('p50')} / {e.get('p95')} / {e.get('p99')} / {e.get('max')} |",

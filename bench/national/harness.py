@@ -71,12 +71,14 @@ class Service:
             if line.startswith(name + "{") and having in line.split("}", 1)[0]
         )
 
-    def sample_rss(self) -> None:
+    def sample_rss(self) -> int | None:
+        """The process's resident memory now (bytes), also kept as its peak; None once it has gone."""
         try:
-            rss = psutil.Process(self.proc.pid).memory_info().rss
+            rss = int(psutil.Process(self.proc.pid).memory_info().rss)
         except psutil.Error:
-            return
+            return None
         self.peak_rss = max(self.peak_rss, rss)
+        return rss
 
 
 @dataclass
@@ -205,7 +207,9 @@ async def sampler(run: Run, stop: asyncio.Event, t0: float) -> None:
     while not stop.is_set():
         row: dict[str, float] = {"t": time.monotonic() - t0}
         for name, svc in run.services.items():
-            svc.sample_rss()
+            rss = svc.sample_rss()
+            if rss is not None:
+                row[f"{name}_rss_mb"] = round(rss / 2**20)  # when the memory is taken, phase by phase
             with contextlib.suppress(OSError):
                 row[f"{name}_applied"] = await asyncio.to_thread(svc.metric, "siaga_events_applied_total")
         try:

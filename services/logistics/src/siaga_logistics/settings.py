@@ -21,10 +21,11 @@ class LogisticsSettings(RuntimeSettings):
     )
     risk_sweep_interval_s: float = Field(300.0, gt=0, description="How often readiness is compared to plan.")
     shipment_cache_mb: float = Field(
-        64.0,
+        160.0,
         ge=0,
         description="Memory for the decoded shipment documents (chunks of a desa, kecamatan legs) in the "
-        "write cache, in MB: about 1,200 desa chunks.",
+        "write cache, in MB: about 2,300 desa chunks, more than the desa whose vehicles report at once "
+        "(an LRU smaller than that working set misses on nearly every scan).",
     )
     shipment_packed_cache_mb: float = Field(
         256.0,

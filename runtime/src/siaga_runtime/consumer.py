@@ -74,7 +74,7 @@ class TransientRetry:
         self.stopping = stopping
         self.max_backoff = max_backoff
 
-    def _count(self, what: str, state: RetryCallState) -> None:
+    def _count(self, state: RetryCallState) -> None:
         exc = state.outcome.exception() if state.outcome is not None else None
         dependency = "kafka" if exc is not None and "kafka" in type(exc).__module__ else "mongodb"
         self.metrics.transient_retries.labels(self.metrics.service, dependency).inc()
@@ -82,7 +82,7 @@ class TransientRetry:
         wait = state.next_action.sleep if state.next_action is not None else 0.0
         log.warning(
             "%s: %s unavailable (%s); retrying in %.1fs",
-            what,
+            state.kwargs.get("what", "operation"),
             dependency,
             type(exc).__name__,
             wait,
@@ -93,10 +93,15 @@ class TransientRetry:
             retry=retry_if_exception(is_transient),
             stop=lambda _: self.stopping.is_set(),
             wait=wait_exponential(multiplier=0.1, min=0.1, max=self.max_backoff),
-            before_sleep=partial(self._count, what),
+            before_sleep=self._count,
             reraise=True,
         )
-        return await retrying(op)
+        return await retrying(_call, op, what=what)
+
+
+async def _call(op: Callable[[], Awaitable[T]], *, what: str) -> T:
+    del what  # named for the log line of a retry
+    return await op()
 
 
 def _published_type(exc: InvalidEvent) -> bool:

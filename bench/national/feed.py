@@ -25,7 +25,8 @@ from pathlib import Path
 
 import uuid_utils
 from siaga_logistics.domain.layout import shipment_id
-from siaga_logistics.domain.planning import KabPlan, TpsRow, build_kab_plan
+from siaga_logistics.domain.plan_types import KabPlan, TpsRow
+from siaga_logistics.domain.planning import build_kab_plan
 from siaga_logistics.importing import ParsedRow, read_plan_file
 
 __all__ = ["Feed", "Leg", "legs_of_file", "read_feed", "write_feed"]

@@ -12,7 +12,8 @@ from siaga_logistics.domain.catalogue import ballots_for, tps_requirement
 from siaga_logistics.domain.delay import severity_for
 from siaga_logistics.domain.legs import chunk_state, next_due, shipment_in, with_shipment
 from siaga_logistics.domain.plan_spec import PlanSpec, rows_of
-from siaga_logistics.domain.planning import KabPlan, PlannedLeg, RowProblem, build_kab_plan, planned_share
+from siaga_logistics.domain.plan_types import KabPlan, PlannedLeg, RowProblem
+from siaga_logistics.domain.planning import build_kab_plan, planned_share
 from siaga_logistics.domain.pod import check_pod, discrepancies
 from siaga_logistics.domain.shipment import Status
 from siaga_schemas.errors import DomainError

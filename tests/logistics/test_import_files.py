@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 from openpyxl import Workbook
-from siaga_logistics.domain.planning import TpsRow, build_kab_plan
+from siaga_logistics.domain.plan_types import TpsRow
+from siaga_logistics.domain.planning import build_kab_plan
 from siaga_logistics.importing import FileHeader, HeaderError, ParsedRow, RowError, read_plan_file
 from siaga_logistics.importing.national import NATIONAL_TPS, main, national_tps_counts, write_national_csv
 from siaga_logistics.importing.rows import CellValues, build_row

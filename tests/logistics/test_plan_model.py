@@ -20,7 +20,8 @@ from siaga_logistics.domain.legs import (
     with_shipment,
 )
 from siaga_logistics.domain.plan_docs import leg_hashes, row_from_compact, row_to_compact
-from siaga_logistics.domain.planning import KabPlan, TpsRow, build_kab_plan
+from siaga_logistics.domain.plan_types import KabPlan, TpsRow
+from siaga_logistics.domain.planning import build_kab_plan
 from siaga_logistics.domain.readiness import merge_row, sum_rows
 from siaga_logistics.domain.replan import replan_doc
 from siaga_schemas.events.logistics import (

@@ -20,7 +20,7 @@ from siaga_schemas.events.logistics import ShipmentDelivered, ShipmentLine, TpsS
 from .catalogue import line_key
 from .delay import AFTER_DUE, RANK, severity_for
 from .layout import LegRef, leg_ref
-from .planning import ChunkPlan, KabPlan, KecPlan, PlannedLeg, TpsPlan
+from .plan_types import ChunkPlan, KabPlan, KecPlan, PlannedLeg, TpsPlan
 from .shipment import OPEN, Shipment, Status
 
 __all__ = [

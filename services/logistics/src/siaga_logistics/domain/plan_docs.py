@@ -20,7 +20,8 @@ from siaga_schemas.events.logistics import CurvePoint, ShipmentLine, TransportMo
 from siaga_schemas.localtime import aware_in, region_zone
 
 from .layout import chunk_doc_id, kec_doc_id
-from .planning import ChunkPlan, KabPlan, KecPlan, PlannedLeg, TpsRow, curve
+from .plan_types import ChunkPlan, KabPlan, KecPlan, PlannedLeg, TpsRow
+from .planning import curve
 
 __all__ = [
     "header_state",

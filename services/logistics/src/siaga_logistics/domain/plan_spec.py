@@ -11,7 +11,7 @@ from siaga_schemas.errors import DomainError
 from siaga_schemas.events.logistics import TransportMode
 
 from .layout import DocKind, parse_leg
-from .planning import TpsRow
+from .plan_types import TpsRow
 
 __all__ = ["PlanSpec", "PpkSpec", "PpsSpec", "TpsSpec", "rows_of", "spec_field"]
 

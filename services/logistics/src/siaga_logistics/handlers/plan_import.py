@@ -25,7 +25,8 @@ from siaga_schemas.events.logistics import PlanCreated, PlanRevised
 from ..domain.layout import chunk_doc_id, kec_doc_id, plan_id_for
 from ..domain.legs import chunk_state, kec_state, tps_counts
 from ..domain.plan_docs import header_state, leg_hashes, row_from_compact, row_key, row_to_compact, rows_state
-from ..domain.planning import KabPlan, RowProblem, TpsRow, build_kab_plan, curve
+from ..domain.plan_types import KabPlan, RowProblem, TpsRow
+from ..domain.planning import build_kab_plan, curve
 from ..domain.readiness import kab_rollup_id, kab_rollup_state
 from ..domain.replan import cancel_dropped, planned_events, replan_doc
 from .common import Stores

@@ -11,7 +11,7 @@ from ..domain.layout import shipment_id
 from ..domain.legs import legs_in
 from ..domain.plan_docs import row_from_compact, row_key, row_to_compact
 from ..domain.plan_spec import PlanSpec, rows_of, spec_field
-from ..domain.planning import KabPlan, PlannedLeg
+from ..domain.plan_types import KabPlan, PlannedLeg
 from ..domain.readiness import kab_rollup_id
 from .common import Stores
 from .plan_import import import_kab, plan_merged, rows_id

@@ -17,7 +17,7 @@ from typing import Final
 from siaga_schemas.events.logistics import ItemType
 
 from ..domain.catalogue import CATALOGUE, line_key
-from ..domain.planning import TpsRow
+from ..domain.plan_types import TpsRow
 from . import values as v
 
 __all__ = [

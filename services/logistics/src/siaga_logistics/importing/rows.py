@@ -10,7 +10,7 @@ from pydantic import ValidationError
 from siaga_schemas.events.logistics import ItemType, ShipmentLine
 
 from ..domain.catalogue import CATALOGUE
-from ..domain.planning import TpsRow
+from ..domain.plan_types import TpsRow
 from . import values as v
 from .columns import FileHeader, ParsedRow, RowError, item_field
 

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from siaga_runtime import Clock, Decide, Decision, Doc, DueIndex, Projection
-from siaga_runtime.timers import TimerRoute
+from siaga_runtime.due_pages import TimerRoute
 from siaga_schemas import Envelope
 
 from ..domain import alerts as alert_rules

@@ -39,7 +39,7 @@ def _document_consumed_payloads(runtime: ServiceRuntime, doc: dict[str, Any]) ->
     empty payload; fill in the CloudEvents each subscriber accepts instead."""
     from pydantic import TypeAdapter
 
-    from .service import envelope_union
+    from .subscriptions import envelope_union
 
     schemas = doc.setdefault("components", {}).setdefault("schemas", {})
     messages = doc["components"].get("messages", {})

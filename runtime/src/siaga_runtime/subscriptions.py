@@ -1,0 +1,150 @@
+"""The topics of a service on its broker: outbound publishers, batch subscribers, topic creation and the
+consumer lag, with the payload models each topic documents. ``ServiceRuntime`` (in ``service``) takes these
+from ``TopicWiring``."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Sequence
+from typing import Any, Union
+
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import TopicAlreadyExistsError
+from faststream import AckPolicy
+from faststream.kafka import KafkaBroker, KafkaMessage
+from siaga_schemas import Envelope, EventData, TopicSpec, dead_letter_topic, registry
+
+from .consumer import BatchPipeline, Projection, TransientRetry
+from .deadletter import DeadLetterSink
+from .logs import bind
+from .metrics import RuntimeMetrics
+from .settings import RuntimeSettings
+
+__all__ = ["TopicWiring", "envelope_union", "topic_models"]
+
+
+def topic_models(topic: str) -> list[type[EventData]]:
+    """Payload models whose events travel on ``topic`` (by the topic registry)."""
+    return [m for m in registry.models() if m.topic == topic]
+
+
+def envelope_union(models: Sequence[type[EventData]]) -> Any:
+    """``Envelope[A] | Envelope[B] | …`` for documentation."""
+    types = tuple(Envelope[m] for m in models)  # type: ignore[valid-type]
+    return types[0] if len(types) == 1 else Union[types]  # noqa: UP007
+
+
+class TopicWiring:
+    """Declaring the topics a service publishes and consumes, and creating them (a ``ServiceRuntime`` part)."""
+
+    settings: RuntimeSettings
+    broker: KafkaBroker
+    metrics: RuntimeMetrics
+    retry: TransientRetry
+    dead_letters: DeadLetterSink
+    consumed: dict[str, list[type[EventData]]]
+    _publishers: dict[str, Any]
+    _topics: dict[str, TopicSpec]
+    _subscribers: list[Any]
+
+    def publisher(self, spec: TopicSpec, *, schema: Any = None, description: str | None = None) -> Any:
+        """Declare an outbound topic once (it appears in the AsyncAPI document)."""
+        name = self.settings.topic_name(spec.name)
+        if name not in self._publishers:
+            self._topics[spec.name] = spec
+            if schema is None:
+                models = topic_models(spec.name)
+                schema = envelope_union(models) if models else None
+            self._publishers[name] = self.broker.publisher(
+                name, schema=schema, title=f"{name}:publish", description=description or spec.description
+            )
+        return self._publishers[name]
+
+    def subscribe(
+        self,
+        spec: TopicSpec,
+        projections: Sequence[Projection[Any]],
+        *,
+        accept: set[str] | None = None,
+        description: str | None = None,
+    ) -> BatchPipeline:
+        """Consume a topic in batches: decode, dead-letter, apply idempotently, then commit."""
+        name = self.settings.topic_name(spec.name)
+        self._topics[spec.name] = spec
+        self.consumed[f"{name}:consume"] = [
+            m
+            for m in registry.models()
+            if (m.event_type in accept if accept is not None else m.topic == spec.name)
+        ]
+        pipeline = BatchPipeline(
+            service=self.settings.service_name,
+            projections=projections,
+            dead_letters=self.dead_letters,
+            metrics=self.metrics,
+            retry=self.retry,
+            accept=accept,
+            handler_retries=self.settings.handler_retries,
+        )
+        subscriber = self.broker.subscriber(
+            name,
+            group_id=self.settings.group_id(),
+            batch=True,
+            max_records=self.settings.batch_max_records,
+            batch_timeout_ms=self.settings.batch_timeout_ms,
+            ack_policy=AckPolicy.NACK_ON_ERROR,
+            auto_offset_reset="earliest",
+            max_poll_interval_ms=600_000,
+            title=f"{name}:consume",
+            description=description or spec.description,
+        )
+
+        async def handle(msg: KafkaMessage) -> None:
+            records = msg.raw_message if isinstance(msg.raw_message, tuple) else (msg.raw_message,)
+            first = records[0]
+            with bind(topic=first.topic, partition=first.partition, offset=first.offset, batch=len(records)):
+                await pipeline.process(records)
+            self._observe_lag(msg, records)
+
+        subscriber(handle)
+        self._subscribers.append(subscriber)
+        return pipeline
+
+    async def ensure_topics(self) -> None:
+        specs = list(self._topics.values())
+        names = {self.settings.topic_name(t.name): t for t in specs}
+        admin = AIOKafkaAdminClient(
+            bootstrap_servers=self.settings.kafka_bootstrap_servers, **self.settings.kafka_security_kwargs()
+        )
+        await admin.start()
+        try:
+            existing = set(await admin.list_topics())
+            wanted = []
+            for name, spec in names.items():
+                if name not in existing:
+                    wanted.append(NewTopic(name, spec.partitions, 1, topic_configs=spec.config()))
+                dlt = dead_letter_topic(name)
+                if dlt not in existing:
+                    wanted.append(
+                        NewTopic(dlt, 1, 1, topic_configs={"retention.ms": str(90 * 24 * 3600 * 1000)})
+                    )
+            for topic in wanted:
+                with contextlib.suppress(TopicAlreadyExistsError):
+                    await admin.create_topics([topic])
+        finally:
+            await admin.close()
+
+    def _observe_lag(self, msg: KafkaMessage, records: Sequence[Any]) -> None:
+        consumer = getattr(msg, "consumer", None)
+        if consumer is None or not hasattr(consumer, "highwater"):
+            return
+        last: dict[tuple[str, int], int] = {}
+        for r in records:
+            last[(r.topic, r.partition)] = max(last.get((r.topic, r.partition), -1), r.offset)
+        from aiokafka import TopicPartition
+
+        for (topic, partition), offset in last.items():
+            high = consumer.highwater(TopicPartition(topic, partition))
+            if high is not None:
+                self.metrics.consumer_lag.labels(self.settings.service_name, topic, str(partition)).set(
+                    max(high - offset - 1, 0)
+                )

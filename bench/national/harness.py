@@ -239,4 +239,34 @@ __all__ = [
     "sampler",
     "scan",
     "start_receiver",
+    "store_counts",
 ]
+
+
+STORE_COUNTS = {
+    "decoded": ("siaga_store_cache_lookups_total", 'tier="decoded"'),
+    "packed": ("siaga_store_cache_lookups_total", 'tier="packed"'),
+    "miss": ("siaga_store_cache_lookups_total", 'tier="miss"'),
+    "reads": ("siaga_store_documents_read_total", ""),
+    "writes": ("siaga_store_documents_written_total", ""),
+    "written_bytes": ("siaga_store_written_bytes_total", ""),
+}
+
+
+def store_counts(svc: Service, store: str) -> dict[str, int]:
+    """One store's counters now (``siaga_runtime.metrics.StoreCollector``): cache lookups by the tier
+    that answered, documents read and written, bytes written."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{svc.port}/metrics", timeout=5) as r:
+        lines = r.read().decode().splitlines()
+    out: dict[str, int] = {}
+    for key, (name, having) in STORE_COUNTS.items():
+        out[key] = int(
+            sum(
+                float(line.rsplit(" ", 1)[1])
+                for line in lines
+                if line.startswith(name + "{")
+                and f'store="{store}"' in (labels := line.split("}", 1)[0])
+                and having in labels
+            )
+        )
+    return out

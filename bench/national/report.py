@@ -122,6 +122,7 @@ def _run_detail(r: dict[str, Any]) -> list[str]:
         f"| the same file imported again: plans unchanged, events emitted | {re.get('plans_unchanged')} of {imp.get('plans_created')}, {re.get('events_emitted')} events, {re.get('wall_s')} s |",
         f"| distribution scans (dispatched, checkpoint, delivered with proof) | {dist.get('records', 0):,}, produced in {dist.get('produce_s')} s |",
         f"| logistics applied them all | {dist.get('logistics_s')} s ({dist.get('logistics_events_per_s', 0):,} scans/s; complete: {dist.get('logistics_complete')}) |",
+        _store_line(dist),
         f"| notifications caught up with the {dist.get('events_emitted', 0):,} events they caused | {dist.get('notifications_caught_up_s')} s after the first scan (complete: {dist.get('notifications_complete')}) |",
         f"| readiness read back (national): TPS ready / total, expected ready | {ready.get('tps_ready', 0):,} / {ready.get('tps_total', 0):,}, expected {ready.get('expected_ready', 0):,} |",
         f"| logistics' own events (rollups, timers) caught up, after the latency phase | {ready.get('own_events_caught_up_after_s')} s |",
@@ -233,3 +234,18 @@ def write_results(out: Path) -> None:
         lines += _evidence(r)
     (out / "national.md").write_text("\n".join(lines) + "\n")
     _plot(runs, out / "national.png")
+
+
+def _store_line(dist: dict[str, Any]) -> str:
+    """How the scans met the shipment documents: batches, writes, document size and the cache tiers."""
+    st = dist.get("shipment_store") or {}
+    scans, writes = dist.get("records", 0), st.get("writes", 0)
+    lookups = sum(st.get(k, 0) for k in ("decoded", "packed", "miss"))
+    if not scans or not writes or not lookups:
+        return "| shipment documents during the distribution | not measured |"
+    share = {k: f"{100 * st.get(k, 0) / lookups:.0f}%" for k in ("decoded", "packed", "miss")}
+    return (
+        f"| shipment documents: batches; writes (scans per write); KB per write; cache answered decoded / "
+        f"packed / not held | {dist.get('batches', 0):,}; {writes:,} ({scans / writes:.1f}); "
+        f"{st.get('written_bytes', 0) / writes / 1024:.1f}; {share['decoded']} / {share['packed']} / {share['miss']} |"
+    )

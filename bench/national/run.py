@@ -27,7 +27,7 @@ import httpx
 from siaga_logistics.importing.national import write_national_csv
 
 from .feed import Feed, legs_of_file, write_feed
-from .harness import TOKEN, Run, Service, lag, new_run, sampler, start_receiver
+from .harness import TOKEN, Run, Service, lag, new_run, sampler, start_receiver, store_counts
 from .latency import latency_phase
 from .phases import ADMIN, end_offsets, events_topic, import_plan, produce_feed, status_topic, wait_consumed
 from .profiling import CpuLedger, Profilers, ferretdb_cpu_profile
@@ -141,9 +141,15 @@ async def _distribute(run: Run, feed: Feed, budget: float, result: dict[str, Any
     before = await end_offsets(run, topic)
     base_log = int(await asyncio.to_thread(log.metric, "siaga_consumer_batch_records_sum", status_topic(run)))
     base_notif = int(await asyncio.to_thread(notif.metric, "siaga_consumer_batch_records_sum", topic))
+    stores_before = await asyncio.to_thread(store_counts, log, "shipments")
+    batches_before = await asyncio.to_thread(
+        log.metric, "siaga_consumer_batch_records_count", status_topic(run)
+    )
     started = time.monotonic()
     sent, produce_s = await produce_feed(run, feed.path)
     applied = await wait_consumed(log, status_topic(run), sent, budget, since=started, base=base_log)
+    stores_after = await asyncio.to_thread(store_counts, log, "shipments")
+    batches = await asyncio.to_thread(log.metric, "siaga_consumer_batch_records_count", status_topic(run))
     emitted = await end_offsets(run, topic) - before
     caught = await wait_consumed(notif, topic, emitted, budget, since=started, base=base_notif)
     result["distribution"] = {
@@ -156,6 +162,8 @@ async def _distribute(run: Run, feed: Feed, budget: float, result: dict[str, Any
         "notifications_caught_up_s": caught.seconds,
         "notifications_complete": caught.complete,
         "wall_s": round(time.monotonic() - started, 1),
+        "batches": int(batches - batches_before),
+        "shipment_store": {k: stores_after[k] - stores_before[k] for k in stores_after},
     }
 
 

@@ -21,6 +21,7 @@ from siaga_runtime import (
     RuntimeMetrics,
 )
 from siaga_runtime.doccache import DocCache
+from siaga_runtime.metrics import StoreCollector
 from siaga_runtime.journal import OutboxJournal
 from siaga_runtime.outbox import OutboxRelay
 from siaga_runtime.packing import BLOB, ZLIB_SUBTYPE, ZSTD_SUBTYPE, pack, unpack
@@ -386,3 +387,26 @@ def test_a_large_state_is_stored_compressed_and_earlier_zlib_blobs_are_still_rea
     rest = {k: v for k, v in doc.items() if k not in ("_id", "_v")}
     older = {"_id": "c:1", "_v": 3, BLOB: Binary(zlib.compress(bson.encode(rest), 1), ZLIB_SUBTYPE)}
     assert unpack(older) == doc
+
+
+async def test_the_store_counts_what_its_cache_answered_and_what_it_read_and_wrote(
+    store: AggregateStore,
+) -> None:
+    """The counts behind ``siaga_store_*``: a new document is looked up (miss) and written; applied again it
+    is answered by the cache and written again; after ``forget`` it is read from the database."""
+    await store.apply([("shp-1", _event("shp-1", "dispatched"))], _track)
+    await store.apply([("shp-1", _event("shp-1", "checkpoint", 1))], _track)
+    store.forget("shp-1")
+    await store.apply([("shp-1", _event("shp-1", "delivered", 2))], _track)
+    cache = store.cache
+    assert (cache.hits_decoded, cache.hits_packed, cache.misses) == (1, 0, 2)
+    assert (store.reads, store.writes) == (2, 3)
+    assert store.written_bytes > 3 * 40
+
+    registry = CollectorRegistry()
+    registry.register(StoreCollector("svc", {"shipments": store}))
+    labels = {"service": "svc", "store": "shipments"}
+    assert registry.get_sample_value("siaga_store_cache_lookups_total", {**labels, "tier": "miss"}) == 2
+    assert registry.get_sample_value("siaga_store_cache_lookups_total", {**labels, "tier": "decoded"}) == 1
+    assert registry.get_sample_value("siaga_store_documents_written_total", labels) == 3
+    assert registry.get_sample_value("siaga_store_written_bytes_total", labels) == store.written_bytes

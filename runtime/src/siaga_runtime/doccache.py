@@ -36,15 +36,22 @@ class DocCache:
         self._packed: OrderedDict[str, tuple[Mapping[str, Any], int]] = OrderedDict()
         self.decoded_bytes = 0
         self.packed_bytes = 0
+        # lookups by outcome, since the start (exported as ``siaga_store_cache_lookups_total``)
+        self.hits_decoded = 0
+        self.hits_packed = 0
+        self.misses = 0
 
     def get(self, doc_id: str) -> Doc | None:
         entry = self._decoded.get(doc_id)
         if entry is not None:
             self._decoded.move_to_end(doc_id)
+            self.hits_decoded += 1
             return entry[0]
         packed = self._packed.get(doc_id)
         if packed is None:
+            self.misses += 1
             return None
+        self.hits_packed += 1
         doc, size = unpack_sized(packed[0])
         self.put(doc, size, packed[0])
         return doc

@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from collections.abc import Iterator, Mapping
+from typing import TYPE_CHECKING
 
-__all__ = ["RuntimeMetrics"]
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+if TYPE_CHECKING:
+    from .store import AggregateStore
+
+__all__ = ["RuntimeMetrics", "StoreCollector"]
 
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
@@ -80,3 +88,50 @@ class RuntimeMetrics:
             ["dependency"],
             registry=registry,
         )
+
+
+class StoreCollector(Collector):
+    """The stores' own counts, read at scrape time: what their caches answered, what they read and wrote.
+
+    A store counts with plain integers on its hot path; this turns them into series when Prometheus asks.
+    """
+
+    def __init__(self, service: str, stores: Mapping[str, AggregateStore]) -> None:
+        self.service = service
+        self.stores = stores
+
+    def collect(self) -> Iterator[Metric]:
+        labels = ["service", "store"]
+        lookups = CounterMetricFamily(
+            "siaga_store_cache_lookups",
+            "Lookups in a store's write-through cache, by the tier that answered (miss: read from the database).",
+            labels=[*labels, "tier"],
+        )
+        reads = CounterMetricFamily(
+            "siaga_store_documents_read", "Documents read from the database by a store.", labels=labels
+        )
+        writes = CounterMetricFamily(
+            "siaga_store_documents_written", "Documents a store wrote to the database.", labels=labels
+        )
+        written = CounterMetricFamily(
+            "siaga_store_written_bytes",
+            "BSON bytes of the documents a store wrote, before compression.",
+            labels=labels,
+        )
+        cached = GaugeMetricFamily(
+            "siaga_store_cache_bytes",
+            "What a store's cache holds, by tier (decoded: charged at its Python size).",
+            labels=[*labels, "tier"],
+        )
+        for name, store in self.stores.items():
+            cache = store.cache
+            key = [self.service, name]
+            lookups.add_metric([*key, "decoded"], cache.hits_decoded)
+            lookups.add_metric([*key, "packed"], cache.hits_packed)
+            lookups.add_metric([*key, "miss"], cache.misses)
+            reads.add_metric(key, store.reads)
+            writes.add_metric(key, store.writes)
+            written.add_metric(key, store.written_bytes)
+            cached.add_metric([*key, "decoded"], cache.decoded_bytes)
+            cached.add_metric([*key, "packed"], cache.packed_bytes)
+        yield from (lookups, reads, writes, written, cached)

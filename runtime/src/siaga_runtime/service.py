@@ -29,7 +29,7 @@ from .clock import Clock
 from .consumer import TransientRetry
 from .deadletter import DeadLetterSink
 from .journal import OutboxJournal
-from .metrics import RuntimeMetrics
+from .metrics import RuntimeMetrics, StoreCollector
 from .outbox import OutboxRelay
 from .settings import RuntimeSettings
 from .store import AggregateStore
@@ -68,6 +68,7 @@ class ServiceRuntime(TopicWiring, BackgroundWork):
         self.stopping = asyncio.Event()
         self.mongo: AsyncMongoClient[dict[str, Any]] | None = None
         self.stores: dict[str, AggregateStore] = {}
+        self.registry.register(StoreCollector(settings.service_name, self.stores))
         self.journal = OutboxJournal(lambda: self.db[JOURNAL_COLLECTION])
         self.relay = OutboxRelay(
             self.journal,

@@ -108,6 +108,11 @@ class AggregateStore:
         self._on_outbox = on_outbox
         # decoded documents, then their stored forms (see ``doccache``); packed: 4 times the decoded budget
         self._docs = DocCache(cache_mb, 4 * cache_mb if packed_cache_mb is None else packed_cache_mb)
+        # since the start, exported by ``metrics.StoreCollector``: documents read from the database, and
+        # documents written with their BSON bytes (before packing)
+        self.reads = 0
+        self.writes = 0
+        self.written_bytes = 0
 
     @property
     def collection(self) -> Any:
@@ -127,6 +132,7 @@ class AggregateStore:
     async def get(self, doc_id: str) -> Doc | None:
         """The document as stored now (a point read; it also refreshes the cache)."""
         stored = await self.collection.find_one({"_id": doc_id})
+        self.reads += 1
         if stored is None:
             self.forget(doc_id)
             return None
@@ -168,6 +174,7 @@ class AggregateStore:
             return doc, size, stored
 
         docs = await asyncio.gather(*(one(doc_id) for doc_id in ids))
+        self.reads += len(ids)
         return {d[0]["_id"]: d for d in docs if d is not None}
 
     async def _load(
@@ -201,6 +208,11 @@ class AggregateStore:
             if foreign:
                 await self.journal.resolve(foreign)
         return out
+
+    @property
+    def cache(self) -> DocCache:
+        """The write-through cache (read-only use: its sizes and lookup counts)."""
+        return self._docs
 
     @property
     def cached_bytes(self) -> int:
@@ -448,6 +460,8 @@ class AggregateStore:
                 written = working[doc_id]
                 assert written is not None
                 self._docs.put(written, sizes[doc_id], packed[doc_id])
+                self.writes += 1
+                self.written_bytes += sizes[doc_id]
         return lost
 
     async def merge(
@@ -552,6 +566,8 @@ class AggregateStore:
             except DuplicateKeyError:
                 continue
             self._docs.put(doc, size, stored)
+            self.writes += 1
+            self.written_bytes += size
             self._hand_over(journal_id, [e for e in doc["_outbox"] if e.get("j") == journal_id])
             return doc, envelopes
         raise RuntimeError(f"{self.name}/{doc_id}: still conflicting after {MAX_CONFLICT_ROUNDS} attempts")

@@ -21,8 +21,8 @@ from siaga_runtime import (
     RuntimeMetrics,
 )
 from siaga_runtime.doccache import DocCache
-from siaga_runtime.metrics import StoreCollector
 from siaga_runtime.journal import OutboxJournal
+from siaga_runtime.metrics import StoreCollector
 from siaga_runtime.outbox import OutboxRelay
 from siaga_runtime.packing import BLOB, ZLIB_SUBTYPE, ZSTD_SUBTYPE, pack, unpack
 from siaga_schemas import Envelope

@@ -19,12 +19,12 @@ from typing import Any, Generic, Protocol, TypeVar
 from siaga_schemas import DeadLetterReason, Envelope, InvalidEvent, dead_letter_topic, decode_event, registry
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, wait_exponential
 
+from .batch_writes import paced
 from .deadletter import DeadLetter, DeadLetterSink
 from .errors import EventRejected, is_transient
 from .logs import bind
 from .metrics import RuntimeMetrics
 from .records import ApplyResult, BeforeWrite, Position, Routed
-from .store import paced
 
 __all__ = ["Applier", "BatchPipeline", "Projection", "TransientRetry"]
 
@@ -141,7 +141,7 @@ class BatchPipeline:
         good: list[tuple[Any, Envelope[Any]]] = []
         bad: list[DeadLetter] = []
         ignored = 0
-        async for r in paced(records):  # a large batch must not hold the event loop (see ``store``)
+        async for r in paced(records):  # a large batch must not hold the event loop (see ``batch_writes``)
             try:
                 env = decode_event(r.value, list(r.headers or ()), accept=self.accept)
             except InvalidEvent as exc:

@@ -1,0 +1,314 @@
+"""The batch write path of ``AggregateStore`` (in ``store``), which takes it from ``BatchWrites``: the
+load-decide-write loop of ``apply``, the next document with its dedup marks and outbox, and the unordered
+bulk write in chunks with the classification of its outcomes.
+
+Why offsets and not a list of event ids: a consumed record can come again only as itself (same topic,
+partition and offset): after a crash before its offsets were committed, after a rebalance, or after a
+reset of the group's offsets. Within a partition records are applied in order, so "the record's offset is
+at most the watermark this document holds for its partition" is exact however many events came in
+between, and costs one number per partition instead of a list that grows with the events. An event that
+was *published* twice (the outbox relay after a crash, an agency re-sending) arrives as a new record; the
+services' decisions make such a copy a no-op themselves (a shipment already dispatched, a TPS already
+counted, a signal older than the alert's last one), which the service tests check event by event.
+
+A consumer applies a whole batch with point reads (or none: the write-through cache holds the documents
+this process wrote or read last) and one unordered bulk write in chunks; a document whose version moved
+meanwhile (another replica, a sweeper, an API call) is read again and its events are decided again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from pymongo import InsertOne, ReplaceOne
+from pymongo.errors import BulkWriteError
+from siaga_schemas import Envelope, new_event_id
+from siaga_schemas.decision import Decision, Doc
+
+from .clock import Clock
+from .doccache import DocCache
+from .journal import OutboxJournal
+from .outbox_entry import OutboxEntry, entry_for
+from .packing import pack_sized
+from .records import RESERVED, ApplyResult, BeforeWrite, Decide, OutboxListener, Routed
+
+__all__ = ["BULK_CHUNK", "KEYS_WINDOW", "MAX_CONFLICT_ROUNDS", "YIELD_EVERY", "BatchWrites", "paced"]
+
+KEYS_WINDOW = 64
+MAX_CONFLICT_ROUNDS = 50
+# FerretDB v1.24 stops answering an ``update`` command that carries 100 or more statements (measured here:
+# 99 returns in ~0.13 s, 100 never returns), so bulk writes are sent in chunks well below that.
+BULK_CHUNK = 50
+# A batch of thousands of events is decided and encoded in one go; every so many the store lets the event
+# loop run the other tasks (the outbox relay, HTTP, /metrics, timers), or they would wait for the batch.
+YIELD_EVERY = 200
+
+T = TypeVar("T")
+
+
+async def paced(items: Iterable[T]) -> AsyncIterator[T]:
+    """``items``, letting the event loop run other tasks every ``YIELD_EVERY`` of them."""
+    for i, item in enumerate(items):
+        if i and not i % YIELD_EVERY:
+            await asyncio.sleep(0)
+        yield item
+
+
+class BatchWrites:
+    """Applying batches of events and writing documents in bulk (an ``AggregateStore`` part)."""
+
+    source: str
+    clock: Clock
+    journal: OutboxJournal | None
+    _on_outbox: OutboxListener | None
+    _docs: DocCache
+    writes: int
+    written_bytes: int
+
+    if TYPE_CHECKING:
+        # provided by ``AggregateStore``
+
+        @property
+        def collection(self) -> Any: ...
+
+        @property
+        def name(self) -> str: ...
+
+        async def _read(self, ids: Sequence[str]) -> dict[str, tuple[Doc, int, Doc]]: ...
+
+        async def _load(
+            self, ids: Iterable[str], result: ApplyResult | None = None, *, fresh: bool = False
+        ) -> dict[str, Doc]: ...
+
+        def forget(self, doc_id: str) -> None: ...
+
+    def _envelopes(self, decision: Decision, cause: Envelope[Any] | None) -> list[Envelope[Any]]:
+        out: list[Envelope[Any]] = []
+        for item in decision.emit:
+            if isinstance(item, Envelope):
+                out.append(item)
+            else:
+                out.append(
+                    Envelope.wrap(
+                        item,
+                        source=self.source,
+                        time=self.clock.now(),
+                        correlation_id=(cause.correlationid or cause.id) if cause else None,
+                        causation_id=cause.id if cause else None,
+                    )
+                )
+        return out
+
+    def _kept_entries(self, current: Doc | None) -> list[OutboxEntry]:
+        """The current document's entries that are not published yet (or not known to be)."""
+        entries: list[OutboxEntry] = list(current.get("_outbox", ())) if current else []
+        if not entries or self.journal is None:
+            return entries
+        return [e for e in entries if not self.journal.known_retired(e.get("j", ""))]
+
+    def _next_doc(
+        self,
+        current: Doc | None,
+        doc_id: str,
+        state: Mapping[str, Any],
+        mark: tuple[str, int] | str | None,
+        envelopes: list[Envelope[Any]],
+        journal_id: str | None,
+    ) -> Doc:
+        """The document to write: the new state, the dedup mark of what caused it, the outbox."""
+        wm: dict[str, int] = dict(current.get("_wm", {})) if current else {}
+        keys: list[str] = list(current.get("_keys", ())) if current else []
+        if isinstance(mark, tuple):
+            scope, offset = mark
+            wm[scope] = max(offset, wm.get(scope, -1))
+        elif mark is not None:
+            keys = [*keys, mark][-KEYS_WINDOW:]
+        outbox = self._kept_entries(current)
+        outbox.extend(entry_for(e, journal_id or "") for e in envelopes)
+        doc = {k: v for k, v in state.items() if k not in RESERVED}
+        doc.update(
+            _id=doc_id,
+            _v=(current["_v"] if current else 0) + 1,
+            _wm=wm,
+            _keys=keys,
+            _outbox=outbox,
+            _updated_at=self.clock.now(),
+            _w=new_event_id(),
+        )
+        return doc
+
+    @staticmethod
+    def _mark(item: Routed, scope: str) -> tuple[str, int] | str:
+        pos = item.position
+        if pos is None:
+            return item.event.id
+        return (f"{scope}|{pos.topic}|{pos.partition}", pos.offset)
+
+    @staticmethod
+    def _seen(doc: Doc | None, mark: tuple[str, int] | str) -> bool:
+        if doc is None:
+            return False
+        if isinstance(mark, tuple):
+            scope, offset = mark
+            applied: int = doc.get("_wm", {}).get(scope, -1)
+            return offset <= applied
+        return mark in doc.get("_keys", ())
+
+    async def apply(  # noqa: C901 - the load-decide-write loop of one batch, whose invariants hold across its rounds
+        self,
+        items: Sequence[Routed | tuple[str, Envelope[Any]]],
+        decide: Decide,
+        *,
+        scope: str = "",
+        before_write: BeforeWrite | None = None,
+        absent: bool = False,
+    ) -> ApplyResult:
+        """Apply events in order: per document, events keep their sequence; one write per document.
+
+        With ``absent`` the documents are expected not to exist (records written once): the first round
+        reads none, and one that exists is found by its duplicate key and decided again after a read.
+
+        ``scope`` (the projection's name) keeps the watermarks of two projections that write the same
+        document apart. Returns counts; raises only on infrastructure errors (which the consumer treats as
+        transient).
+        """
+        routed = [it if isinstance(it, Routed) else Routed(it[0], it[1]) for it in items]
+        result = ApplyResult()
+        pending = routed
+        rejected_ids: set[str] = set()
+        journal_id: str | None = None
+        journal_opened = False
+        published: list[OutboxEntry] = []
+        rounds = 0
+        while pending:
+            rounds += 1
+            if rounds > MAX_CONFLICT_ROUNDS:
+                raise RuntimeError(f"{self.name}: still conflicting after {MAX_CONFLICT_ROUNDS} rounds")
+            if absent and rounds == 1:
+                current = {it.doc_id: d for it in pending if (d := self._docs.get(it.doc_id)) is not None}
+            else:
+                current = await self._load((it.doc_id for it in pending), result)
+            originals: dict[str, Doc | None] = {}
+            working: dict[str, Doc | None] = {}
+            by_doc: dict[str, list[Routed]] = {}
+            applied: dict[str, list[Envelope[Any]]] = {}
+            dups: dict[str, int] = {}
+            emitted: dict[str, list[Envelope[Any]]] = {}
+            new_rejections: list[tuple[Envelope[Any], Exception]] = []
+            async for it in paced(pending):
+                doc_id, event = it.doc_id, it.event
+                by_doc.setdefault(doc_id, []).append(it)
+                if doc_id not in working:
+                    originals[doc_id] = working[doc_id] = current.get(doc_id)
+                doc = working[doc_id]
+                mark = self._mark(it, scope)
+                if self._seen(doc, mark):
+                    dups[doc_id] = dups.get(doc_id, 0) + 1
+                    continue
+                try:
+                    decision = decide(doc, event)
+                except Exception as exc:  # noqa: BLE001 - a domain rule or a bug: this event only, never the batch
+                    if event.id not in rejected_ids:
+                        rejected_ids.add(event.id)
+                        new_rejections.append((event, exc))
+                    continue
+                applied.setdefault(doc_id, []).append(event)
+                if decision.state is None:
+                    continue
+                envelopes = self._envelopes(decision, event)
+                if envelopes and journal_id is None:
+                    journal_id = self.journal.new_id() if self.journal is not None else ""
+                working[doc_id] = self._next_doc(doc, doc_id, decision.state, mark, envelopes, journal_id)
+                emitted.setdefault(doc_id, []).extend(envelopes)
+            if new_rejections:
+                result.rejected.extend(new_rejections)
+                if before_write is not None:
+                    await before_write(new_rejections)
+            if emitted and not journal_opened and self.journal is not None and journal_id:
+                await self.journal.open(journal_id, self.name, (it.doc_id for it in routed))
+                journal_opened = True
+            lost = await self._write(originals, working)
+            for doc_id in working:
+                if doc_id in lost:
+                    continue
+                result.applied += len(applied.get(doc_id, ()))
+                result.duplicates += dups.get(doc_id, 0)
+                for ev in applied.get(doc_id, ()):
+                    result.applied_types[ev.type] += 1
+                envs = emitted.get(doc_id, [])
+                result.emitted += len(envs)
+                result.emitted_envelopes.extend(envs)
+                written = working[doc_id]
+                if written is not originals[doc_id] and written is not None:
+                    result.written_docs += 1
+                    published.extend(e for e in written["_outbox"] if e.get("j") == journal_id and envs)
+            result.conflicts += len(lost)
+            pending = [it for doc_id in lost for it in by_doc[doc_id]]
+        if journal_opened:
+            self._hand_over(journal_id, published)
+        return result
+
+    def _hand_over(self, journal_id: str | None, entries: list[OutboxEntry]) -> None:
+        """Tell the relay what an opened journal holds (nothing: it is retired at once)."""
+        if journal_id and self._on_outbox is not None:
+            self._on_outbox(journal_id, entries)
+
+    async def _write(  # noqa: C901 - one bulk write and the classification of each of its outcomes
+        self, originals: Mapping[str, Doc | None], working: Mapping[str, Doc | None]
+    ) -> set[str]:
+        """One unordered bulk write in chunks; returns the ids whose write lost a race."""
+        ops: list[Any] = []
+        op_ids: list[str] = []
+        sizes: dict[str, int] = {}
+        packed: dict[str, Doc] = {}
+        async for doc_id, doc in paced(working.items()):
+            original = originals[doc_id]
+            if doc is original or doc is None:
+                continue
+            stored, sizes[doc_id] = pack_sized(doc)
+            packed[doc_id] = stored
+            if original is None:
+                ops.append(InsertOne(stored))
+            else:
+                ops.append(ReplaceOne({"_id": doc_id, "_v": original["_v"]}, stored))
+            op_ids.append(doc_id)
+        if not ops:
+            return set()
+        lost: set[str] = set()
+        unmatched = 0
+        for start in range(0, len(ops), BULK_CHUNK):
+            chunk = ops[start : start + BULK_CHUNK]
+            replaces = sum(isinstance(op, ReplaceOne) for op in chunk)
+            try:
+                res = await self.collection.bulk_write(chunk, ordered=False)
+                unmatched += replaces - res.matched_count
+            except BulkWriteError as exc:
+                for err in exc.details.get("writeErrors", []):
+                    if err.get("code") == 11000:
+                        lost.add(op_ids[start + err["index"]])
+                    else:
+                        raise
+                unmatched += replaces - exc.details.get("nMatched", 0)
+        # A replace whose filter did not match lost to a concurrent writer; find which by the write token.
+        # When every replace matched there is nothing to find (the common case: no read-back).
+        replaced = [doc_id for doc_id in op_ids if originals[doc_id] is not None and doc_id not in lost]
+        if replaced and unmatched:
+            now_docs = await self._read(replaced)
+            for doc_id in replaced:
+                found = now_docs.get(doc_id)
+                doc = working[doc_id]
+                assert doc is not None
+                if found is None or found[0].get("_w") != doc["_w"]:
+                    lost.add(doc_id)
+        for doc_id in op_ids:
+            if doc_id in lost:
+                self.forget(doc_id)
+            else:
+                written = working[doc_id]
+                assert written is not None
+                self._docs.put(written, sizes[doc_id], packed[doc_id])
+                self.writes += 1
+                self.written_bytes += sizes[doc_id]
+        return lost

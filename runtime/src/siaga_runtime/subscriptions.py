@@ -91,6 +91,7 @@ class TopicWiring:
             batch=True,
             max_records=self.settings.batch_max_records,
             batch_timeout_ms=self.settings.batch_timeout_ms,
+            max_partition_fetch_bytes=self.settings.max_partition_fetch_bytes,
             ack_policy=AckPolicy.NACK_ON_ERROR,
             auto_offset_reset="earliest",
             max_poll_interval_ms=600_000,

@@ -23,7 +23,7 @@ from siaga_runtime import (
 from siaga_runtime.doccache import DocCache
 from siaga_runtime.journal import OutboxJournal
 from siaga_runtime.metrics import StoreCollector
-from siaga_runtime.outbox import OutboxRelay
+from siaga_runtime.outbox import OutboxEntry, OutboxRelay
 from siaga_runtime.packing import BLOB, ZLIB_SUBTYPE, ZSTD_SUBTYPE, pack, unpack
 from siaga_schemas import Envelope
 from siaga_schemas.events.logistics import ShipmentStatusReported
@@ -410,3 +410,48 @@ async def test_the_store_counts_what_its_cache_answered_and_what_it_read_and_wro
     assert registry.get_sample_value("siaga_store_cache_lookups_total", {**labels, "tier": "decoded"}) == 1
     assert registry.get_sample_value("siaga_store_documents_written_total", labels) == 3
     assert registry.get_sample_value("siaga_store_written_bytes_total", labels) == store.written_bytes
+
+
+async def test_the_relay_publishes_a_small_journal_between_the_slices_of_a_large_one_keeping_key_order() -> (
+    None
+):
+    """The events of a sweep are not held behind a consumer batch's thousands; the same key stays in order."""
+    sent: list[str] = []
+
+    async def enqueue(topic: str, key: bytes, value: bytes, headers: dict[str, str]) -> Any:
+        sent.append(value.decode())
+
+        async def ack() -> None:
+            return None
+
+        return ack()
+
+    def entries(journal: str, keys: list[str]) -> list[OutboxEntry]:
+        return [
+            OutboxEntry(id=f"{journal}-{i}", topic=TOPIC, key=k, value=f"{journal}-{i}", type="t", j=journal)
+            for i, k in enumerate(keys)
+        ]
+
+    journals = FakeCollection("_outbox_journal")
+    no_collections: dict[str, FakeCollection] = {}
+    relay = OutboxRelay(
+        OutboxJournal(journals),
+        no_collections.get,
+        enqueue,
+        RuntimeMetrics(CollectorRegistry(), "t"),
+        max_entries=5_000,
+        slice_entries=500,
+    )
+    relay.notify("big", entries("big", [f"k{i}" for i in range(1_200)]))
+    relay.notify("sweep", entries("sweep", ["x"]))
+    relay.notify("same-key", entries("same-key", ["k5"]))
+    relay.notify("empty", [])
+
+    assert await relay.drain_once() == 501
+    assert sent[:500] == [f"big-{i}" for i in range(500)] and sent[500] == "sweep-0"
+    assert relay.backlog == 701
+    assert await relay.drain_once() == 500  # "same-key" shares k5 with "big": it waits for all of it
+    assert await relay.drain_once() == 201
+    assert sent[-201:] == [*(f"big-{i}" for i in range(1_000, 1_200)), "same-key-0"]
+    assert relay.backlog == 0 and await relay.drain_once() == 0
+    assert len(sent) == 1_202 == len(set(sent))

@@ -17,6 +17,12 @@ How the relay finds work:
 
 A crash between publishing and deleting the record publishes those entries again (the same event ids):
 at-least-once, and consumers make a repeated event a no-op.
+
+**Order and latency.** Each key's events are published in the order they were saved. Beyond that the
+relay does not keep journals in line: a round publishes at most ``slice_entries`` entries of each journal,
+oldest journal first, so the few events of a sweep or an API call are not held behind the 20,000 of a
+consumer batch saved just before them. A journal that shares a key with an earlier journal still being
+published waits for it. A journal is retired once all its entries are out.
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ import contextlib
 import logging
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -55,6 +62,18 @@ def _journal_time(journal_id: str) -> datetime | None:
         return None
 
 
+@dataclass(slots=True)
+class _Pending:
+    """A journal's entries waiting to be published, and how many of them are out already."""
+
+    entries: Sequence[OutboxEntry]
+    sent: int = 0
+    keys: frozenset[str] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.keys = frozenset(e["key"] for e in self.entries)
+
+
 class OutboxRelay:
     """Publishes journaled outbox entries. Safe with several replicas (a repeated event is a no-op)."""
 
@@ -66,6 +85,7 @@ class OutboxRelay:
         metrics: RuntimeMetrics,
         *,
         max_entries: int = 5_000,
+        slice_entries: int = 500,
         idle_interval: float = 1.0,
         stale_after: float = 30.0,
         recover_interval: float = 30.0,
@@ -75,10 +95,11 @@ class OutboxRelay:
         self.enqueue = enqueue
         self.metrics = metrics
         self.max_entries = max_entries
+        self.slice_entries = slice_entries
         self.idle_interval = idle_interval
         self.stale_after = stale_after
         self.recover_interval = recover_interval
-        self._queue: OrderedDict[str, Sequence[OutboxEntry]] = OrderedDict()
+        self._queue: OrderedDict[str, _Pending] = OrderedDict()
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._recovery_task: asyncio.Task[None] | None = None
@@ -86,12 +107,12 @@ class OutboxRelay:
 
     def notify(self, journal_id: str, entries: Sequence[OutboxEntry]) -> None:
         """A journal's documents are written; ``entries`` are its events in write order."""
-        self._queue[journal_id] = entries
+        self._queue[journal_id] = _Pending(entries)
         self._wake.set()
 
     @property
     def backlog(self) -> int:
-        return sum(len(e) for e in self._queue.values())
+        return sum(len(p.entries) - p.sent for p in self._queue.values())
 
     async def start(self) -> None:
         """Publish what a previous run left (all of it, first), then keep publishing in the background."""
@@ -152,28 +173,48 @@ class OutboxRelay:
             if found:
                 self._wake.set()
 
-    async def drain_once(self) -> int:
-        """Publish one round of queued journals (whole journals, up to about ``max_entries`` entries)."""
-        batch: list[tuple[str, Sequence[OutboxEntry]]] = []
-        count = 0
-        for journal_id, entries in self._queue.items():
-            if batch and count + len(entries) > self.max_entries:
+    def _plan(self) -> list[tuple[str, int, int]]:
+        """One round: ``(journal, start, stop)`` slices in publishing order (see the module docstring)."""
+        plan: list[tuple[str, int, int]] = []
+        budget = self.max_entries
+        held: set[str] = set()  # keys of earlier journals with entries not out after this round
+        for journal_id, pending in self._queue.items():
+            if budget <= 0:
                 break
-            batch.append((journal_id, entries))
-            count += len(entries)
-        if not batch:
+            if not held.isdisjoint(pending.keys):
+                held |= pending.keys  # it waits, and so does every later journal sharing its keys
+                continue
+            left = len(pending.entries) - pending.sent
+            take = min(left, budget, self.slice_entries)
+            plan.append((journal_id, pending.sent, pending.sent + take))  # nothing left: retired this round
+            budget -= take
+            if take < left:
+                held |= pending.keys
+        return plan
+
+    async def drain_once(self) -> int:
+        """Publish one round of queued entries (about ``max_entries``); retire the journals now all out."""
+        plan = self._plan()
+        if not plan:
             self._report()
             return 0
         acks: list[Awaitable[Any]] = []
-        for _, entries in batch:
-            for e in entries:
+        for journal_id, start, stop in plan:
+            for e in self._queue[journal_id].entries[start:stop]:
                 acks.append(
                     await self.enqueue(
                         e["topic"], e["key"].encode(), e["value"].encode(), {"content-type": CONTENT_TYPE}
                     )
                 )
         await asyncio.gather(*acks)
-        done = [journal_id for journal_id, _ in batch]
+        count = 0
+        done: list[str] = []
+        for journal_id, start, stop in plan:
+            pending = self._queue[journal_id]
+            pending.sent = stop
+            count += stop - start
+            if stop >= len(pending.entries):
+                done.append(journal_id)
         await self.journal.retire(done)
         for journal_id in done:
             self._queue.pop(journal_id, None)
@@ -188,7 +229,7 @@ class OutboxRelay:
         for record in records:
             if record.journal_id in self._queue:
                 continue
-            self._queue[record.journal_id] = await self._entries_of(record)
+            self._queue[record.journal_id] = _Pending(await self._entries_of(record))
             found += 1
         if found:
             log.info("outbox recovery: %d journal(s) left unpublished", found)

@@ -57,10 +57,13 @@ class RuntimeSettings(BaseSettings):
         "is read, decided and written once for all of them.",
     )
     max_partition_fetch_bytes: int = Field(
-        4 * 2**20,
+        2**20,
         ge=2**16,
-        description="Most bytes fetched from one partition at a time; with the number of partitions "
-        "assigned, it bounds how large a batch can get under a backlog.",
+        description="Most bytes fetched from one partition at a time. A batch is what the fetches of all "
+        "assigned partitions brought, so keep their sum near a full batch: then every batch holds the same "
+        "stretch of time from every partition, and a document's records (keyed by shipment, spread over "
+        "the partitions) meet in it. At 4 MB a batch of 20,000 held three or four partitions, and a desa "
+        "chunk took 2.6 scans per write at 0.1 of the nation instead of 8.0 at 0.01.",
     )
     batch_timeout_ms: int = Field(100, ge=1, description="Longest wait to fill a batch.")
     handler_retries: int = Field(

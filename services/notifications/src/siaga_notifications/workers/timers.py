@@ -59,6 +59,8 @@ class Engine:
         self.metrics = metrics
         self._last_full_scan: float | None = None
         self._batched: list[tuple[str, datetime]] | None = None
+        # silences and contacts read once for all the groups a round flushes (None: read per group)
+        self._shared: tuple[list[Silence], list[Contact]] | None = None
 
     async def tick(self) -> None:
         """One round: the due timers, and now and then the full scans (always, without a due index)."""
@@ -89,12 +91,15 @@ class Engine:
                     await self.flush_group(key, now)
 
         try:
+            if any(timer.startswith("group:") for timer in ids):
+                self._shared = await self._silences_and_contacts()
             # each timer is its own document's (guarded writes): they wait on the database side by side
             await asyncio.gather(*(one(timer) for timer in dict.fromkeys(ids)))
             follow_ups, self._batched = self._batched, None
             await self._schedule(follow_ups)
         finally:
             self._batched = None
+            self._shared = None
 
     async def _schedule(self, timers: list[tuple[str, datetime]]) -> None:
         if self._batched is not None:
@@ -177,8 +182,15 @@ class Engine:
                 or (g.get("next_flush_at") is not None and g["next_flush_at"] <= now)
             )
         )
-        for gid in [d["_id"] async for d in due]:
-            await self.flush_group(gid, now)
+        gids = [d["_id"] async for d in due]
+        if not gids:
+            return
+        self._shared = await self._silences_and_contacts()
+        try:
+            for gid in gids:
+                await self.flush_group(gid, now)
+        finally:
+            self._shared = None
 
     async def flush_group(self, gid: str, now: datetime) -> None:
         group = await self.stores.groups.get(gid)
@@ -223,9 +235,8 @@ class Engine:
                     lambda d: d.get("status") == "firing" and (only is None or d.get("alertname") in only)
                 )
             ]
-        silences = [Silence.model_validate(d) async for d in self.stores.silences.scan()]
+        silences, contacts = self._shared or await self._silences_and_contacts()
         muted = muted_fingerprints(list(alerts.values()), sources, rules, silences, self.clock.now())
-        contacts = [Contact.model_validate(d) async for d in self.stores.contacts.scan()]
         return group_rules.FlushInput(
             alerts=alerts,
             muted=muted,
@@ -234,6 +245,13 @@ class Engine:
             default_language=self.default_language,
             topic_language=self.default_language,
         )
+
+    async def _silences_and_contacts(self) -> tuple[list[Silence], list[Contact]]:
+        """Both small collections, read whole. A round of due flushes reads them once: a silence or contact
+        changed during the round applies from the next round (a sweep interval later)."""
+        silences = [Silence.model_validate(d) async for d in self.stores.silences.scan()]
+        contacts = [Contact.model_validate(d) async for d in self.stores.contacts.scan()]
+        return silences, contacts
 
     async def _materialise(self, gid: str, pending: list[dict[str, Any]]) -> None:
         """Create each decided delivery (idempotently, by its deterministic id), then drop it from the group."""

@@ -71,6 +71,18 @@ class ApplyResult:
     rejected: list[tuple[Envelope[Any], Exception]] = field(default_factory=list)
     applied_types: Counter[str] = field(default_factory=Counter)
 
+    def add(self, other: ApplyResult) -> None:
+        """Count ``other`` (a later part of the same batch) in."""
+        self.applied += other.applied
+        self.duplicates += other.duplicates
+        self.conflicts += other.conflicts
+        self.emitted += other.emitted
+        self.written_docs += other.written_docs
+        self.reads += other.reads
+        self.emitted_envelopes.extend(other.emitted_envelopes)
+        self.rejected.extend(other.rejected)
+        self.applied_types.update(other.applied_types)
+
 
 Decide = Callable[[Doc | None, Envelope[Any]], Decision]  # a reducer: (document, event) -> decision
 Change = Callable[[Doc | None], Decision]  # one change of one document (merge, mutate)

@@ -13,8 +13,16 @@ from typing import Any, Generic, TypeVar, cast
 import httpx
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from fastapi import FastAPI
+from siaga_schemas import AnyEnvelope
+from siaga_schemas.events.logistics import ShipmentStatusReported
 
 S = TypeVar("S")
+
+
+def status_shipment(env: AnyEnvelope) -> str:
+    """Route a shipment-status report by its shipment: the only event the runtime's stream tests consume."""
+    assert isinstance(env.data, ShipmentStatusReported)
+    return env.data.shipment_id
 
 
 def auth(token: str) -> dict[str, str]:

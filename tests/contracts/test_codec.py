@@ -62,4 +62,5 @@ def test_added_optional_fields_are_accepted_by_consumers() -> None:
     newer["data"]["vehicle"] = "speedboat"
     newer["newattribute"] = "x"
     env = decode_event(json.dumps(newer).encode())
+    assert isinstance(env.data, ShipmentStatusReported)
     assert env.data.shipment_id == "shp-1"

@@ -9,7 +9,8 @@ from typing import Any, ClassVar
 
 from pydantic import Field
 from siaga_runtime import Decision, Projection, RuntimeSettings, ServiceRuntime, configure_logging
-from siaga_schemas import Envelope, EventData, TopicSpec, registry
+from siaga_schemas import AnyEnvelope, Envelope, EventData, TopicSpec, registry
+from siaga_schemas.events.logistics import ShipmentStatusReported
 from siaga_schemas.topics import LOGISTICS_STATUS_UPDATES
 
 MILESTONES = TopicSpec(name="siaga.test.milestones.v1", owner="test", key="shipment id", description="test")
@@ -42,15 +43,18 @@ def decide(doc: dict[str, Any] | None, env: Envelope[Any]) -> Decision:
     return Decision(state={"n": n, "last": env.data.observed_at}, emit=emit)
 
 
+def _shipment(env: AnyEnvelope) -> str:
+    assert isinstance(env.data, ShipmentStatusReported)  # what the test produces on this topic
+    return env.data.shipment_id
+
+
 async def main() -> None:
     settings = RuntimeSettings()
     configure_logging(settings.service_name, settings.log_level, settings.log_json)
     runtime = ServiceRuntime(settings)
     store = runtime.store("tracking")
     runtime.publisher(MILESTONES)
-    runtime.subscribe(
-        LOGISTICS_STATUS_UPDATES, [Projection("tracking", store, lambda e: e.data.shipment_id, decide)]
-    )
+    runtime.subscribe(LOGISTICS_STATUS_UPDATES, [Projection("tracking", store, _shipment, decide)])
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):

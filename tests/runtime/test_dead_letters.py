@@ -15,7 +15,7 @@ from siaga_schemas import Envelope, dead_letter_topic
 from siaga_schemas.events.logistics import ShipmentStatusReported
 from siaga_schemas.topics import LOGISTICS_STATUS_UPDATES
 
-from ..helpers import produce, read_all, wait_until
+from ..helpers import produce, read_all, status_shipment, wait_until
 
 pytestmark = pytest.mark.integration
 CORPUS = [json.loads(line) for line in (Path(__file__).parent / "data" / "hostile_corpus.jsonl").open()]
@@ -42,9 +42,7 @@ async def test_every_hostile_record_is_dead_lettered_and_every_valid_one_applied
     settings = settings_for("corpus")
     runtime = ServiceRuntime(settings)
     store = runtime.store("tracking")
-    runtime.subscribe(
-        LOGISTICS_STATUS_UPDATES, [Projection("tracking", store, lambda e: e.data.shipment_id, _count)]
-    )
+    runtime.subscribe(LOGISTICS_STATUS_UPDATES, [Projection("tracking", store, status_shipment, _count)])
     topic = settings.topic_name(LOGISTICS_STATUS_UPDATES.name)
     await runtime.start()
     try:
@@ -108,7 +106,7 @@ async def test_a_published_type_this_consumer_does_not_handle_is_skipped_not_dea
     store = runtime.store("tracking")
     runtime.subscribe(
         LOGISTICS_STATUS_UPDATES,
-        [Projection("tracking", store, lambda e: e.data.shipment_id, _count)],
+        [Projection("tracking", store, status_shipment, _count)],
         accept={ShipmentStatusReported.event_type},
     )
     topic = settings.topic_name(LOGISTICS_STATUS_UPDATES.name)

@@ -17,7 +17,7 @@ from siaga_schemas import Envelope, dead_letter_topic
 from siaga_schemas.events.logistics import ShipmentStatusReported
 from siaga_schemas.topics import LOGISTICS_STATUS_UPDATES
 
-from ..helpers import produce, wait_until
+from ..helpers import produce, status_shipment, wait_until
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
@@ -36,9 +36,7 @@ async def test_list_and_replay_after_a_fix(
 
     runtime = ServiceRuntime(settings)
     store = runtime.store("tracking")
-    runtime.subscribe(
-        LOGISTICS_STATUS_UPDATES, [Projection("tracking", store, lambda e: e.data.shipment_id, decide)]
-    )
+    runtime.subscribe(LOGISTICS_STATUS_UPDATES, [Projection("tracking", store, status_shipment, decide)])
     topic = settings.topic_name(LOGISTICS_STATUS_UPDATES.name)
     event = Envelope.wrap(
         ShipmentStatusReported(

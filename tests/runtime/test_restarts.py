@@ -18,7 +18,7 @@ from siaga_schemas import Envelope
 from siaga_schemas.events.logistics import ShipmentStatusReported
 from siaga_schemas.topics import LOGISTICS_STATUS_UPDATES
 
-from ..helpers import produce, wait_until
+from ..helpers import produce, status_shipment, wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 CT = [("content-type", b"application/cloudevents+json")]
@@ -46,9 +46,7 @@ def _count(doc: dict[str, Any] | None, env: Envelope[Any]) -> Decision:
 async def _stream_with_restart(settings: RuntimeSettings, restart: Callable[[], None]) -> None:
     runtime = ServiceRuntime(settings)
     store = runtime.store("tracking")
-    runtime.subscribe(
-        LOGISTICS_STATUS_UPDATES, [Projection("tracking", store, lambda e: e.data.shipment_id, _count)]
-    )
+    runtime.subscribe(LOGISTICS_STATUS_UPDATES, [Projection("tracking", store, status_shipment, _count)])
     topic = settings.topic_name(LOGISTICS_STATUS_UPDATES.name)
     events = [
         Envelope.wrap(

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from pymongo import InsertOne, ReplaceOne
 from pymongo.errors import BulkWriteError
-from siaga_schemas import Envelope, new_event_id
+from siaga_schemas import AnyEnvelope, Envelope, new_event_id
 from siaga_schemas.decision import Decision, Doc
 
 from .clock import Clock
@@ -95,8 +95,8 @@ class BatchWrites:
 
         def forget(self, doc_id: str) -> None: ...
 
-    def _envelopes(self, decision: Decision, cause: Envelope[Any] | None) -> list[Envelope[Any]]:
-        out: list[Envelope[Any]] = []
+    def _envelopes(self, decision: Decision, cause: AnyEnvelope | None) -> list[AnyEnvelope]:
+        out: list[AnyEnvelope] = []
         for item in decision.emit:
             if isinstance(item, Envelope):
                 out.append(item)
@@ -125,7 +125,7 @@ class BatchWrites:
         doc_id: str,
         state: Mapping[str, Any],
         mark: tuple[str, int] | str | None,
-        envelopes: list[Envelope[Any]],
+        envelopes: list[AnyEnvelope],
         journal_id: str | None,
     ) -> Doc:
         """The document to write: the new state, the dedup mark of what caused it, the outbox."""
@@ -200,7 +200,7 @@ class BatchWrites:
 
     async def _apply_docs(  # noqa: C901 - the load-decide-write loop of one batch, whose invariants hold across its rounds
         self,
-        items: Sequence[Routed | tuple[str, Envelope[Any]]],
+        items: Sequence[Routed | tuple[str, AnyEnvelope]],
         decide: Decide,
         *,
         scope: str = "",
@@ -235,10 +235,10 @@ class BatchWrites:
             originals: dict[str, Doc | None] = {}
             working: dict[str, Doc | None] = {}
             by_doc: dict[str, list[Routed]] = {}
-            applied: dict[str, list[Envelope[Any]]] = {}
+            applied: dict[str, list[AnyEnvelope]] = {}
             dups: dict[str, int] = {}
-            emitted: dict[str, list[Envelope[Any]]] = {}
-            new_rejections: list[tuple[Envelope[Any], Exception]] = []
+            emitted: dict[str, list[AnyEnvelope]] = {}
+            new_rejections: list[tuple[AnyEnvelope, Exception]] = []
             async for it in paced(pending):
                 doc_id, event = it.doc_id, it.event
                 by_doc.setdefault(doc_id, []).append(it)

@@ -16,7 +16,14 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any, Generic, Protocol, TypeVar
 
-from siaga_schemas import DeadLetterReason, Envelope, InvalidEvent, dead_letter_topic, decode_event, registry
+from siaga_schemas import (
+    AnyEnvelope,
+    DeadLetterReason,
+    InvalidEvent,
+    dead_letter_topic,
+    decode_event,
+    registry,
+)
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, wait_exponential
 
 from .batch_writes import paced
@@ -61,7 +68,7 @@ class Projection(Generic[D]):
 
     name: str
     store: Applier[D]
-    route: Callable[[Envelope[Any]], str | None]
+    route: Callable[[AnyEnvelope], str | None]
     decide: D
 
 
@@ -135,10 +142,8 @@ class BatchPipeline:
         self.accept = accept
         self.handler_retries = handler_retries
 
-    async def _decode(
-        self, records: Sequence[Any]
-    ) -> tuple[list[tuple[Any, Envelope[Any]]], list[DeadLetter]]:
-        good: list[tuple[Any, Envelope[Any]]] = []
+    async def _decode(self, records: Sequence[Any]) -> tuple[list[tuple[Any, AnyEnvelope]], list[DeadLetter]]:
+        good: list[tuple[Any, AnyEnvelope]] = []
         bad: list[DeadLetter] = []
         ignored = 0
         async for r in paced(records):  # a large batch must not hold the event loop (see ``batch_writes``)
@@ -178,7 +183,7 @@ class BatchPipeline:
         by_id = {env.id: rec for rec, env in good}
         sent: set[str] = set()
 
-        async def dead_letter_first(rejected: Sequence[tuple[Envelope[Any], Exception]]) -> None:
+        async def dead_letter_first(rejected: Sequence[tuple[AnyEnvelope, Exception]]) -> None:
             """A rejected event's dead letter is acknowledged before the batch's writes, so that no crash
             in between can leave it neither applied nor dead-lettered (its offset may be covered by a
             watermark once the batch is written)."""
@@ -213,7 +218,7 @@ class BatchPipeline:
         self.metrics.batch_size.labels(self.service, topic).observe(len(records))
         self.metrics.batch_duration.labels(self.service, topic).observe(time.perf_counter() - started)
 
-    def _rejection(self, record: Any, env: Envelope[Any], exc: Exception) -> DeadLetter:
+    def _rejection(self, record: Any, env: AnyEnvelope, exc: Exception) -> DeadLetter:
         reason = (
             DeadLetterReason.SCHEMA_VIOLATION
             if isinstance(exc, EventRejected | ValueError)

@@ -13,7 +13,7 @@ from types import FunctionType, MethodType
 from typing import Any
 
 from pymongo.errors import DuplicateKeyError
-from siaga_schemas import Envelope
+from siaga_schemas import AnyEnvelope
 
 from .clock import Clock, SystemClock
 from .records import ApplyResult, Routed
@@ -27,7 +27,7 @@ MEMORY_BUCKETS = 20_000
 HOUR = timedelta(hours=1)
 EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 # (event) -> [(document id, due time)] the event asks for; an empty list ignores it.
-TimerRoute = Callable[[Envelope[Any]], Sequence[tuple[str, datetime]]]
+TimerRoute = Callable[[AnyEnvelope], Sequence[tuple[str, datetime]]]
 
 
 def as_aware(value: datetime) -> datetime:
@@ -213,7 +213,7 @@ class DuePages:
 
     async def apply(
         self,
-        items: Sequence[Routed | tuple[str, Envelope[Any]]],
+        items: Sequence[Routed | tuple[str, AnyEnvelope]],
         when: TimerRoute,
         *,
         scope: str = "",

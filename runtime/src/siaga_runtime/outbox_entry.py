@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any, TypedDict
+from typing import TypedDict
 
-from siaga_schemas import Envelope
+from siaga_schemas import AnyEnvelope
 
 __all__ = ["OutboxEntry", "entry_for"]
 
@@ -18,7 +18,7 @@ class OutboxEntry(TypedDict):
     j: str  # the journal that names the document (siaga_runtime.journal)
 
 
-def entry_for(envelope: Envelope[Any], journal_id: str) -> OutboxEntry:
+def entry_for(envelope: AnyEnvelope, journal_id: str) -> OutboxEntry:
     return OutboxEntry(
         id=envelope.id,
         topic=envelope.data.topic,

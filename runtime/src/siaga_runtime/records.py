@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
-from siaga_schemas import Envelope
+from siaga_schemas import AnyEnvelope
 from siaga_schemas.decision import Decision, Doc
 
 from .outbox_entry import OutboxEntry
@@ -45,7 +45,7 @@ class Routed(NamedTuple):
     """One event for one document: the unit a projection hands to a store."""
 
     doc_id: str
-    event: Envelope[Any]
+    event: AnyEnvelope
     position: Position | None = None
 
 
@@ -55,7 +55,7 @@ class Merged:
     the events their changes emitted."""
 
     docs: dict[str, Doc] = field(default_factory=dict)
-    emitted: list[Envelope[Any]] = field(default_factory=list)
+    emitted: list[AnyEnvelope] = field(default_factory=list)
     written: int = 0
 
 
@@ -67,8 +67,8 @@ class ApplyResult:
     emitted: int = 0
     written_docs: int = 0
     reads: int = 0
-    emitted_envelopes: list[Envelope[Any]] = field(default_factory=list)
-    rejected: list[tuple[Envelope[Any], Exception]] = field(default_factory=list)
+    emitted_envelopes: list[AnyEnvelope] = field(default_factory=list)
+    rejected: list[tuple[AnyEnvelope, Exception]] = field(default_factory=list)
     applied_types: Counter[str] = field(default_factory=Counter)
 
     def add(self, other: ApplyResult) -> None:
@@ -84,12 +84,12 @@ class ApplyResult:
         self.applied_types.update(other.applied_types)
 
 
-Decide = Callable[[Doc | None, Envelope[Any]], Decision]  # a reducer: (document, event) -> decision
+Decide = Callable[[Doc | None, AnyEnvelope], Decision]  # a reducer: (document, event) -> decision
 Change = Callable[[Doc | None], Decision]  # one change of one document (merge, mutate)
 # Told, once a journal's documents are written, which entries it holds (in write order).
 OutboxListener = Callable[[str, Sequence[OutboxEntry]], None]
 # Called with the events a batch rejected before that batch is written (their dead letters go first).
-BeforeWrite = Callable[[Sequence[tuple[Envelope[Any], Exception]]], Awaitable[None]]
+BeforeWrite = Callable[[Sequence[tuple[AnyEnvelope, Exception]]], Awaitable[None]]
 
 
 def strip_reserved(doc: Mapping[str, Any]) -> Doc:

@@ -26,7 +26,7 @@ from types import FunctionType, MethodType
 from typing import Any
 
 from pymongo.errors import DuplicateKeyError
-from siaga_schemas import Envelope
+from siaga_schemas import AnyEnvelope
 from siaga_schemas.decision import Decision, Doc
 
 from .batch_writes import BULK_CHUNK, KEYS_WINDOW, MAX_CONFLICT_ROUNDS, BatchWrites, paced
@@ -202,7 +202,7 @@ class AggregateStore(BatchWrites):
         self,
         changes: Mapping[str, Change],
         *,
-        cause: Envelope[Any] | None = None,
+        cause: AnyEnvelope | None = None,
         absent: bool = False,
         fresh: bool = False,
     ) -> Merged:
@@ -230,7 +230,7 @@ class AggregateStore(BatchWrites):
                 current = await self._load(pending, fresh=fresh and rounds == 1)
             originals: dict[str, Doc | None] = {}
             working: dict[str, Doc | None] = {}
-            emitted: dict[str, list[Envelope[Any]]] = {}
+            emitted: dict[str, list[AnyEnvelope]] = {}
             async for doc_id, change in paced(pending.items()):
                 doc = originals[doc_id] = working[doc_id] = current.get(doc_id)
                 decision = change(doc)
@@ -264,8 +264,8 @@ class AggregateStore(BatchWrites):
         change: Change,
         *,
         idempotency_key: str | None = None,
-        cause: Envelope[Any] | None = None,
-    ) -> tuple[Doc | None, list[Envelope[Any]]]:
+        cause: AnyEnvelope | None = None,
+    ) -> tuple[Doc | None, list[AnyEnvelope]]:
         """Apply a command (HTTP request, sweeper tick) to one document, retrying on conflicts.
 
         With an ``idempotency_key`` a command repeated within the last ``KEYS_WINDOW`` commands of this

@@ -2,13 +2,14 @@
 
 from . import events
 from .codec import DeadLetterReason, EventRegistry, InvalidEvent, decode_event, registry
-from .envelope import CONTENT_TYPE, Envelope, EventData, new_event_id, utcnow
+from .envelope import CONTENT_TYPE, AnyEnvelope, Envelope, EventData, new_event_id, utcnow
 from .regions import RegionCode, RegionInfo, RegionLevel, is_within, region_info, validate_region_code
 from .topics import TOPICS, TopicSpec, dead_letter_topic, topic
 
 __all__ = [
     "CONTENT_TYPE",
     "TOPICS",
+    "AnyEnvelope",
     "DeadLetterReason",
     "Envelope",
     "EventData",

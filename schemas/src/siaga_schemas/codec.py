@@ -14,7 +14,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from .envelope import CONTENT_TYPE, Envelope, EventData
+from .envelope import CONTENT_TYPE, AnyEnvelope, Envelope, EventData
 
 __all__ = [
     "MAX_EVENT_BYTES",
@@ -86,7 +86,7 @@ registry = EventRegistry()
 
 
 @cache
-def _envelope_model(model: type[EventData]) -> type[Envelope[Any]]:
+def _envelope_model(model: type[EventData]) -> type[AnyEnvelope]:
     return Envelope[model]  # type: ignore[valid-type]
 
 
@@ -159,7 +159,7 @@ def decode_event(
     *,
     accept: set[str] | None = None,
     events: EventRegistry = registry,
-) -> Envelope[Any]:
+) -> AnyEnvelope:
     """Parse one record value into a typed envelope.
 
     ``accept`` limits the event types this consumer handles; anything else is ``unknown_type`` for it.

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .envelope import Envelope, EventData
+from .envelope import AnyEnvelope, EventData
 
 __all__ = ["Decision", "Doc"]
 
@@ -25,4 +25,4 @@ class Decision:
     """
 
     state: Doc | None
-    emit: Sequence[EventData | Envelope[Any]] = ()
+    emit: Sequence[EventData | AnyEnvelope] = ()

@@ -11,7 +11,7 @@ agency's consumer needs nothing but a JSON parser. Producers still set the ``con
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any, ClassVar, Generic, Literal, TypeVar
+from typing import ClassVar, Generic, Literal, TypeAlias, TypeVar
 
 import uuid_utils
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
@@ -19,6 +19,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 __all__ = [
     "CONTENT_TYPE",
     "DATA_CONTENT_TYPE",
+    "AnyEnvelope",
     "Envelope",
     "EventData",
     "new_event_id",
@@ -29,7 +30,9 @@ CONTENT_TYPE = "application/cloudevents+json"
 DATA_CONTENT_TYPE: Literal["application/json"] = "application/json"
 SPEC_VERSION: Literal["1.0"] = "1.0"
 
-D = TypeVar("D", bound="EventData")
+# Covariant: an envelope is frozen, so ``Envelope[ShipmentDelivered]`` is safely an ``Envelope[EventData]``.
+D = TypeVar("D", bound="EventData", covariant=True)
+E = TypeVar("E", bound="EventData")
 
 
 def new_event_id() -> str:
@@ -106,17 +109,17 @@ class Envelope(BaseModel, Generic[D]):
     @classmethod
     def wrap(
         cls,
-        data: EventData,
+        data: E,
         *,
         source: str,
         time: datetime | None = None,
         correlation_id: str | None = None,
         causation_id: str | None = None,
         event_id: str | None = None,
-    ) -> Envelope[Any]:
+    ) -> Envelope[E]:
         """Build the envelope for a payload; the payload's class supplies type, version and key."""
         key = data.partition_key()
-        typed: type[Envelope[Any]] = Envelope[type(data)]  # type: ignore[misc,assignment]  # parametrised at run time
+        typed: type[Envelope[E]] = Envelope[type(data)]  # type: ignore[misc,assignment]  # parametrised at run time
         return typed(
             id=event_id or new_event_id(),
             source=source,
@@ -136,3 +139,11 @@ class Envelope(BaseModel, Generic[D]):
 
     def kafka_headers(self) -> list[tuple[str, bytes]]:
         return [("content-type", CONTENT_TYPE.encode())]
+
+
+AnyEnvelope: TypeAlias = Envelope[EventData]
+"""An envelope of any published event type, for code that routes, stores or forwards events.
+
+A static type only: at run time a decoded event is an ``Envelope[<its payload class>]``, which is not a
+subclass of ``Envelope[EventData]``: narrow with ``isinstance(env.data, SomeEvent)``, never with
+``isinstance(env, AnyEnvelope)``."""

@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from siaga_runtime import Clock, Decide, Decision, EventRejected
-from siaga_schemas import Envelope, EventData, is_within
+from siaga_schemas import AnyEnvelope, EventData, is_within
 from siaga_schemas.errors import DomainError
 from siaga_schemas.events.logistics import (
     DiscrepancyCategory,
@@ -27,7 +27,7 @@ from .shipments import Transition, decide_step
 __all__ = ["make_status_decider", "route_status"]
 
 
-def route_status(envelope: Envelope[Any]) -> str | None:
+def route_status(envelope: AnyEnvelope) -> str | None:
     data = envelope.data
     return leg_ref(data.shipment_id).doc_id if isinstance(data, ShipmentStatusReported) else None
 
@@ -81,7 +81,7 @@ def _step(s: ShipmentStatusReported, now: datetime) -> Transition:
 
 
 def make_status_decider(clock: Clock) -> Decide:
-    def decide(doc: dict[str, Any] | None, envelope: Envelope[Any]) -> Decision:
+    def decide(doc: dict[str, Any] | None, envelope: AnyEnvelope) -> Decision:
         s = envelope.data
         assert isinstance(s, ShipmentStatusReported)
         try:

@@ -13,7 +13,7 @@ from typing import Any
 
 from siaga_runtime import AggregateStore, ApplyResult, Change, Decide, Decision, Doc, Projection, Routed
 from siaga_runtime.records import BeforeWrite
-from siaga_schemas import Envelope
+from siaga_schemas import AnyEnvelope
 from siaga_schemas.events import logistics as ev
 
 from ..domain.delay import AFTER_DUE
@@ -34,11 +34,8 @@ __all__ = [
 # The events that move a shipment's ETA once it is planned (the import, and the API for a shipment of its
 # own, schedule the planned ETAs themselves, before or with their writes: no need to read every
 # shipment-planned back).
-ETA_EVENTS = {
-    ev.ShipmentDispatched.event_type,
-    ev.ShipmentCheckpointPassed.event_type,
-    ev.ShipmentRerouted.event_type,
-}
+_ETA_MODELS = (ev.ShipmentDispatched, ev.ShipmentCheckpointPassed, ev.ShipmentRerouted)
+ETA_EVENTS = {model.event_type for model in _ETA_MODELS}
 
 
 class ReadinessRollup:
@@ -51,14 +48,14 @@ class ReadinessRollup:
         self.readiness = readiness
 
     @staticmethod
-    def route(env: Envelope[Any]) -> str | None:
+    def route(env: AnyEnvelope) -> str | None:
         d = env.data
         if isinstance(d, ev.TpsSuppliedV2 | ev.PlanCreated | ev.PlanRevised):
             return kab_rollup_id(d.election_id, ".".join(d.region.split(".")[:2]))
         return None
 
     @staticmethod
-    def _count(doc: Doc | None, env: Envelope[Any]) -> Decision:
+    def _count(doc: Doc | None, env: AnyEnvelope) -> Decision:
         d = env.data
         if not isinstance(d, ev.TpsSuppliedV2) or doc is None:
             return Decision(state=None)  # a plan's own rollup is written by its import
@@ -132,15 +129,16 @@ class WriteOnce:
         return await self.store.apply(items, decide, scope=scope, before_write=before_write, absent=True)
 
 
-def _route_pod(env: Envelope[Any]) -> str | None:
+def _route_pod(env: AnyEnvelope) -> str | None:
     return env.data.shipment_id if isinstance(env.data, ev.ShipmentDelivered) else None
 
 
-def _pod(doc: Doc | None, env: Envelope[Any]) -> Decision:
+def _pod(doc: Doc | None, env: AnyEnvelope) -> Decision:
     """The proof of delivery of a shipment, kept apart from the shipment's document (which it would grow)."""
     if doc is not None:
         return Decision(state=None)
     d = env.data
+    assert isinstance(d, ev.ShipmentDelivered)  # the only event _route_pod routes
     return Decision(
         state={
             "shipment_id": d.shipment_id,
@@ -151,7 +149,7 @@ def _pod(doc: Doc | None, env: Envelope[Any]) -> Decision:
     )
 
 
-def _route_foreign_supply(env: Envelope[Any]) -> str | None:
+def _route_foreign_supply(env: AnyEnvelope) -> str | None:
     """A stand-alone shipment delivered to a TPS of a plan counts towards that TPS in its chunk."""
     d = env.data
     if not isinstance(d, ev.ShipmentDelivered) or d.destination is None or d.plan_id is None:
@@ -164,8 +162,10 @@ def _route_foreign_supply(env: Envelope[Any]) -> str | None:
     return chunk_doc_id(d.plan_id, parsed[1], chunk_of(parsed[2]))
 
 
-def _foreign_supply(doc: Doc | None, env: Envelope[Any]) -> Decision:
+def _foreign_supply(doc: Doc | None, env: AnyEnvelope) -> Decision:
     d = env.data
+    # _route_foreign_supply routes only a delivery with a destination here
+    assert isinstance(d, ev.ShipmentDelivered) and d.destination is not None
     parsed = parse_leg(d.destination.site_id)
     if doc is None or parsed is None or parsed[2] is None:
         return Decision(state=None)
@@ -189,7 +189,7 @@ OWN_EVENTS = {
 }
 
 
-def _route_delayed(env: Envelope[Any]) -> str | None:
+def _route_delayed(env: AnyEnvelope) -> str | None:
     d = env.data
     if isinstance(d, ev.ShipmentDelayed) or (isinstance(d, ev.ShipmentDelivered) and d.was_delayed):
         return d.shipment_id
@@ -198,7 +198,7 @@ def _route_delayed(env: Envelope[Any]) -> str | None:
     return None
 
 
-def list_delayed(doc: Doc | None, env: Envelope[Any]) -> Decision:
+def list_delayed(doc: Doc | None, env: AnyEnvelope) -> Decision:
     """One small document per shipment delayed now: what ``GET /shipments/delayed`` lists."""
     d = env.data
     if isinstance(d, _CLEARED):
@@ -226,16 +226,22 @@ def list_delayed(doc: Doc | None, env: Envelope[Any]) -> Decision:
     )
 
 
-def eta_timers(event: Envelope[Any]) -> list[tuple[str, datetime]]:
+def eta_timers(event: AnyEnvelope) -> list[tuple[str, datetime]]:
     """Every ETA a shipment gets becomes a timer of the document that holds it."""
     if event.type not in ETA_EVENTS:
         return []
-    eta = getattr(event.data, "eta", None)
-    return [(leg_ref(event.data.shipment_id).doc_id, eta + AFTER_DUE)] if eta is not None else []
+    data = event.data
+    assert isinstance(data, _ETA_MODELS)
+    eta = data.eta
+    return [(leg_ref(data.shipment_id).doc_id, eta + AFTER_DUE)] if eta is not None else []
 
 
-def _route_eta(event: Envelope[Any]) -> str | None:
-    return leg_ref(event.data.shipment_id).doc_id if event.type in ETA_EVENTS else None
+def _route_eta(event: AnyEnvelope) -> str | None:
+    if event.type not in ETA_EVENTS:
+        return None
+    data = event.data
+    assert isinstance(data, _ETA_MODELS)
+    return leg_ref(data.shipment_id).doc_id
 
 
 def own_event_projections(stores: Stores) -> list[Projection[Any]]:  # each with its own decide type

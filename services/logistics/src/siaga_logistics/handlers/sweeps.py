@@ -20,7 +20,7 @@ from typing import Any
 
 from siaga_runtime import Change, Clock, Decision, Doc, Routed
 from siaga_schemas import EventData
-from siaga_schemas.events.logistics import CurvePoint
+from siaga_schemas.events.logistics import CurvePoint, ShipmentDelayed
 from siaga_schemas.localtime import region_zone
 
 from ..domain.delay import RANK, severity_for
@@ -69,7 +69,11 @@ async def sweep_delays(
         )
         emitted += len(merged.emitted)
         if merged.emitted:  # the list of delayed shipments at once (its projection does the same, durably)
-            await stores.delayed.apply([Routed(e.data.shipment_id, e) for e in merged.emitted], list_delayed)
+            delayed: list[Routed] = []
+            for e in merged.emitted:
+                assert isinstance(e.data, ShipmentDelayed)  # the only event _delays emits
+                delayed.append(Routed(e.data.shipment_id, e))
+            await stores.delayed.apply(delayed, list_delayed)
         await schedule_next(stores, list(merged.docs.values()), now, critical_slack)
 
     async def handle(ids: list[str]) -> None:

@@ -7,7 +7,7 @@ from datetime import timedelta
 from typing import Any
 
 from siaga_runtime import Clock, Decision, Doc, EventRejected
-from siaga_schemas import Envelope, is_within
+from siaga_schemas import AnyEnvelope, is_within
 from siaga_schemas.errors import DomainError, ErrorKind
 from siaga_schemas.events.meetings import SubmitReport
 from siaga_schemas.localtime import region_zone
@@ -145,21 +145,21 @@ async def submit(
     return Obligation.model_validate(doc)
 
 
-def route_submission(envelope: Envelope[Any]) -> str | None:
+def route_submission(envelope: AnyEnvelope) -> str | None:
     data = envelope.data
     if not isinstance(data, SubmitReport):
         return None
     return obligation_id(data.schedule_id, data.region, data.period_id)
 
 
-def make_submission_decider(clock: Clock) -> Callable[[Doc | None, Envelope[Any]], Decision]:
+def make_submission_decider(clock: Clock) -> Callable[[Doc | None, AnyEnvelope], Decision]:
     """Decide function for inbound ``SubmitReport`` events: the same validation as the HTTP API.
 
     A submission for a period that has not been requested from that region (unknown schedule, region or
     period) or with invalid values is rejected, and the runtime dead-letters it with the reason.
     """
 
-    def decide(doc: Doc | None, envelope: Envelope[Any]) -> Decision:
+    def decide(doc: Doc | None, envelope: AnyEnvelope) -> Decision:
         data = envelope.data
         if not isinstance(data, SubmitReport):  # pragma: no cover - routed away
             return Decision(state=None)

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
-from siaga_schemas import Envelope
+from siaga_schemas import AnyEnvelope
 from siaga_schemas.common import Severity
 from siaga_schemas.events import logistics as lg
 from siaga_schemas.events import meetings as mt
@@ -54,7 +53,7 @@ def _labels(
 
 def _raise(
     alertname: str,
-    env: Envelope[Any],
+    env: AnyEnvelope,
     identity: dict[str, str],
     severity: Severity,
     region: str | None,
@@ -76,7 +75,7 @@ def _raise(
     )
 
 
-def _resolve(alertname: str, env: Envelope[Any], identity: dict[str, str], reason: str) -> AlertSignal:
+def _resolve(alertname: str, env: AnyEnvelope, identity: dict[str, str], reason: str) -> AlertSignal:
     return AlertSignal(
         kind="resolve",
         fingerprint=fingerprint({"alertname": alertname, **identity}),
@@ -90,7 +89,7 @@ def _name(code: str | None) -> str:
     return region_name(code, national="nasional")
 
 
-def signal_for(env: Envelope[Any]) -> AlertSignal | None:  # noqa: C901 - one branch per source event type
+def signal_for(env: AnyEnvelope) -> AlertSignal | None:  # noqa: C901 - one branch per source event type
     """The alerting meaning of an event, or ``None`` for events that mean nothing here."""
     d = env.data
     if isinstance(d, lg.ShipmentDelayed):
@@ -219,7 +218,7 @@ RAISING = {
 }
 
 
-def notice_cleared(env: Envelope[Any]) -> AlertSignal | None:
+def notice_cleared(env: AnyEnvelope) -> AlertSignal | None:
     """The resolve of an informational notice that an event makes moot (a second alert per event).
 
     Notices (an invitation, a new action item) have no condition of their own to clear: the invitation

@@ -8,7 +8,7 @@ from typing import Any
 
 from siaga_runtime import Clock, Decide, Decision, Doc, DueIndex, Projection
 from siaga_runtime.due_pages import TimerRoute
-from siaga_schemas import Envelope
+from siaga_schemas import AnyEnvelope
 
 from ..domain import alerts as alert_rules
 from ..domain import groups as group_rules
@@ -20,11 +20,11 @@ log = logging.getLogger(__name__)
 
 
 def alert_projection(stores: Stores, config: RoutingConfig, clock: Clock) -> Projection[Decide]:
-    def route(env: Envelope[Any]) -> str | None:
+    def route(env: AnyEnvelope) -> str | None:
         sig = signal_for(env)
         return sig.fingerprint if sig else None
 
-    def decide(doc: Doc | None, env: Envelope[Any]) -> Decision:
+    def decide(doc: Doc | None, env: AnyEnvelope) -> Decision:
         sig = signal_for(env)
         assert sig is not None
         return alert_rules.apply_signal(doc, sig, config, clock.now(), env.id)
@@ -35,11 +35,11 @@ def alert_projection(stores: Stores, config: RoutingConfig, clock: Clock) -> Pro
 def notice_projection(stores: Stores, config: RoutingConfig, clock: Clock) -> Projection[Decide]:
     """Resolves the informational notice an event makes moot (see ``sources.notice_cleared``)."""
 
-    def route(env: Envelope[Any]) -> str | None:
+    def route(env: AnyEnvelope) -> str | None:
         sig = notice_cleared(env)
         return sig.fingerprint if sig else None
 
-    def decide(doc: Doc | None, env: Envelope[Any]) -> Decision:
+    def decide(doc: Doc | None, env: AnyEnvelope) -> Decision:
         sig = notice_cleared(env)
         assert sig is not None
         return alert_rules.apply_signal(doc, sig, config, clock.now(), env.id)
@@ -63,12 +63,12 @@ def group_projections(
     """One projection per possible matched route (``continue`` fans an alert out to several groups)."""
 
     def make(index: int) -> Projection[Decide]:
-        def route(env: Envelope[Any]) -> str | None:
+        def route(env: AnyEnvelope) -> str | None:
             sig = signal_for(env)
             spec = _step0_join(sig, config, index) if sig else None
             return spec["group_id"] if spec else None
 
-        def decide(doc: Doc | None, env: Envelope[Any]) -> Decision:
+        def decide(doc: Doc | None, env: AnyEnvelope) -> Decision:
             sig = signal_for(env)
             assert sig is not None
             spec = _step0_join(sig, config, index)
@@ -85,11 +85,11 @@ def timer_projection(
 ) -> Projection[TimerRoute]:
     """After the alert and its groups are written, make the engine look at both right away."""
 
-    def route(env: Envelope[Any]) -> str | None:
+    def route(env: AnyEnvelope) -> str | None:
         sig = signal_for(env)
         return sig.fingerprint if sig and sig.kind == "raise" else None
 
-    def when(env: Envelope[Any]) -> list[tuple[str, datetime]]:
+    def when(env: AnyEnvelope) -> list[tuple[str, datetime]]:
         # Only a raise starts timer work. A resolve ends the alert's escalation in the alert write itself
         # and joins no group, so a timer for it would only make the engine read the alert again; every
         # delivered shipment is a resolve (820,161 at national scale, nearly all of alerts never raised).

@@ -169,7 +169,7 @@ class BatchWrites:
 
     async def apply(
         self,
-        items: Sequence[Routed | tuple[str, Envelope[Any]]],
+        items: Sequence[Routed | tuple[str, AnyEnvelope]],
         decide: Decide,
         *,
         scope: str = "",

@@ -200,7 +200,7 @@ class BatchWrites:
 
     async def _apply_docs(  # noqa: C901 - the load-decide-write loop of one batch, whose invariants hold across its rounds
         self,
-        items: Sequence[Routed | tuple[str, AnyEnvelope]],
+        routed: Sequence[Routed],
         decide: Decide,
         *,
         scope: str = "",
@@ -216,9 +216,8 @@ class BatchWrites:
         document apart. Returns counts; raises only on infrastructure errors (which the consumer treats as
         transient).
         """
-        routed = [it if isinstance(it, Routed) else Routed(it[0], it[1]) for it in items]
         result = ApplyResult()
-        pending = routed
+        pending = list(routed)
         rejected_ids: set[str] = set()
         journal_id: str | None = None
         journal_opened = False

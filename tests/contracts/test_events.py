@@ -7,10 +7,9 @@ from pathlib import Path
 
 import pytest
 from jsonschema import Draft202012Validator
+from siaga_runtime.examples import example_of
 from siaga_schemas import Envelope, EventData, decode_event, registry
 from siaga_schemas.export import breaking_changes, event_schema, schema_filename
-
-from .examples import example_of
 
 SCHEMA_DIR = Path(__file__).resolve().parents[2] / "schemas" / "jsonschema"
 MODELS = list(registry.models())

@@ -4,17 +4,32 @@
 - ``AggregateStore`` / ``Decision``: single-document writes carrying state, dedup record and outbox.
 - ``Projection``: how a topic's events change one kind of document.
 - ``DueIndex``: durable timers found by point reads (time buckets), for sweeps that scale.
-- ``make_http_app``: FastAPI with health, metrics, AsyncAPI and scoped bearer auth.
+- ``make_http_app``: FastAPI with health, metrics, AsyncAPI and scoped bearer auth; errors as RFC 9457
+  problem details (``Problem``), authorization decided before body validation (``scope_from_body``).
 """
 
-from .auth import Authenticator, Caller, Principal, Role, current_principal
+from .auth import (
+    Authenticator,
+    Caller,
+    Principal,
+    Role,
+    Writer,
+    admits,
+    current_principal,
+    current_writer,
+    require_roles,
+    scope_from_body,
+)
 from .clock import AcceleratedClock, Clock, ManualClock, SystemClock
 from .consumer import BatchPipeline, Projection
 from .errors import EventRejected, is_transient
+from .examples import example_json, example_of
 from .http import asyncapi_document, make_http_app
 from .journal import OutboxJournal
 from .logs import bind, configure_logging
 from .metrics import RuntimeMetrics
+from .openapi import document_problems, omit_problems, problem_responses
+from .problems import FieldError, Problem
 from .records import ApplyResult, Change, Decide, Position, Routed, strip_reserved
 from .service import ServiceRuntime
 from .settings import RuntimeSettings
@@ -35,10 +50,12 @@ __all__ = [
     "Doc",
     "DueIndex",
     "EventRejected",
+    "FieldError",
     "ManualClock",
     "OutboxJournal",
     "Position",
     "Principal",
+    "Problem",
     "Projection",
     "Role",
     "Routed",
@@ -46,11 +63,21 @@ __all__ = [
     "RuntimeSettings",
     "ServiceRuntime",
     "SystemClock",
+    "Writer",
+    "admits",
     "asyncapi_document",
     "bind",
     "configure_logging",
     "current_principal",
+    "current_writer",
+    "document_problems",
+    "example_json",
+    "example_of",
     "is_transient",
     "make_http_app",
+    "omit_problems",
+    "problem_responses",
+    "require_roles",
+    "scope_from_body",
     "strip_reserved",
 ]

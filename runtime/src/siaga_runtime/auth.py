@@ -10,15 +10,23 @@ Tokens are opaque secrets; the service stores only their SHA-256 (a YAML file na
 
 With ``AUTH_DEV_TOKENS=true`` (local runs and tests only) a token of the form
 ``dev:<institution>:<region>:<role>[,<role>]`` is accepted without a file.
+
+Authorization is decided before the body is validated: a caller who may not act for the region a body
+names gets a 403 and learns nothing about the body's schema. ``scope_from_body`` reads the region (or the
+party, or anything else a check needs) from the raw JSON before pydantic sees it; ``Writer`` refuses a
+caller who may not write anywhere. Each dependency declares the roles it admits (``admits``), and the
+OpenAPI document lists them in the operation's security requirement.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import inspect
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import yaml
 from fastapi import Depends, HTTPException, Request, status
@@ -26,13 +34,21 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from siaga_schemas import is_within, region_info
 from siaga_schemas.common import Institution
 
+F = TypeVar("F", bound=Callable[..., Any])
+
 __all__ = [
     "Authenticator",
     "Caller",
     "Principal",
     "Role",
+    "Writer",
+    "admits",
     "current_principal",
+    "current_writer",
     "hash_token",
+    "require_roles",
+    "route_roles",
+    "scope_from_body",
 ]
 
 
@@ -42,6 +58,8 @@ class Role:
     READER = "reader"
     ADMIN = "admin"
     ALL = frozenset({OPERATOR, ORGANISER, READER, ADMIN})
+    WRITERS = frozenset({OPERATOR, ORGANISER, ADMIN})
+    ORGANISERS = frozenset({ORGANISER, ADMIN})
 
 
 @dataclass(frozen=True)
@@ -62,6 +80,10 @@ class Principal:
             return True
         wanted = {Role.ORGANISER} if organise else {Role.ORGANISER, Role.OPERATOR}
         return bool(self.roles & wanted) and self.covers(region)
+
+    def can_write_somewhere(self, *, organise: bool = False) -> bool:
+        """Whether some region exists that this principal may write for (or organise for)."""
+        return bool(self.roles & (Role.ORGANISERS if organise else Role.WRITERS))
 
     def require_read(self, region: str) -> None:
         if not self.can_read(region):
@@ -131,7 +153,12 @@ def _parse_dev_token(token: str) -> Principal | None:
     )
 
 
-_bearer = HTTPBearer(auto_error=False, description="API token issued to an operator, organiser or reader.")
+_bearer = HTTPBearer(
+    scheme_name="bearer",
+    bearerFormat="opaque",
+    auto_error=False,
+    description="API token issued to an operator, organiser, reader or admin.",
+)
 
 
 def current_principal(
@@ -152,3 +179,141 @@ def current_principal(
 
 Caller = Annotated[Principal, Depends(current_principal)]
 """The authenticated principal of a request, as an endpoint parameter type (``principal: Caller``)."""
+
+
+def admits(*roles: str) -> Callable[[F], F]:
+    """Declare the roles a dependency lets through (any one of them suffices); the OpenAPI document puts the
+    intersection over a route's dependencies into its security requirement."""
+    unknown = set(roles) - Role.ALL
+    if unknown:
+        raise ValueError(f"unknown roles {sorted(unknown)}")
+
+    def mark(dependency: F) -> F:
+        dependency.__siaga_roles__ = frozenset(roles)  # type: ignore[attr-defined]
+        return dependency
+
+    return mark
+
+
+def _forbidden(detail: str) -> HTTPException:
+    return HTTPException(status.HTTP_403_FORBIDDEN, detail)
+
+
+@admits(*Role.WRITERS)
+def current_writer(principal: Caller) -> Principal:
+    """FastAPI dependency: the caller, who must be able to write for some region (403 otherwise)."""
+    if not principal.can_write_somewhere():
+        raise _forbidden(f"{principal.subject} may not write")
+    return principal
+
+
+Writer = Annotated[Principal, Depends(current_writer)]
+"""A caller who may write somewhere (an operator, organiser or admin); the route checks where."""
+
+
+def require_roles(*roles: str, what: str) -> Callable[[Principal], Principal]:
+    """A dependency admitting only callers with one of ``roles`` (``what`` names them in the 403)."""
+
+    @admits(*roles)
+    def dependency(principal: Caller) -> Principal:
+        if not principal.roles & set(roles):
+            raise _forbidden(f"{principal.subject} is not {what}")
+        return principal
+
+    return dependency
+
+
+class _Unreadable:
+    """The body is not JSON, or not shaped so that the path can be followed."""
+
+
+UNREADABLE = _Unreadable()
+BodyCheck = Callable[[Principal, Any], Awaitable[None] | None]
+
+
+def _at(body: Any, path: tuple[str | int, ...]) -> Any:
+    value = body
+    for key in path:
+        if isinstance(value, dict) and isinstance(key, str):
+            value = value.get(key)
+        elif isinstance(value, list) and isinstance(key, int):
+            value = value[key] if -len(value) <= key < len(value) else None
+        else:
+            return UNREADABLE
+        if value is None:
+            return None
+    return value
+
+
+def region_check(*, organise: bool = False) -> BodyCheck:
+    """The default check: the value is a region the caller must be able to write for (or organise for).
+    A value that is not a region code at all is left to validation, for a caller who may write somewhere."""
+
+    def check(principal: Principal, value: Any) -> None:
+        if isinstance(value, str) and region_info(value.strip()) is not None:
+            principal.require_write(value.strip(), organise=organise)
+        elif not principal.can_write_somewhere(organise=organise):
+            raise _forbidden(f"{principal.subject} may not {'organise' if organise else 'write'}")
+
+    return check
+
+
+def scope_from_body(
+    *path: str | int, check: BodyCheck | None = None, organise: bool = False
+) -> Callable[..., Awaitable[Principal]]:
+    """A dependency that decides, before the body is validated, whether the caller may act on what the body
+    names: it reads the raw JSON, follows ``path`` (keys and list indexes; none: the whole body) and passes
+    the value found (``None`` where a key is missing) to ``check``, which raises 403 (default: the value is
+    a region the caller must write, or with ``organise`` organise, for). A body that cannot be read or
+    followed goes on to validation only for a caller who may write somewhere. Returns the principal."""
+    decide = check or region_check(organise=organise)
+    roles = Role.ORGANISERS if organise else Role.WRITERS
+
+    @admits(*roles)
+    async def dependency(request: Request, principal: Caller) -> Principal:
+        try:
+            body: Any = await request.json()
+        except ValueError:  # not JSON (or not UTF-8): validation will say so, to a caller who may write
+            body = UNREADABLE
+        value = UNREADABLE if body is UNREADABLE else _at(body, path)
+        if value is UNREADABLE:
+            if not principal.can_write_somewhere(organise=organise):
+                raise _forbidden(f"{principal.subject} may not {'organise' if organise else 'write'}")
+            return principal
+        outcome = decide(principal, value)
+        if inspect.isawaitable(outcome):
+            await outcome
+        return principal
+
+    return dependency
+
+
+def _calls(dependant: Any) -> Iterator[Any]:
+    for sub in dependant.dependencies:
+        yield sub.call
+        yield from _calls(sub)
+
+
+def route_roles(route: Any) -> frozenset[str] | None:
+    """The roles a route admits (any one suffices), or None for a route without authentication."""
+    dependant = getattr(route, "dependant", None)
+    if dependant is None:
+        return None
+    calls = list(_calls(dependant))
+    if current_principal not in calls:
+        return None
+    roles = Role.ALL
+    for call in calls:
+        roles &= getattr(call, "__siaga_roles__", Role.ALL)
+    return roles
+
+
+async def authorise_unread_body(request: Request) -> None:
+    """For a body FastAPI refused as malformed JSON before any dependency ran: the caller must still be
+    authenticated (401) and hold one of the route's roles (403) before it is told about the body."""
+    roles = route_roles(request.scope.get("route"))
+    if roles is None:
+        return
+    principal = current_principal(request, await _bearer(request))
+    if not principal.roles & roles:
+        raise _forbidden(f"{principal.subject} may not write")

@@ -1,0 +1,314 @@
+"""Errors as RFC 9457 problem details (``application/problem+json``), the same on every service.
+
+A problem's ``type`` is a relative URI ``/problems/<kind>`` that every service serves (``GET
+/problems/{kind}``: what it means and what to do, in Indonesian by default); ``title`` is short and
+Indonesian, ``detail`` names the failing field (``body.lines.0.quantity: ...``). A validation problem lists
+every failing field in ``errors``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from http import HTTPStatus
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+from siaga_schemas.errors import DomainError, ErrorKind
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
+
+__all__ = [
+    "KINDS",
+    "PROBLEM_MEDIA_TYPE",
+    "FieldError",
+    "Problem",
+    "ProblemKind",
+    "install_problem_handlers",
+    "kind_for_status",
+    "problem_response",
+    "problem_type",
+]
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+
+
+class FieldError(BaseModel):
+    """One failing input: where it is, what is wrong, and the kind of error."""
+
+    field: str = Field(
+        description="Dotted path of the failing input, e.g. body.lines.0.quantity or path.region.",
+        examples=["body.lines.0.quantity"],
+    )
+    loc: list[str | int] = Field(
+        description="The same path as a list of keys and indexes.",
+        examples=[["body", "lines", 0, "quantity"]],
+    )
+    message: str = Field(description="What is wrong.", examples=["Input should be greater than 0"])
+    type: str = Field(
+        description="Error type (pydantic's, or a domain error kind).", examples=["greater_than"]
+    )
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "type": "/problems/validation",
+        "title": "Permintaan tidak valid",
+        "status": 422,
+        "detail": "invalid request: body.lines.0.quantity",
+        "instance": "/shipments/shp-65.01-000123/deliver",
+        "errors": [{
+            "field": "body.lines.0.quantity",
+            "loc": ["body", "lines", 0, "quantity"],
+            "message": "Input should be greater than 0",
+            "type": "greater_than",
+        }],
+    }]})  # fmt: skip
+
+    type: str = Field(
+        description="URI of the problem type; GET it for a description.", examples=["/problems/forbidden"]
+    )
+    title: str = Field(
+        description="Short summary of the problem type (Indonesian).", examples=["Akses ditolak"]
+    )
+    status: int = Field(ge=100, le=599, description="The HTTP status code.", examples=[403])
+    detail: str = Field(
+        description="What went wrong in this request, naming the failing field where there is one.",
+        examples=["kpu-65.01-operator may not act for region 35.26"],
+    )
+    instance: str | None = Field(None, description="The path of the request.", examples=["/plans"])
+    errors: list[FieldError] | None = Field(None, description="Validation problems: every failing field.")
+
+
+@dataclass(frozen=True)
+class ProblemKind:
+    status: int
+    title: str
+    description: str
+    title_en: str
+    description_en: str
+
+
+KINDS: dict[str, ProblemKind] = {
+    "bad-request": ProblemKind(
+        400,
+        "Permintaan salah",
+        "Isi permintaan tidak dapat dibaca. Periksa format permintaan lalu kirim ulang.",
+        "Bad request",
+        "The request could not be read. Check its format and send it again.",
+    ),
+    "unauthenticated": ProblemKind(
+        401,
+        "Belum terautentikasi",
+        "Token tidak ada atau tidak dikenal. Kirim header 'Authorization: Bearer <token>' dengan token yang "
+        "diterbitkan untuk instansi Anda.",
+        "Not authenticated",
+        "The bearer token is missing or unknown. Send 'Authorization: Bearer <token>' with the token issued "
+        "to your institution.",
+    ),
+    "forbidden": ProblemKind(
+        403,
+        "Akses ditolak",
+        "Token Anda sah, tetapi peran atau wilayahnya tidak mencakup tindakan ini. Operator bertindak di "
+        "wilayahnya sendiri, penyelenggara (organiser) di wilayahnya dan di bawahnya, pembaca hanya membaca.",
+        "Forbidden",
+        "Your token is valid, but its role or region does not cover this action. Operators act within their "
+        "own region, organisers within theirs and below, readers only read.",
+    ),
+    "not-found": ProblemKind(
+        404,
+        "Tidak ditemukan",
+        "Data yang diminta tidak ada, atau tidak dapat Anda lihat. Periksa kode dan pengenal di alamat.",
+        "Not found",
+        "What you asked for does not exist, or you may not see it. Check the codes and ids in the path.",
+    ),
+    "method-not-allowed": ProblemKind(
+        405,
+        "Metode tidak diizinkan",
+        "Alamat ini tidak menerima metode HTTP tersebut. Lihat dokumen OpenAPI layanan (/openapi.json).",
+        "Method not allowed",
+        "This path does not accept that HTTP method. See the service's OpenAPI document (/openapi.json).",
+    ),
+    "conflict": ProblemKind(
+        409,
+        "Konflik",
+        "Permintaan bertentangan dengan keadaan data saat ini (sudah ada, sudah selesai, sudah dibatalkan). "
+        "Baca keadaan terbaru sebelum mencoba lagi.",
+        "Conflict",
+        "The request contradicts the current state (already exists, already done, already cancelled). Read "
+        "the current state before trying again.",
+    ),
+    "payload-too-large": ProblemKind(
+        413,
+        "Muatan terlalu besar",
+        "Isi permintaan melebihi batas ukuran layanan.",
+        "Payload too large",
+        "The request body is over the service's size limit.",
+    ),
+    "unsupported-media-type": ProblemKind(
+        415,
+        "Jenis konten tidak didukung",
+        "Header Content-Type tidak sesuai dengan yang diterima alamat ini.",
+        "Unsupported media type",
+        "The Content-Type is not one this path accepts.",
+    ),
+    "validation": ProblemKind(
+        422,
+        "Permintaan tidak valid",
+        "Satu atau lebih isian tidak memenuhi aturan. Daftar 'errors' menyebut setiap isian yang salah "
+        "beserta alasannya; perbaiki lalu kirim ulang.",
+        "Invalid request",
+        "One or more inputs break a rule. 'errors' names every failing input and why; correct them and send "
+        "the request again.",
+    ),
+    "unavailable": ProblemKind(
+        503,
+        "Layanan belum siap",
+        "Layanan sementara tidak dapat melayani (Kafka atau basis data belum terjangkau). Coba lagi nanti.",
+        "Service unavailable",
+        "The service cannot serve right now (Kafka or the database is unreachable). Try again later.",
+    ),
+}
+
+_KIND_BY_STATUS = {k.status: name for name, k in KINDS.items()}
+_DOMAIN_STATUS = {
+    ErrorKind.INVALID: 422,
+    ErrorKind.CONFLICT: 409,
+    ErrorKind.NOT_FOUND: 404,
+    ErrorKind.FORBIDDEN: 403,
+}
+
+
+def problem_type(kind: str) -> str:
+    return f"/problems/{kind}"
+
+
+def kind_for_status(status: int) -> str | None:
+    return _KIND_BY_STATUS.get(status)
+
+
+def problem(
+    status: int, detail: str, *, instance: str | None = None, errors: list[FieldError] | None = None
+) -> Problem:
+    kind = kind_for_status(status)
+    if kind is None:
+        phrase = HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else "Error"
+        return Problem(
+            type="about:blank", title=phrase, status=status, detail=detail, instance=instance, errors=errors
+        )
+    return Problem(
+        type=problem_type(kind),
+        title=KINDS[kind].title,
+        status=status,
+        detail=detail,
+        instance=instance,
+        errors=errors,
+    )
+
+
+def problem_response(
+    status: int,
+    detail: str,
+    *,
+    instance: str | None = None,
+    errors: list[FieldError] | None = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
+    body = problem(status, detail, instance=instance, errors=errors)
+    return JSONResponse(
+        body.model_dump(mode="json", exclude_none=True),
+        status_code=status,
+        headers=headers,
+        media_type=PROBLEM_MEDIA_TYPE,
+    )
+
+
+def _path_parts(field: str) -> list[str | int]:
+    return [int(p) if p.isdigit() else p for p in field.split(".") if p]
+
+
+def field_error(field: str, message: str, type_: str) -> FieldError:
+    return FieldError(field=field, loc=_path_parts(field), message=message, type=type_)
+
+
+async def _validation_problem(request: Request, exc: Exception) -> Response:
+    """422 with every offending field named as a dotted path, e.g. ``body.lines.0.quantity``.
+
+    A body that is not JSON at all is refused by FastAPI before any dependency runs; the caller must still
+    be authenticated and allowed to write before learning that (``auth.authorise_unread_body``)."""
+    assert isinstance(exc, RequestValidationError)
+    raw = exc.errors()
+    if any(e.get("type") == "json_invalid" for e in raw):
+        from fastapi import HTTPException
+
+        from .auth import authorise_unread_body
+
+        try:
+            await authorise_unread_body(request)
+        except HTTPException as refused:
+            return _http_problem(request, refused)
+    errors = []
+    for e in raw:
+        loc = [p if isinstance(p, int) else str(p) for p in e.get("loc", ())]
+        message = str(e.get("msg", ""))
+        if e.get("type") == "json_invalid" and (why := (e.get("ctx") or {}).get("error")):
+            message = f"{message}: {why}"
+        errors.append(
+            FieldError(
+                field=".".join(str(p) for p in loc), loc=loc, message=message, type=str(e.get("type", ""))
+            )
+        )
+    fields = ", ".join(e.field for e in errors)
+    return problem_response(422, f"invalid request: {fields}", instance=request.url.path, errors=errors)
+
+
+def _domain_problem(request: Request, exc: Exception) -> Response:
+    """A broken domain rule, naming its field."""
+    assert isinstance(exc, DomainError)
+    status = _DOMAIN_STATUS[exc.kind]
+    errors = [field_error(exc.field, exc.message, exc.kind.value)] if status == 422 else None
+    return problem_response(status, f"{exc.field}: {exc.message}", instance=request.url.path, errors=errors)
+
+
+def _http_problem(request: Request, exc: Exception) -> Response:
+    """Starlette's and FastAPI's HTTP errors (401, 403, 404, 405, 409, 413, 415 ...). A 422 raised by hand
+    (``field: message``) names its field in ``errors`` too."""
+    assert isinstance(exc, StarletteHTTPException)
+    detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
+    errors = None
+    if exc.status_code == 422:
+        field, sep, message = detail.partition(": ")
+        errors = [field_error(field, message, ErrorKind.INVALID.value)] if sep and " " not in field else []
+    return problem_response(
+        exc.status_code, detail, instance=request.url.path, errors=errors, headers=dict(exc.headers or {})
+    )
+
+
+def install_problem_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(RequestValidationError, _validation_problem)
+    app.add_exception_handler(DomainError, _domain_problem)
+    app.add_exception_handler(StarletteHTTPException, _http_problem)
+
+
+def problem_example(status: int) -> dict[str, Any]:
+    """A typical problem of this status, for the OpenAPI document."""
+    kind = kind_for_status(status)
+    details = {
+        401: "missing bearer token",
+        403: "kpu-65.01-operator may not act for region 35.26",
+        404: "shipment_id: shipment shp-65.01-000123 does not exist",
+        409: "status: cannot dispatch a shipment that is delivered",
+        422: "invalid request: body.lines.0.quantity",
+    }
+    body = problem(status, details.get(status, kind or "error")).model_dump(mode="json", exclude_none=True)
+    if status == 422:
+        body["errors"] = [
+            field_error(
+                "body.lines.0.quantity", "Input should be greater than 0", "greater_than"
+            ).model_dump()
+        ]
+    return body

@@ -85,6 +85,12 @@ class Principal:
         """Whether some region exists that this principal may write for (or organise for)."""
         return bool(self.roles & (Role.ORGANISERS if organise else Role.WRITERS))
 
+    def require_write_somewhere(self, *, organise: bool = False) -> None:
+        if not self.can_write_somewhere(organise=organise):
+            raise HTTPException(
+                status.HTTP_403_FORBIDDEN, f"{self.subject} may not {'organise' if organise else 'write'}"
+            )
+
     def require_read(self, region: str) -> None:
         if not self.can_read(region):
             raise HTTPException(status.HTTP_403_FORBIDDEN, f"{self.subject} may not read region {region}")
@@ -202,8 +208,7 @@ def _forbidden(detail: str) -> HTTPException:
 @admits(*Role.WRITERS)
 def current_writer(principal: Caller) -> Principal:
     """FastAPI dependency: the caller, who must be able to write for some region (403 otherwise)."""
-    if not principal.can_write_somewhere():
-        raise _forbidden(f"{principal.subject} may not write")
+    principal.require_write_somewhere()
     return principal
 
 
@@ -252,8 +257,8 @@ def region_check(*, organise: bool = False) -> BodyCheck:
     def check(principal: Principal, value: Any) -> None:
         if isinstance(value, str) and region_info(value.strip()) is not None:
             principal.require_write(value.strip(), organise=organise)
-        elif not principal.can_write_somewhere(organise=organise):
-            raise _forbidden(f"{principal.subject} may not {'organise' if organise else 'write'}")
+        else:
+            principal.require_write_somewhere(organise=organise)
 
     return check
 
@@ -277,8 +282,7 @@ def scope_from_body(
             body = UNREADABLE
         value = UNREADABLE if body is UNREADABLE else _at(body, path)
         if value is UNREADABLE:
-            if not principal.can_write_somewhere(organise=organise):
-                raise _forbidden(f"{principal.subject} may not {'organise' if organise else 'write'}")
+            principal.require_write_somewhere(organise=organise)
             return principal
         outcome = decide(principal, value)
         if inspect.isawaitable(outcome):

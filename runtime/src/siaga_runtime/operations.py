@@ -48,7 +48,6 @@ def _describe(kind: str, info: ProblemKind, lang: Literal["id", "en"]) -> Proble
 def make_operations_router(runtime: ServiceRuntime, asyncapi: Any) -> APIRouter:
     """``asyncapi`` builds the service's AsyncAPI document (called per request)."""
     router = APIRouter(tags=["operations"])
-    kinds = "|".join(KINDS)
 
     @router.get("/health/live", summary="The process is alive")
     async def live() -> Liveness:
@@ -109,7 +108,9 @@ def make_operations_router(runtime: ServiceRuntime, asyncapi: Any) -> APIRouter:
         responses={404: {"description": "No such problem type."}},
     )
     async def describe(
-        kind: str = Path(pattern=f"^({kinds})$", description="The problem kind, e.g. forbidden."),
+        kind: str = Path(
+            max_length=40, description=f"The problem kind: {', '.join(KINDS)}.", examples=["forbidden"]
+        ),
         lang: Literal["id", "en"] = Query("id", description="Language: id (default) or en."),
     ) -> ProblemDescription:
         info = KINDS.get(kind)

@@ -21,9 +21,10 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, Request, status
-from fastapi.responses import JSONResponse, StreamingResponse
-from siaga_runtime import Caller, Clock
+from fastapi.responses import StreamingResponse
+from siaga_runtime import Clock, Writer, omit_problems, problem_responses
 from siaga_schemas.common import Identifier
+from siaga_schemas.errors import DomainError
 
 from ..handlers import Stores
 from ..handlers.file_import import ImportProgress, ImportReport, RejectedRow, import_file
@@ -92,11 +93,15 @@ def make_import_router(stores: Stores, clock: Clock, *, spill_dir: str | None = 
     @router.post(
         "/plans/import",
         summary="Import a distribution plan file (CSV or XLSX, one row per TPS or per TPS and item)",
-        responses={200: {"content": {"application/json": {}, "application/x-ndjson": {}}}},
+        responses={
+            200: {"content": {"application/json": {}, "application/x-ndjson": {}}},
+            **problem_responses(413, 415),
+        },
+        openapi_extra=omit_problems(404, 409),
     )
     async def import_plan(
         request: Request,
-        principal: Caller,
+        principal: Writer,
         election_id: Annotated[
             Identifier, Query(description="Election of the plan.", examples=["pilkada2024"])
         ],
@@ -112,8 +117,6 @@ def make_import_router(stores: Stores, clock: Clock, *, spill_dir: str | None = 
         ] = None,
         fmt: Annotated[str | None, Query(alias="format", pattern="^(csv|xlsx)$")] = None,
     ) -> Any:
-        if not principal.can_write(principal.region or ""):
-            raise HTTPException(status.HTTP_403_FORBIDDEN, f"{principal.subject} may not import plans")
         suffix = _suffix(request, fmt)
         path = await _save(request, suffix, spill_dir)
         default_contests = (
@@ -145,9 +148,7 @@ def make_import_router(stores: Stores, clock: Clock, *, spill_dir: str | None = 
             try:
                 report = await run(None, None)
             except ValueError as exc:  # the header is unusable: nothing was imported
-                return JSONResponse(
-                    {"detail": f"file: {exc}", "errors": [{"field": "file", "message": str(exc)}]}, 422
-                )
+                raise DomainError("file", str(exc)) from None
             return _report_json(report)
 
         queue: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue(maxsize=1000)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query, status
-from siaga_runtime import Caller, Clock
+from fastapi import APIRouter, Depends, HTTPException, Query, status
+from siaga_runtime import Caller, Clock, Principal, omit_problems, problem_responses, scope_from_body
 from siaga_schemas import RegionCode
 from siaga_schemas.common import Identifier
 
@@ -17,6 +17,9 @@ __all__ = ["make_plans_router"]
 
 ElectionId = Annotated[str, Query(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$", max_length=120)]
 
+PlanWriter = Annotated[Principal, Depends(scope_from_body("region"))]
+"""An operator of the plan's kab/kota (read from the body before it is validated)."""
+
 
 def make_plans_router(stores: Stores, clock: Clock) -> APIRouter:
     router = APIRouter(tags=["plans"])
@@ -25,8 +28,9 @@ def make_plans_router(stores: Stores, clock: Clock) -> APIRouter:
         "/plans",
         status_code=201,
         summary="Create a distribution plan for one kab/kota (up to 5,000 TPS; larger: import a file)",
+        openapi_extra=omit_problems(404),
     )
-    async def create_plan(spec: PlanSpec, principal: Caller) -> dict[str, Any]:
+    async def create_plan(principal: PlanWriter, spec: PlanSpec) -> dict[str, Any]:
         principal.require_write(spec.region)
         return await handlers.create_plan(stores, spec, clock)
 
@@ -45,6 +49,7 @@ def make_plans_router(stores: Stores, clock: Clock) -> APIRouter:
     @router.get(
         "/readiness",
         summary="Share of TPS fully supplied in the whole nation, against the plans' curves, per province",
+        responses=problem_responses(404),
     )
     async def national_readiness(election_id: ElectionId, principal: Caller) -> dict[str, Any]:
         if principal.region is not None or not principal.roles:

@@ -1,12 +1,15 @@
-"""Shipments: create, dispatch, checkpoint, deliver with proof of delivery, reroute, cancel, close; queries."""
+"""Shipments: create, dispatch, checkpoint, deliver with proof of delivery, reroute, cancel, close; queries.
 
-from __future__ import annotations
+Who may act on a shipment is decided before its body is validated (``party``, ``leg_party``): the route's
+dependencies are local to the router, so this module does not postpone its annotations.
+"""
 
+import re
 from datetime import timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query, status
-from siaga_runtime import Caller, Clock, Principal
+from fastapi import APIRouter, Depends, HTTPException, Query, status
+from siaga_runtime import Caller, Clock, Principal, Role, admits, scope_from_body
 from siaga_schemas import EventData, RegionCode
 from siaga_schemas.common import Identifier
 from siaga_schemas.errors import DomainError
@@ -29,13 +32,38 @@ from .common import (
 
 __all__ = ["make_shipments_router"]
 
+_IDENTIFIER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,119}$")
+
 
 def make_shipments_router(stores: Stores, clock: Clock, critical_slack: timedelta) -> APIRouter:
     router = APIRouter(tags=["shipments"])
 
-    async def act(sid: str, principal: Principal, step: Transition) -> dict[str, Any]:
-        current = await handlers.get_shipment(stores, sid)
-        require_party(principal, current, write=True)
+    @admits(*Role.WRITERS)
+    async def party(shipment_id: Identifier, principal: Caller) -> Principal:
+        """An operator of the shipment's origin or destination (404 for no such shipment)."""
+        require_party(principal, await handlers.get_shipment(stores, shipment_id), write=True)
+        return principal
+
+    async def may_ship(principal: Principal, body: Any) -> None:
+        """An operator of the origin or destination of the leg that the body names."""
+        plan_id, leg_id = (
+            (body.get("plan_id"), body.get("leg_id")) if isinstance(body, dict) else (None, None)
+        )
+        if not all(isinstance(v, str) and _IDENTIFIER.match(v) for v in (plan_id, leg_id)):
+            principal.require_write_somewhere()  # validation names what is wrong with the ids
+            return
+        try:
+            leg = await handlers.get_shipment(stores, shipment_id(str(plan_id), str(leg_id)))
+        except (DomainError, ValueError):  # no such leg: the route says so, to a caller who may write
+            principal.require_write_somewhere()
+            return
+        if not (principal.can_write(leg.origin.region) or principal.can_write(leg.destination.region)):
+            raise HTTPException(status.HTTP_403_FORBIDDEN, f"{principal.subject} may not ship on {leg_id}")
+
+    Party = Annotated[Principal, Depends(party)]
+    LegParty = Annotated[Principal, Depends(scope_from_body(check=may_ship))]
+
+    async def act(sid: str, step: Transition) -> dict[str, Any]:
         moved = await handlers.transition(stores, sid, step, clock.now(), critical_slack)
         return await repository.shipment_view(stores, moved)
 
@@ -46,7 +74,7 @@ def make_shipments_router(stores: Stores, clock: Clock, critical_slack: timedelt
         description="Every leg of a plan is a shipment already, with the id '<plan id>:<leg id>' (see the "
         "plan); this creates another one for the same leg, with its own id, lines and times.",
     )
-    async def create(body: ShipmentBody, principal: Caller) -> dict[str, Any]:
+    async def create(principal: LegParty, body: ShipmentBody) -> dict[str, Any]:
         await handlers.load_plan(stores, body.plan_id, kecamatan=None, with_legs=False)  # 404: no such plan
         try:
             leg = await handlers.get_shipment(stores, shipment_id(body.plan_id, body.leg_id))
@@ -92,15 +120,15 @@ def make_shipments_router(stores: Stores, clock: Clock, critical_slack: timedelt
         return await repository.shipment_view(stores, shipment)
 
     @router.post("/shipments/{shipment_id}/dispatch", summary="It left")
-    async def dispatch(shipment_id: Identifier, body: DispatchBody, principal: Caller) -> dict[str, Any]:
+    async def dispatch(shipment_id: Identifier, principal: Party, body: DispatchBody) -> dict[str, Any]:
         def step(s: Shipment) -> tuple[Shipment, list[EventData]]:
             at = local_or_now(body.dispatched_at, s.destination_region, clock.now())
             return s.dispatch(at, aware_in(body.eta, region_zone(s.destination_region)) if body.eta else None)
 
-        return await act(shipment_id, principal, step)
+        return await act(shipment_id, step)
 
     @router.post("/shipments/{shipment_id}/checkpoints", summary="It passed a checkpoint")
-    async def checkpoint(shipment_id: Identifier, body: CheckpointBody, principal: Caller) -> dict[str, Any]:
+    async def checkpoint(shipment_id: Identifier, principal: Party, body: CheckpointBody) -> dict[str, Any]:
         def step(s: Shipment) -> tuple[Shipment, list[EventData]]:
             r = s.destination_region
             cp = Checkpoint(
@@ -111,20 +139,20 @@ def make_shipments_router(stores: Stores, clock: Clock, critical_slack: timedelt
             )
             return s.checkpoint(cp)
 
-        return await act(shipment_id, principal, step)
+        return await act(shipment_id, step)
 
     @router.post("/shipments/{shipment_id}/deliver", summary="It arrived: proof of delivery and handover")
-    async def deliver(shipment_id: Identifier, body: DeliverBody, principal: Caller) -> dict[str, Any]:
+    async def deliver(shipment_id: Identifier, principal: Party, body: DeliverBody) -> dict[str, Any]:
         def step(s: Shipment) -> tuple[Shipment, list[EventData]]:
             at = local_or_now(body.delivered_at, s.destination_region, clock.now())
             return s.deliver(at, body.lines, body.handover, clock.now())
 
-        return await act(shipment_id, principal, step)
+        return await act(shipment_id, step)
 
     @router.post(
         "/shipments/{shipment_id}/reroute", summary="It takes another route (e.g. after a landslide)"
     )
-    async def reroute(shipment_id: Identifier, body: RerouteBody, principal: Caller) -> dict[str, Any]:
+    async def reroute(shipment_id: Identifier, principal: Party, body: RerouteBody) -> dict[str, Any]:
         def step(s: Shipment) -> tuple[Shipment, list[EventData]]:
             r = s.destination_region
             at = local_or_now(body.rerouted_at, r, clock.now())
@@ -132,14 +160,17 @@ def make_shipments_router(stores: Stores, clock: Clock, critical_slack: timedelt
                 at, body.reason, body.transport_mode, aware_in(body.eta, region_zone(r)), body.via
             )
 
-        return await act(shipment_id, principal, step)
+        return await act(shipment_id, step)
 
     @router.post("/shipments/{shipment_id}/cancel", summary="It will not go")
-    async def cancel(shipment_id: Identifier, body: CancelBody, principal: Caller) -> dict[str, Any]:
-        return await act(shipment_id, principal, lambda s: s.cancel(clock.now(), body.reason))
+    async def cancel(shipment_id: Identifier, principal: Party, body: CancelBody) -> dict[str, Any]:
+        return await act(shipment_id, lambda s: s.cancel(clock.now(), body.reason))
 
-    @router.post("/shipments/{shipment_id}/close", summary="Proof of delivery reviewed: close it")
-    async def close(shipment_id: Identifier, principal: Caller) -> dict[str, Any]:
-        return await act(shipment_id, principal, lambda s: s.close(clock.now()))
+    @router.post(
+        "/shipments/{shipment_id}/close",
+        summary="Proof of delivery reviewed: close it",
+    )
+    async def close(shipment_id: Identifier, principal: Party) -> dict[str, Any]:
+        return await act(shipment_id, lambda s: s.close(clock.now()))
 
     return router

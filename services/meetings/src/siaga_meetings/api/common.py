@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from fastapi import HTTPException, status
 from pydantic import BaseModel, ConfigDict, Field
-from siaga_runtime import Principal, Role
+from siaga_runtime import Principal, Role, require_roles, scope_from_body
+from siaga_schemas import region_info
 from siaga_schemas.common import Institution, Party
 from siaga_schemas.events.meetings import Recommendation, ReportValue
 
@@ -21,8 +23,10 @@ __all__ = [
     "MinutesBody",
     "RecommendationsBody",
     "SubmitBody",
+    "admin_only",
+    "organiser_of_body",
+    "organiser_only",
     "require_institution",
-    "require_organiser",
 ]
 
 
@@ -34,9 +38,29 @@ def require_institution(principal: Principal, institution: Institution) -> None:
         )
 
 
-def require_organiser(principal: Principal) -> None:
-    if not principal.roles & {Role.ORGANISER, Role.ADMIN}:
-        raise HTTPException(status.HTTP_403_FORBIDDEN, f"{principal.subject} is not an organiser")
+def _may_organise_party(principal: Principal, party: Any) -> None:
+    """The party that a raw body names (``{"institution": ..., "region": ...}``): the caller must organise
+    for its region and belong to its institution. What cannot be read is left to validation."""
+    region = party.get("region") if isinstance(party, dict) else None
+    if isinstance(region, str) and region_info(region.strip()) is not None:
+        principal.require_write(region.strip(), organise=True)
+    else:
+        principal.require_write_somewhere(organise=True)
+    try:
+        institution = Institution(party.get("institution")) if isinstance(party, dict) else None
+    except (ValueError, TypeError):
+        institution = None
+    if institution is not None:
+        require_institution(principal, institution)
+
+
+def organiser_of_body(key: str) -> Any:
+    """A dependency: the caller organises for the party at ``key`` of the body, decided before validation."""
+    return scope_from_body(key, check=_may_organise_party, organise=True)
+
+
+organiser_only = require_roles(Role.ORGANISER, Role.ADMIN, what="an organiser")
+admin_only = require_roles(Role.ADMIN, what="an admin")
 
 
 class _Body(BaseModel):

@@ -1,11 +1,13 @@
-"""Routes for rakor, recommendations and action items."""
+"""Routes for rakor, recommendations and action items.
 
-from __future__ import annotations
+Who may act is decided before the body is validated, by dependencies local to the router (so this module
+does not postpone its annotations).
+"""
 
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query, status
-from siaga_runtime import Caller, Clock, Principal, Role
+from fastapi import APIRouter, Depends, Query, status
+from siaga_runtime import Caller, Clock, Principal, Role, admits, omit_problems
 from siaga_schemas.regions import RegionCode
 
 from .. import handlers, repository
@@ -21,6 +23,8 @@ from .common import (
     HeldBody,
     MinutesBody,
     RecommendationsBody,
+    admin_only,
+    organiser_of_body,
     require_institution,
 )
 
@@ -30,14 +34,40 @@ __all__ = ["make_meetings_router"]
 def make_meetings_router(stores: Stores, clock: Clock, settings: MeetingsSettings) -> APIRouter:
     router = APIRouter(tags=["meetings"])
 
-    async def organised(meeting_id: str, principal: Principal) -> Meeting:
+    @admits(*Role.ORGANISERS)
+    async def organising(meeting_id: str, principal: Caller) -> Principal:
+        """The meeting's organiser (its region and institution); 404 for no such meeting."""
         meeting = await repository.get_meeting(stores, meeting_id)
         principal.require_write(meeting.organiser.region, organise=True)
         require_institution(principal, meeting.organiser.institution)
-        return meeting
+        return principal
 
-    @router.post("/meetings", status_code=status.HTTP_201_CREATED, summary="Schedule a rakor")
-    async def schedule(body: MeetingRequest, principal: Caller) -> Meeting:
+    @admits(*Role.WRITERS)
+    async def assignee(item_id: str, principal: Caller) -> Principal:
+        item = await repository.get_action_item(stores, item_id)
+        principal.require_write(item.assignee.region)
+        require_institution(principal, item.assignee.institution)
+        return principal
+
+    @admits(*Role.ORGANISERS)
+    async def item_organiser(item_id: str, principal: Caller) -> Principal:
+        item = await repository.get_action_item(stores, item_id)
+        principal.require_write(item.organiser.region, organise=True)
+        require_institution(principal, item.organiser.institution)
+        return principal
+
+    Organising = Annotated[Principal, Depends(organising)]
+    Assignee = Annotated[Principal, Depends(assignee)]
+    ItemOrganiser = Annotated[Principal, Depends(item_organiser)]
+    Convener = Annotated[Principal, Depends(organiser_of_body("organiser"))]
+
+    @router.post(
+        "/meetings",
+        status_code=status.HTTP_201_CREATED,
+        summary="Schedule a rakor",
+        openapi_extra=omit_problems(404),
+    )
+    async def schedule(principal: Convener, body: MeetingRequest) -> Meeting:
         principal.require_write(body.organiser.region, organise=True)
         require_institution(principal, body.organiser.institution)
         return await handlers.schedule_meeting(stores, body, limit=settings.max_invited_parties)
@@ -54,23 +84,19 @@ def make_meetings_router(stores: Stores, clock: Clock, settings: MeetingsSetting
         "/meetings/{meeting_id}/attendance",
         summary="Record who attended, late or absent, and who represented",
     )
-    async def attendance(meeting_id: str, body: AttendanceBody, principal: Caller) -> Meeting:
-        await organised(meeting_id, principal)
+    async def attendance(meeting_id: str, principal: Organising, body: AttendanceBody) -> Meeting:
         return await handlers.record_attendance(stores, meeting_id, body.entries)
 
     @router.put("/meetings/{meeting_id}/minutes", summary="Record the minutes")
-    async def minutes(meeting_id: str, body: MinutesBody, principal: Caller) -> Meeting:
-        await organised(meeting_id, principal)
+    async def minutes(meeting_id: str, principal: Organising, body: MinutesBody) -> Meeting:
         return await handlers.set_minutes(stores, meeting_id, body.minutes)
 
     @router.put("/meetings/{meeting_id}/recommendations", summary="Record numbered recommendations")
-    async def recommendations(meeting_id: str, body: RecommendationsBody, principal: Caller) -> Meeting:
-        await organised(meeting_id, principal)
+    async def recommendations(meeting_id: str, principal: Organising, body: RecommendationsBody) -> Meeting:
         return await handlers.set_recommendations(stores, meeting_id, body.recommendations)
 
     @router.post("/meetings/{meeting_id}/held", summary="Mark the rakor held (publishes meeting-held)")
-    async def held(meeting_id: str, body: HeldBody, principal: Caller) -> Meeting:
-        await organised(meeting_id, principal)
+    async def held(meeting_id: str, principal: Organising, body: HeldBody) -> Meeting:
         return await handlers.hold_meeting(stores, clock, meeting_id, body.held_at)
 
     @router.post(
@@ -78,8 +104,7 @@ def make_meetings_router(stores: Stores, clock: Clock, settings: MeetingsSetting
         status_code=status.HTTP_201_CREATED,
         summary="Turn a recommendation into action items (one assignee, or every invited party)",
     )
-    async def assign(meeting_id: str, body: ActionItemsBody, principal: Caller) -> list[ActionItem]:
-        await organised(meeting_id, principal)
+    async def assign(meeting_id: str, principal: Organising, body: ActionItemsBody) -> list[ActionItem]:
         return await handlers.assign_action_items(
             stores,
             clock,
@@ -113,23 +138,20 @@ def make_meetings_router(stores: Stores, clock: Clock, settings: MeetingsSetting
         return item
 
     @router.post("/action-items/{item_id}/complete", summary="The assignee completes an item, with evidence")
-    async def complete(item_id: str, body: CompleteBody, principal: Caller) -> ActionItem:
-        item = await repository.get_action_item(stores, item_id)
-        principal.require_write(item.assignee.region)
-        require_institution(principal, item.assignee.institution)
+    async def complete(item_id: str, principal: Assignee, body: CompleteBody) -> ActionItem:
         return await handlers.complete_action_item(stores, clock, item_id, body.evidence)
 
     @router.post("/action-items/{item_id}/cancel", summary="The organiser cancels an item")
-    async def cancel(item_id: str, body: CancelBody, principal: Caller) -> ActionItem:
-        item = await repository.get_action_item(stores, item_id)
-        principal.require_write(item.organiser.region, organise=True)
-        require_institution(principal, item.organiser.institution)
+    async def cancel(item_id: str, principal: ItemOrganiser, body: CancelBody) -> ActionItem:
         return await handlers.cancel_action_item(stores, clock, item_id, body.reason)
 
-    @router.post("/operations/sweep", tags=["operations"], summary="Run the overdue sweeps now (admin)")
-    async def sweep(principal: Caller) -> dict[str, int]:
-        if Role.ADMIN not in principal.roles:
-            raise HTTPException(status.HTTP_403_FORBIDDEN, f"{principal.subject} is not an admin")
+    @router.post(
+        "/operations/sweep",
+        tags=["operations"],
+        summary="Run the overdue sweeps now (admin)",
+        openapi_extra=omit_problems(404, 409),
+    )
+    async def sweep(principal: Annotated[Principal, Depends(admin_only)]) -> dict[str, int]:
         return await handlers.sweep_overdue(stores, clock, lookback_days=settings.report_lookback_days)
 
     return router

@@ -1,11 +1,13 @@
-"""Routes for report templates, schedules, submissions, compliance and rollups."""
+"""Routes for report templates, schedules, submissions, compliance and rollups.
 
-from __future__ import annotations
+Who may act is decided before the body is validated, by dependencies local to the router (so this module
+does not postpone its annotations).
+"""
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, HTTPException, Query, status
-from siaga_runtime import Caller, Clock, Principal
+from fastapi import APIRouter, Depends, Header, HTTPException, Query, status
+from siaga_runtime import Caller, Clock, Principal, Role, admits
 from siaga_schemas import new_event_id
 from siaga_schemas.regions import RegionCode
 
@@ -16,16 +18,29 @@ from ..domain.schedules import ReportSchedule, ScheduleRequest
 from ..domain.templates import ReportTemplate
 from ..handlers import Stores
 from ..settings import MeetingsSettings
-from .common import SubmitBody, require_institution, require_organiser
+from .common import SubmitBody, organiser_of_body, organiser_only, require_institution
 
 __all__ = ["make_reports_router"]
 
 Caller = Caller
 PeriodId = Annotated[str, Query(max_length=10, description="Period: local date of the due time, YYYY-MM-DD.")]
+Organiser = Annotated[Principal, Depends(organiser_only)]
+ScheduleOwner = Annotated[Principal, Depends(organiser_of_body("owner"))]
 
 
 def make_reports_router(stores: Stores, clock: Clock, settings: MeetingsSettings) -> APIRouter:
     router = APIRouter(tags=["reports"])
+
+    @admits(*Role.WRITERS)
+    async def reporter(schedule_id: str, region: RegionCode, principal: Caller) -> Principal:
+        """A caller who may write for the region and belongs to the obligated institution (404: no such
+        schedule)."""
+        principal.require_write(region)
+        schedule = await handlers.load_schedule(stores, schedule_id)
+        require_institution(principal, schedule.obligated.institution)
+        return principal
+
+    Reporter = Annotated[Principal, Depends(reporter)]
 
     @router.get("/templates", summary="Report templates")
     async def templates(principal: Caller) -> list[ReportTemplate]:
@@ -38,12 +53,11 @@ def make_reports_router(stores: Stores, clock: Clock, settings: MeetingsSettings
     @router.post(
         "/templates", status_code=status.HTTP_201_CREATED, summary="Define a report template (organiser)"
     )
-    async def define_template(body: ReportTemplate, principal: Caller) -> ReportTemplate:
-        require_organiser(principal)
+    async def define_template(principal: Organiser, body: ReportTemplate) -> ReportTemplate:
         return await handlers.define_template(stores, body)
 
     @router.post("/schedules", status_code=status.HTTP_201_CREATED, summary="Define a reporting schedule")
-    async def define_schedule(body: ScheduleRequest, principal: Caller) -> ReportSchedule:
+    async def define_schedule(principal: ScheduleOwner, body: ScheduleRequest) -> ReportSchedule:
         principal.require_write(body.owner.region, organise=True)
         require_institution(principal, body.owner.institution)
         return await handlers.define_schedule(stores, clock, body, limit=settings.max_invited_parties)
@@ -68,16 +82,13 @@ def make_reports_router(stores: Stores, clock: Clock, settings: MeetingsSettings
         schedule_id: str,
         region: RegionCode,
         period_id: str,
+        principal: Reporter,
         body: SubmitBody,
-        principal: Caller,
         idempotency_key: Annotated[
             str | None,
             Header(max_length=120, description="Repeat-safe key: a retried request is applied once."),
         ] = None,
     ) -> Obligation:
-        principal.require_write(region)
-        schedule = await handlers.load_schedule(stores, schedule_id)
-        require_institution(principal, schedule.obligated.institution)
         return await handlers.submit(
             stores,
             clock,

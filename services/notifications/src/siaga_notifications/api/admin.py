@@ -1,21 +1,24 @@
-"""Silences, the contacts directory and the delivery log (the audit of every notification)."""
+"""Silences, the contacts directory and the delivery log (the audit of every notification).
 
-from __future__ import annotations
+Who may write a silence or a contact is decided before the body is validated (``silence_writer``,
+``contact_writer``; the latter is local to the router, so this module does not postpone its annotations).
+"""
 
 from datetime import timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Path, Query, status
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, status
 from pydantic import BaseModel, Field, model_validator
-from siaga_runtime import Clock, strip_reserved
+from siaga_runtime import Clock, Principal, Role, Writer, admits, omit_problems, require_roles, strip_reserved
 from siaga_schemas import RegionCode, new_event_id
 from siaga_schemas.common import Institution, Timestamp
+from siaga_schemas.errors import DomainError
 
 from ..domain.contacts import Contact
 from ..domain.muting import LabelMatcher, Silence
 from ..handlers import commands
 from ..repository import Stores, find_docs, readable
-from .common import DeliveryView, Who, require_read_scope, require_write_scope
+from .common import DeliveryView, Who, require_read_scope, require_write_scope, write_scope_of_body
 
 __all__ = ["make_admin_router"]
 
@@ -34,14 +37,31 @@ class NewSilence(BaseModel):
     )
 
     @model_validator(mode="after")
-    def _expiry(self) -> NewSilence:
+    def _expiry(self) -> "NewSilence":
         if (self.ends_at is None) == (self.duration_s is None):
             raise ValueError("give exactly one of ends_at or duration_s")
         return self
 
 
+SilenceWriter = Annotated[Principal, Depends(write_scope_of_body("region_prefix"))]
+"""A caller who may write for the silence's region (national silences: a national account)."""
+Organiser = Annotated[Principal, Depends(require_roles(*Role.ORGANISERS, what="an organiser"))]
+ContactOrganiser = Annotated[Principal, Depends(write_scope_of_body("region", organise=True))]
+"""A caller who organises for the contact's region (read from the body before it is validated)."""
+
+
 def make_admin_router(stores: Stores, clock: Clock) -> APIRouter:
     router = APIRouter()
+
+    @admits(*Role.ORGANISERS)
+    async def contact_writer(contact_id: Id, principal: ContactOrganiser) -> Principal:
+        """A caller who organises for the region of the contact it replaces, if there is one."""
+        existing = await stores.contacts.get(contact_id)
+        if existing is not None:
+            require_write_scope(principal, existing.get("region"), organise=True)
+        return principal
+
+    ContactWriter = Annotated[Principal, Depends(contact_writer)]
 
     # -- silences -------------------------------------------------------------------------------------------
 
@@ -51,13 +71,14 @@ def make_admin_router(stores: Stores, clock: Clock) -> APIRouter:
         status_code=201,
         response_model=Silence,
         summary="Mute matching alerts until the expiry",
+        openapi_extra=omit_problems(404, 409),
     )
-    async def create_silence(body: NewSilence, principal: Who) -> dict[str, Any]:
+    async def create_silence(principal: SilenceWriter, body: NewSilence) -> dict[str, Any]:
         require_write_scope(principal, body.region_prefix)
         now = clock.now()
         ends = body.ends_at or now + timedelta(seconds=body.duration_s or 0)
         if ends <= now:
-            raise HTTPException(422, "ends_at: the expiry is in the past")
+            raise DomainError("ends_at", "the expiry is in the past")
         silence = Silence(
             silence_id=f"sil-{new_event_id()}",
             matchers=body.matchers,
@@ -81,7 +102,7 @@ def make_admin_router(stores: Stores, clock: Clock) -> APIRouter:
         response_model=Silence,
         summary="Expire a silence now",
     )
-    async def expire_silence(silence_id: Id, principal: Who) -> dict[str, Any]:
+    async def expire_silence(silence_id: Id, principal: Writer) -> dict[str, Any]:
         doc = await stores.silences.get(silence_id)
         if doc is None:
             raise HTTPException(status.HTTP_404_NOT_FOUND, f"silence {silence_id} does not exist")
@@ -97,14 +118,12 @@ def make_admin_router(stores: Stores, clock: Clock) -> APIRouter:
         tags=["contacts"],
         response_model=Contact,
         summary="Create or replace a directory contact",
+        openapi_extra=omit_problems(404, 409),
     )
-    async def put_contact(contact_id: Id, body: Contact, principal: Who) -> dict[str, Any]:
+    async def put_contact(contact_id: Id, principal: ContactWriter, body: Contact) -> dict[str, Any]:
         if body.contact_id != contact_id:
-            raise HTTPException(422, "contact_id: differs from the path")
+            raise DomainError("contact_id", "differs from the path")
         require_write_scope(principal, body.region, organise=True)
-        existing = await stores.contacts.get(contact_id)
-        if existing is not None:
-            require_write_scope(principal, existing.get("region"), organise=True)
         return strip_reserved(await commands.put_contact(stores, body))
 
     @router.get("/contacts", tags=["contacts"], response_model=list[Contact], summary="List the directory")
@@ -120,7 +139,7 @@ def make_admin_router(stores: Stores, clock: Clock) -> APIRouter:
         response_model=Contact,
         summary="Deactivate a contact (kept for the audit log)",
     )
-    async def deactivate_contact(contact_id: Id, principal: Who) -> dict[str, Any]:
+    async def deactivate_contact(contact_id: Id, principal: Organiser) -> dict[str, Any]:
         doc = await stores.contacts.get(contact_id)
         if doc is None:
             raise HTTPException(status.HTTP_404_NOT_FOUND, f"contact {contact_id} does not exist")

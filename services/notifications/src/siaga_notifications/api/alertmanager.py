@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from fastapi import APIRouter, HTTPException
 from pydantic import BaseModel, ConfigDict, Field
-from siaga_runtime import Caller, Clock
+from siaga_runtime import Clock, Writer, omit_problems
 from siaga_schemas import region_info
 from siaga_schemas.common import Institution, Severity
 
@@ -103,8 +103,12 @@ def make_alertmanager_router(
 ) -> APIRouter:
     router = APIRouter(tags=["alertmanager"])
 
-    @router.post("/alertmanager/webhook", summary="Receive an Alertmanager webhook (version 4)")
-    async def receive(body: AlertmanagerPayload, principal: Caller) -> dict[str, Any]:
+    @router.post(
+        "/alertmanager/webhook",
+        summary="Receive an Alertmanager webhook (version 4)",
+        openapi_extra=omit_problems(404, 409),
+    )
+    async def receive(principal: Writer, body: AlertmanagerPayload) -> dict[str, Any]:
         signals = [signal_of(a) for a in body.alerts]
         for sig in signals:
             require_write_scope(principal, sig.region)

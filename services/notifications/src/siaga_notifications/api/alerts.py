@@ -1,12 +1,14 @@
-"""Alerts: list and filter, acknowledge with a comment, resolve."""
+"""Alerts: list and filter, acknowledge with a comment, resolve.
 
-from __future__ import annotations
+Who may respond to an alert is decided before the body is validated (``responder``, local to the router: so
+this module does not postpone its annotations).
+"""
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Path, Query, status
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, status
 from pydantic import BaseModel, Field
-from siaga_runtime import Clock, Principal, strip_reserved
+from siaga_runtime import Caller, Clock, Principal, Role, admits, strip_reserved
 from siaga_schemas import RegionCode
 from siaga_schemas.common import Severity
 
@@ -63,6 +65,15 @@ def make_alerts_router(stores: Stores, clock: Clock) -> APIRouter:
         require_read_scope(principal, doc.get("region"))
         return doc
 
+    @admits(*Role.WRITERS)
+    async def responder(fingerprint: Fingerprint, principal: Caller) -> Principal:
+        """A caller who may write for the alert's region (404: no such alert, or not readable)."""
+        doc = await load(fingerprint, principal)
+        require_write_scope(principal, doc.get("region"))
+        return principal
+
+    Responder = Annotated[Principal, Depends(responder)]
+
     @router.get("/{fingerprint}", summary="One alert with its history", response_model=AlertView)
     async def get_alert(fingerprint: Fingerprint, principal: Who) -> dict[str, Any]:
         return {**strip_reserved(await load(fingerprint, principal)), "fingerprint": fingerprint}
@@ -72,9 +83,8 @@ def make_alerts_router(stores: Stores, clock: Clock) -> APIRouter:
         summary="Acknowledge: stops the escalation chain",
         response_model=AlertView,
     )
-    async def acknowledge(fingerprint: Fingerprint, body: Comment, principal: Who) -> dict[str, Any]:
+    async def acknowledge(fingerprint: Fingerprint, principal: Responder, body: Comment) -> dict[str, Any]:
         doc = await load(fingerprint, principal)
-        require_write_scope(principal, doc.get("region"))
         if doc["status"] == AlertStatus.RESOLVED:
             raise HTTPException(status.HTTP_409_CONFLICT, f"alert {fingerprint} is already resolved")
         stored = await commands.acknowledge_alert(
@@ -84,9 +94,7 @@ def make_alerts_router(stores: Stores, clock: Clock) -> APIRouter:
         return {**strip_reserved(stored), "fingerprint": fingerprint}
 
     @router.post("/{fingerprint}/resolve", summary="Resolve by hand", response_model=AlertView)
-    async def resolve(fingerprint: Fingerprint, body: Comment, principal: Who) -> dict[str, Any]:
-        doc = await load(fingerprint, principal)
-        require_write_scope(principal, doc.get("region"))
+    async def resolve(fingerprint: Fingerprint, principal: Responder, body: Comment) -> dict[str, Any]:
         stored = await commands.resolve_alert(
             stores, fingerprint, clock.now(), principal.subject, body.comment
         )

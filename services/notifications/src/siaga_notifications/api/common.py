@@ -7,9 +7,17 @@ from typing import Any
 
 from fastapi import HTTPException, status
 from pydantic import BaseModel, ConfigDict, Field
-from siaga_runtime import Caller, Principal, Role
+from siaga_runtime import Caller, Principal, Role, scope_from_body
+from siaga_schemas import region_info
 
-__all__ = ["AlertView", "DeliveryView", "Who", "require_read_scope", "require_write_scope"]
+__all__ = [
+    "AlertView",
+    "DeliveryView",
+    "Who",
+    "require_read_scope",
+    "require_write_scope",
+    "write_scope_of_body",
+]
 
 FINGERPRINT = r"^[0-9a-f]{16,64}$"
 
@@ -25,6 +33,22 @@ def require_write_scope(principal: Principal, region: str | None, *, organise: b
     if Role.ADMIN in principal.roles or (principal.region is None and principal.roles & wanted):
         return
     raise HTTPException(status.HTTP_403_FORBIDDEN, f"{principal.subject} may not act nationally")
+
+
+def write_scope_of_body(key: str, *, organise: bool = False) -> Any:
+    """A dependency deciding ``require_write_scope`` for the region at ``key`` of the raw body, before the
+    body is validated: a missing or null region is a national write; one that is not a region code at all
+    is left to validation, for a caller who may write somewhere."""
+
+    def check(principal: Principal, region: Any) -> None:
+        if region is None:
+            require_write_scope(principal, None, organise=organise)
+        elif isinstance(region, str) and region_info(region.strip()) is not None:
+            require_write_scope(principal, region.strip(), organise=organise)
+        else:
+            principal.require_write_somewhere(organise=organise)
+
+    return scope_from_body(key, check=check, organise=organise)
 
 
 def require_read_scope(principal: Principal, region: str | None) -> None:

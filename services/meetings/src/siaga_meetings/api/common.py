@@ -46,12 +46,9 @@ def _may_organise_party(principal: Principal, party: Any) -> None:
         principal.require_write(region.strip(), organise=True)
     else:
         principal.require_write_somewhere(organise=True)
-    try:
-        institution = Institution(party.get("institution")) if isinstance(party, dict) else None
-    except (ValueError, TypeError):
-        institution = None
-    if institution is not None:
-        require_institution(principal, institution)
+    named = party.get("institution") if isinstance(party, dict) else None
+    if isinstance(named, str) and named in {i.value for i in Institution}:
+        require_institution(principal, Institution(named))
 
 
 def organiser_of_body(key: str) -> Any:

@@ -29,6 +29,26 @@ def auth(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
+PROBLEM_KINDS = {
+    401: "unauthenticated",
+    403: "forbidden",
+    404: "not-found",
+    409: "conflict",
+    422: "validation",
+}
+
+
+def problem(r: httpx.Response, status: int) -> dict[str, Any]:
+    """The RFC 9457 problem of an error response, after checking its status, media type and type URI."""
+    assert r.status_code == status, r.text
+    assert r.headers["content-type"].startswith("application/problem+json"), r.headers["content-type"]
+    body: dict[str, Any] = r.json()
+    assert body["status"] == status and body["type"] == f"/problems/{PROBLEM_KINDS[status]}", body
+    if status == 422:
+        assert body["errors"], body
+    return body
+
+
 @dataclass
 class Running(Generic[S]):
     """A service running in-process; ``S`` is the type of its ``app.state.stores``."""

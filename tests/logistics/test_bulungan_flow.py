@@ -16,7 +16,7 @@ from siaga_schemas import Envelope
 from siaga_schemas.events.logistics import ShipmentStatusReported
 from siaga_schemas.topics import LOGISTICS_STATUS_UPDATES
 
-from ..helpers import produce, read_to_end, wait_until
+from ..helpers import problem, produce, read_to_end, wait_until
 from .support import (
     OPERATOR_BULUNGAN,
     OPERATOR_OTHER_KAB,
@@ -122,13 +122,22 @@ async def test_bulungan_distribution_end_to_end(logistics_settings: LogisticsSet
         # -- bad input and scopes --------------------------------------------------------------------
         bad = {**PLAN, "tps": [{**PLAN["tps"][0], "dpt": 0}]}
         r = await c.post("/plans", json=bad, headers=OP)
-        assert r.status_code == 422 and "body.tps.0.dpt" in r.json()["detail"]
+        assert "body.tps.0.dpt" in problem(r, 422)["detail"]
         bad = {**PLAN, "tps": [{**PLAN["tps"][0], "region": "65.01.06.2001"}]}
         r = await c.post("/plans", json=bad, headers=OP)
-        assert r.status_code == 422 and r.json()["errors"][0]["field"] == "tps.0.region"
+        assert problem(r, 422)["errors"][0]["field"] == "tps.0.region"
         assert (await c.post("/plans", json=PLAN, headers=auth(READER_BAWASLU_KALTARA))).status_code == 403
         assert (await c.post("/plans", json=PLAN, headers=auth(OPERATOR_OTHER_KAB))).status_code == 403
         assert (await c.post("/plans", json=PLAN)).status_code == 401
+        # a caller who may not act for the plan's region learns nothing about the body: 403, never 422
+        other = auth(OPERATOR_OTHER_KAB)
+        for invalid in ({**PLAN, "tps": "keliru"}, {"region": PLAN["region"]}):
+            denied = problem(await c.post("/plans", json=invalid, headers=other), 403)
+            assert "errors" not in denied and "tps" not in denied["detail"]
+        malformed = {**auth(READER_BAWASLU_KALTARA), "Content-Type": "application/json"}
+        assert "errors" not in problem(
+            await c.post("/plans", content=b'{"region": "65.01", ', headers=malformed), 403
+        )
 
         # -- the plan ------------------------------------------------------------------------------------
         r = await c.post("/plans", json=PLAN, headers=OP)
@@ -153,15 +162,19 @@ async def test_bulungan_distribution_end_to_end(logistics_settings: LogisticsSet
             json={"shipment_id": "shp-extra", "plan_id": PLAN["plan_id"], "leg_id": "nope"},
             headers=OP,
         )
-        assert r.status_code == 422 and "leg_id" in r.json()["detail"]
+        assert "leg_id" in problem(r, 422)["detail"]
         r = await c.post(
             "/shipments",
             json={"shipment_id": shp("tps-65.01.05.1001-009"), "plan_id": PLAN["plan_id"], "leg_id": DAMAGED},
             headers=OP,
         )
-        assert r.status_code == 422 and "shipment_id" in r.json()["detail"]  # a plan leg's id is taken
+        assert "shipment_id" in problem(r, 422)["detail"]  # a plan leg's id is taken
         extra = {"shipment_id": "shp-extra", "plan_id": PLAN["plan_id"], "leg_id": DAMAGED}
+        r = await c.post("/shipments", json={**extra, "lines": "keliru"}, headers=other)
+        assert "errors" not in problem(r, 403)  # another kab/kota's leg, an invalid body: 403
         assert (await c.post("/shipments", json=extra, headers=OP)).status_code == 201
+        r = await c.post("/shipments/shp-extra/dispatch", json={"eta": "besok"}, headers=other)
+        assert "errors" not in problem(r, 403)
         assert (
             await c.post("/shipments/shp-extra/cancel", json={"reason": "digabung"}, headers=OP)
         ).status_code == 200
@@ -314,7 +327,7 @@ async def test_bulungan_distribution_end_to_end(logistics_settings: LogisticsSet
                 "handover": handover("BA-bad", "2024-11-21T10:00:00"),
             },
         )
-        assert r.status_code == 422 and "body.lines.3" in r.json()["detail"]  # a rejection without reason
+        assert "body.lines.3" in problem(r, 422)["detail"]  # a rejection without reason
         for leg_id in legs:
             if not leg_id.startswith("tps-") or leg_id in (LATE_TPS, BY_AIR):
                 continue

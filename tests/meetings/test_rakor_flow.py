@@ -10,6 +10,7 @@ from siaga_meetings.handlers import sweep_overdue
 from siaga_meetings.settings import MeetingsSettings
 from siaga_runtime import ManualClock
 
+from ..helpers import problem
 from .support import (
     ADMIN,
     OPERATOR_BAWASLU_BANGKALAN,
@@ -73,11 +74,11 @@ async def test_seed_000_rakor_end_to_end(meetings_settings: MeetingsSettings) ->
         ).status_code == 403
         # bad field → 422 naming it
         r = await c.post("/meetings", json={**MEETING, "meeting_id": "m3", "mode": "telepathy"}, headers=org)
-        assert r.status_code == 422 and "body.mode" in r.json()["detail"]
+        assert "body.mode" in problem(r, 422)["detail"]
         r = await c.post(
             "/meetings", json={**MEETING, "meeting_id": "m4", "ends_at": "2020-04-03T13:00:00"}, headers=org
         )
-        assert r.status_code == 422 and r.json()["errors"][0]["field"] == "ends_at"
+        assert problem(r, 422)["errors"][0]["field"] == "ends_at"
         assert (await c.post("/meetings", json=MEETING, headers=org)).status_code == 409
 
         clock.set(datetime(2020, 4, 3, 11, 0, tzinfo=UTC))  # 18:00 WIB, near maghrib
@@ -113,7 +114,7 @@ async def test_seed_000_rakor_end_to_end(meetings_settings: MeetingsSettings) ->
             json={"recommendation_ref": "3.z", "due_at": "2020-04-09T17:00:00", "fan_out": True},
             headers=org,
         )
-        assert r.status_code == 422 and r.json()["errors"][0]["field"] == "recommendation_ref"
+        assert problem(r, 422)["errors"][0]["field"] == "recommendation_ref"
         r = await c.post(
             f"/meetings/{mid}/action-items",
             json={"recommendation_ref": "3.a", "due_at": "2020-04-09T17:00:00", "fan_out": True},

@@ -17,7 +17,7 @@ from siaga_schemas import Envelope, dead_letter_topic
 from siaga_schemas.events.meetings import SubmitReport
 from siaga_schemas.topics import MEETINGS_REPORT_SUBMISSIONS
 
-from ..helpers import produce, read_all, wait_until
+from ..helpers import problem, produce, read_all, wait_until
 from .support import (
     OPERATOR_KPU_BANGKALAN,
     OPERATOR_KPU_KEDIRI,
@@ -94,11 +94,11 @@ async def test_seed_001_twice_weekly_reports(meetings_settings: MeetingsSettings
         assert len(r.json()["regions"]) == 38
         bad = {**SCHEDULE, "schedule_id": "s2", "cadence": {"kind": "weekly", "weekdays": [9], "at": "09:00"}}
         r = await c.post("/schedules", json=bad, headers=org)
-        assert r.status_code == 422 and "body.cadence" in r.json()["detail"]
+        assert "body.cadence" in problem(r, 422)["detail"]
         r = await c.post(
             "/schedules", json={**SCHEDULE, "schedule_id": "s3", "template_id": "nope"}, headers=org
         )
-        assert r.status_code == 404 or r.json()["errors"][0]["field"] == "template_id"
+        assert r.status_code == 404 or problem(r, 422)["errors"][0]["field"] == "template_id"
         assert (
             await c.post("/schedules", json={**SCHEDULE, "schedule_id": "s4"}, headers=kediri)
         ).status_code == 403
@@ -122,13 +122,13 @@ async def test_seed_001_twice_weekly_reports(meetings_settings: MeetingsSettings
         r = await c.put(
             _report_url("35.71"), json={"values": {**KEDIRI, "local_odp": "empat puluh"}}, headers=kediri
         )
-        assert r.status_code == 422 and r.json()["errors"][0]["field"] == "values.local_odp"
+        assert problem(r, 422)["errors"][0]["field"] == "values.local_odp"
         r = await c.put(_report_url("35.71", "2020-04-01"), json={"values": KEDIRI}, headers=kediri)
-        assert r.status_code == 422 and r.json()["errors"][0]["field"] == "period_id"
+        assert problem(r, 422)["errors"][0]["field"] == "period_id"
         r = await c.put(
             "/schedules/sch-kpu-jatim-covid/reports/35.99/2020-03-31", json={"values": KEDIRI}, headers=kediri
         )
-        assert r.status_code == 422 and "path.region" in r.json()["detail"]
+        assert "path.region" in problem(r, 422)["detail"]
 
         clock.set(datetime(2020, 3, 31, 2, 30, tzinfo=UTC))
         r = await c.put(_report_url("35.26"), json={"values": {**KEDIRI, "local_odp": 12}}, headers=bangkalan)

@@ -11,7 +11,7 @@ import pytest
 from siaga_notifications.settings import NotificationsSettings
 from siaga_runtime import ManualClock
 
-from ..helpers import wait_until
+from ..helpers import problem, wait_until
 from .support import (
     T0,
     Inbox,
@@ -61,6 +61,28 @@ async def test_chain_escalates_until_acknowledged(
         await wait_delivered(svc, "ct-kpu-65-log", 1)
         [bawaslu] = await wait_delivered(svc, "ct-bawaslu-65", 1)
         assert bawaslu["language"] == "en" and "Escalation level 1" in bawaslu["body"]
+
+        # callers who may not act for the alert's region learn nothing about the body: 403, never 422
+        for token in ("dev:kpu:35:organiser", "dev:bawaslu:65:reader"):
+            for invalid in ({"comment": 5}, {"comment": "x" * 3000}):
+                r = await svc.client.post(f"/alerts/{fp}/acknowledge", json=invalid, headers=auth(token))
+                assert "errors" not in problem(r, 403)
+        other = auth("dev:kpu:35:organiser")
+        r = await svc.client.post(
+            "/silences", json={"region_prefix": "65.01", "matchers": "keliru"}, headers=other
+        )
+        assert "errors" not in problem(r, 403)
+        r = await svc.client.post("/silences", json={"matchers": []}, headers=other)  # national: not for 35
+        assert "errors" not in problem(r, 403)
+        r = await svc.client.put(
+            "/contacts/ct-x", json={"contact_id": "ct-x", "region": "65.01", "channels": 1}, headers=other
+        )
+        assert "errors" not in problem(r, 403)
+        # the same invalid comment from a caller who may act is a 422 naming the field
+        r = await svc.client.post(
+            f"/alerts/{fp}/acknowledge", json={"comment": 5}, headers=auth("dev:kpu:65:organiser")
+        )
+        assert problem(r, 422)["errors"][0]["field"] == "body.comment"
 
         resp = await svc.client.post(
             f"/alerts/{fp}/acknowledge",

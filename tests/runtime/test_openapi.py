@@ -253,3 +253,19 @@ async def test_routing_errors_and_problem_descriptions(client: Callable[[str], h
     }
     for p in every:
         assert len(p["title"]) <= 40
+
+
+def test_example_of_skips_optional_fields_without_examples_and_takes_literals() -> None:
+    from typing import Literal
+
+    from pydantic import BaseModel, Field
+    from siaga_runtime.examples import example_json
+
+    class Body(BaseModel):
+        version: Literal["4", "5"]
+        name: str
+        note: str | None = None
+        count: int = Field(3, examples=[7])
+        region: str | None = Field(None, examples=["65.01"])
+
+    assert example_json(Body) == {"version": "4", "name": "contoh", "count": 7, "region": "65.01"}

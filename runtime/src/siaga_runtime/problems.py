@@ -20,6 +20,8 @@ from siaga_schemas.errors import DomainError, ErrorKind
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
+from .auth import authorise_unread_body
+
 __all__ = [
     "KINDS",
     "PROBLEM_MEDIA_TYPE",
@@ -243,25 +245,23 @@ async def _validation_problem(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
     raw = exc.errors()
     if any(e.get("type") == "json_invalid" for e in raw):
-        from fastapi import HTTPException
-
-        from .auth import authorise_unread_body
-
         try:
             await authorise_unread_body(request)
-        except HTTPException as refused:
+        except StarletteHTTPException as refused:
             return _http_problem(request, refused)
-    errors = []
+    errors: list[FieldError] = []
+    seen: set[tuple[str, str]] = set()  # a path parameter checked by a dependency too is reported once
     for e in raw:
         loc = [p if isinstance(p, int) else str(p) for p in e.get("loc", ())]
         message = str(e.get("msg", ""))
         if e.get("type") == "json_invalid" and (why := (e.get("ctx") or {}).get("error")):
             message = f"{message}: {why}"
-        errors.append(
-            FieldError(
-                field=".".join(str(p) for p in loc), loc=loc, message=message, type=str(e.get("type", ""))
-            )
+        error = FieldError(
+            field=".".join(str(p) for p in loc), loc=loc, message=message, type=str(e.get("type", ""))
         )
+        if (error.field, error.type) not in seen:
+            seen.add((error.field, error.type))
+            errors.append(error)
     fields = ", ".join(e.field for e in errors)
     return problem_response(422, f"invalid request: {fields}", instance=request.url.path, errors=errors)
 

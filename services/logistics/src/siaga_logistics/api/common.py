@@ -88,4 +88,6 @@ class RerouteBody(_Body):
 
 
 class CancelBody(_Body):
-    reason: str = Field(min_length=1, max_length=500, description="Why.")
+    reason: str = Field(
+        min_length=1, max_length=500, description="Why.", examples=["digabung dengan pengiriman lain"]
+    )

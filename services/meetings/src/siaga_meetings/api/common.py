@@ -69,7 +69,12 @@ class AttendanceBody(_Body):
 
 
 class MinutesBody(_Body):
-    minutes: str = Field(min_length=1, max_length=20000, description="Minutes (notulen).")
+    minutes: str = Field(
+        min_length=1,
+        max_length=20000,
+        description="Minutes (notulen).",
+        examples=["Rakor dibuka pukul 09.00 WIB oleh Ketua Bawaslu Jawa Timur."],
+    )
 
 
 class RecommendationsBody(_Body):
@@ -103,5 +108,6 @@ class CancelBody(_Body):
 
 class SubmitBody(_Body):
     values: dict[str, ReportValue] = Field(
-        description="Item values by item key; aggregated counts, never names."
+        description="Item values by item key; aggregated counts, never names.",
+        examples=[{"local_odp": 12, "local_pdp": 3}],
     )

@@ -7,18 +7,20 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator, Callable, Iterator
-from typing import Any
+from typing import Any, Literal
 
 import httpx
 import pytest
 from fastapi import FastAPI
 from jsonschema import Draft202012Validator
+from pydantic import BaseModel, Field
 from siaga_logistics.app import build_app as build_logistics
 from siaga_logistics.settings import LogisticsSettings
 from siaga_meetings.app import build_app as build_meetings
 from siaga_meetings.settings import MeetingsSettings
 from siaga_notifications.app import build_app as build_notifications
 from siaga_notifications.settings import NotificationsSettings
+from siaga_runtime.examples import example_json
 
 PROBLEM = "application/problem+json"
 WRITES = {"post", "put", "patch", "delete"}
@@ -255,17 +257,13 @@ async def test_routing_errors_and_problem_descriptions(client: Callable[[str], h
         assert len(p["title"]) <= 40
 
 
+class _Body(BaseModel):
+    version: Literal["4", "5"]
+    name: str
+    note: str | None = None
+    count: int = Field(3, examples=[7])
+    region: str | None = Field(None, examples=["65.01"])
+
+
 def test_example_of_skips_optional_fields_without_examples_and_takes_literals() -> None:
-    from typing import Literal
-
-    from pydantic import BaseModel, Field
-    from siaga_runtime.examples import example_json
-
-    class Body(BaseModel):
-        version: Literal["4", "5"]
-        name: str
-        note: str | None = None
-        count: int = Field(3, examples=[7])
-        region: str | None = Field(None, examples=["65.01"])
-
-    assert example_json(Body) == {"version": "4", "name": "contoh", "count": 7, "region": "65.01"}
+    assert example_json(_Body) == {"version": "4", "name": "contoh", "count": 7, "region": "65.01"}

@@ -7,7 +7,7 @@ does not postpone its annotations).
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Query, status
-from siaga_runtime import Caller, Clock, Principal, Role, admits
+from siaga_runtime import Caller, Clock, Principal, Role, admits, omit_problems
 from siaga_schemas import new_event_id
 from siaga_schemas.regions import RegionCode
 
@@ -51,7 +51,10 @@ def make_reports_router(stores: Stores, clock: Clock, settings: MeetingsSettings
         return await handlers.load_template(stores, template_id)
 
     @router.post(
-        "/templates", status_code=status.HTTP_201_CREATED, summary="Define a report template (organiser)"
+        "/templates",
+        status_code=status.HTTP_201_CREATED,
+        summary="Define a report template (organiser)",
+        openapi_extra=omit_problems(404),
     )
     async def define_template(principal: Organiser, body: ReportTemplate) -> ReportTemplate:
         return await handlers.define_template(stores, body)

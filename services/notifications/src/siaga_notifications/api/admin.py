@@ -101,6 +101,7 @@ def make_admin_router(stores: Stores, clock: Clock) -> APIRouter:
         tags=["silences"],
         response_model=Silence,
         summary="Expire a silence now",
+        openapi_extra=omit_problems(409),
     )
     async def expire_silence(silence_id: Id, principal: Writer) -> dict[str, Any]:
         doc = await stores.silences.get(silence_id)
@@ -138,6 +139,7 @@ def make_admin_router(stores: Stores, clock: Clock) -> APIRouter:
         tags=["contacts"],
         response_model=Contact,
         summary="Deactivate a contact (kept for the audit log)",
+        openapi_extra=omit_problems(409),
     )
     async def deactivate_contact(contact_id: Id, principal: Organiser) -> dict[str, Any]:
         doc = await stores.contacts.get(contact_id)

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, status
 from pydantic import BaseModel, Field
-from siaga_runtime import Caller, Clock, Principal, Role, admits, strip_reserved
+from siaga_runtime import Caller, Clock, Principal, Role, admits, omit_problems, strip_reserved
 from siaga_schemas import RegionCode
 from siaga_schemas.common import Severity
 
@@ -93,7 +93,12 @@ def make_alerts_router(stores: Stores, clock: Clock) -> APIRouter:
         assert stored is not None
         return {**strip_reserved(stored), "fingerprint": fingerprint}
 
-    @router.post("/{fingerprint}/resolve", summary="Resolve by hand", response_model=AlertView)
+    @router.post(
+        "/{fingerprint}/resolve",
+        summary="Resolve by hand",
+        response_model=AlertView,
+        openapi_extra=omit_problems(409),
+    )
     async def resolve(fingerprint: Fingerprint, principal: Responder, body: Comment) -> dict[str, Any]:
         stored = await commands.resolve_alert(
             stores, fingerprint, clock.now(), principal.subject, body.comment

@@ -448,13 +448,56 @@ async def test_the_relay_publishes_a_small_journal_between_the_slices_of_a_large
     relay.notify("empty", [])
 
     assert await relay.drain_once() == 501
-    assert sent[:500] == [f"big-{i}" for i in range(500)] and sent[500] == "sweep-0"
+    assert sent[0] == "sweep-0" and sent[1:] == [f"big-{i}" for i in range(500)]
     assert relay.backlog == 701
     assert await relay.drain_once() == 500  # "same-key" shares k5 with "big": it waits for all of it
     assert await relay.drain_once() == 201
     assert sent[-201:] == [*(f"big-{i}" for i in range(1_000, 1_200)), "same-key-0"]
     assert relay.backlog == 0 and await relay.drain_once() == 0
     assert len(sent) == 1_202 == len(set(sent))
+
+
+async def test_a_sweeps_journal_is_published_in_the_next_round_however_many_batches_are_queued() -> None:
+    """Twelve consumer batches of 500 events are more than a round; the sweep queued after them goes out in
+    the first round, and a small journal sharing a key with a batch still waits for that batch."""
+    sent: list[str] = []
+
+    async def enqueue(topic: str, key: bytes, value: bytes, headers: dict[str, str]) -> Any:
+        sent.append(value.decode())
+
+        async def ack() -> None:
+            return None
+
+        return ack()
+
+    def entries(journal: str, keys: list[str]) -> list[OutboxEntry]:
+        return [
+            OutboxEntry(id=f"{journal}-{i}", topic=TOPIC, key=k, value=f"{journal}-{i}", type="t", j=journal)
+            for i, k in enumerate(keys)
+        ]
+
+    no_collections: dict[str, FakeCollection] = {}
+    relay = OutboxRelay(
+        OutboxJournal(FakeCollection("_outbox_journal")),
+        no_collections.get,
+        enqueue,
+        RuntimeMetrics(CollectorRegistry(), "t"),
+        max_entries=5_000,
+        slice_entries=500,
+        small_entries=200,
+    )
+    for b in range(12):
+        relay.notify(f"batch{b}", entries(f"batch{b}", [f"b{b}-{i}" for i in range(500)]))
+    relay.notify("sweep", entries("sweep", [f"s{i}" for i in range(150)]))
+    relay.notify("tied", entries("tied", ["b11-7"]))  # the same key as an entry of the last batch
+
+    assert await relay.drain_once() == 5_150
+    assert sent[:150] == [f"sweep-{i}" for i in range(150)]
+    assert sent[150:] == [f"batch{b}-{i}" for b in range(10) for i in range(500)]
+    assert "tied-0" not in sent
+    assert await relay.drain_once() == 1_001
+    assert sent[-501:] == [*(f"batch11-{i}" for i in range(500)), "tied-0"]
+    assert relay.backlog == 0 and len(sent) == len(set(sent)) == 6_151
 
 
 async def test_a_batch_over_many_documents_is_applied_a_few_documents_at_a_time_with_the_same_outcome(

@@ -21,8 +21,10 @@ at-least-once, and consumers make a repeated event a no-op.
 **Order and latency.** Each key's events are published in the order they were saved. Beyond that the
 relay does not keep journals in line: a round publishes at most ``slice_entries`` entries of each journal,
 oldest journal first, so the few events of a sweep or an API call are not held behind the 20,000 of a
-consumer batch saved just before them. A journal that shares a key with an earlier journal still being
-published waits for it. A journal is retired once all its entries are out.
+consumer batch saved just before them. A journal of at most ``small_entries`` entries that shares no key
+with an earlier queued journal goes first, whole, however many batches are queued before it. A journal
+that shares a key with an earlier journal still being published waits for it. A journal is retired once
+all its entries are out.
 """
 
 from __future__ import annotations
@@ -86,6 +88,7 @@ class OutboxRelay:
         *,
         max_entries: int = 5_000,
         slice_entries: int = 500,
+        small_entries: int = 200,
         idle_interval: float = 1.0,
         stale_after: float = 30.0,
         recover_interval: float = 30.0,
@@ -96,6 +99,7 @@ class OutboxRelay:
         self.metrics = metrics
         self.max_entries = max_entries
         self.slice_entries = slice_entries
+        self.small_entries = small_entries
         self.idle_interval = idle_interval
         self.stale_after = stale_after
         self.recover_interval = recover_interval
@@ -174,13 +178,31 @@ class OutboxRelay:
                 self._wake.set()
 
     def _plan(self) -> list[tuple[str, int, int]]:
-        """One round: ``(journal, start, stop)`` slices in publishing order (see the module docstring)."""
+        """One round: ``(journal, start, stop)`` slices in publishing order (see the module docstring).
+
+        Small journals that share no key with any journal queued before them (a sweep's few events, an
+        API call's) go first, whole, on a budget of their own, wherever they are in the queue: behind ten
+        consumer batches they would otherwise wait for every one of those to be out. Publishing them ahead
+        of earlier journals cannot reorder a key, since no earlier journal holds one of their keys. The
+        other journals then share ``max_entries`` in queue order, as before."""
         plan: list[tuple[str, int, int]] = []
+        first: set[str] = set()
+        budget = self.max_entries
+        seen: set[str] = set()  # keys of every journal before this one
+        for journal_id, pending in self._queue.items():
+            left = len(pending.entries) - pending.sent
+            if 0 < left <= min(self.small_entries, budget) and seen.isdisjoint(pending.keys):
+                plan.append((journal_id, pending.sent, len(pending.entries)))
+                first.add(journal_id)
+                budget -= left
+            seen |= pending.keys
         budget = self.max_entries
         held: set[str] = set()  # keys of earlier journals with entries not out after this round
         for journal_id, pending in self._queue.items():
             if budget <= 0:
                 break
+            if journal_id in first:
+                continue
             if not held.isdisjoint(pending.keys):
                 held |= pending.keys  # it waits, and so does every later journal sharing its keys
                 continue

@@ -103,18 +103,29 @@ def _bad_key(k: Any) -> bool:
     return not isinstance(k, str) or k.startswith("$") or "." in k or "\x00" in k
 
 
+_CONTAINERS = (dict, list)  # what JSON decodes to: exact types, far cheaper to test than the Mapping ABC
+
+
 def _has_forbidden_key(value: Any) -> bool:
+    if not isinstance(value, _CONTAINERS) and isinstance(value, Mapping):
+        value = dict(value)  # another mapping type (never from JSON): checked the same way
     stack = [value]
     while stack:
         v = stack.pop()
-        if isinstance(v, Mapping):
+        if isinstance(v, dict):
             for k, x in v.items():
                 if _bad_key(k):
                     return True
-                if isinstance(x, Mapping | list):
+                if isinstance(x, _CONTAINERS):
                     stack.append(x)
+                elif isinstance(x, Mapping):
+                    stack.append(dict(x))
         elif isinstance(v, list):
-            stack.extend(x for x in v if isinstance(x, Mapping | list))
+            for x in v:
+                if isinstance(x, _CONTAINERS):
+                    stack.append(x)
+                elif isinstance(x, Mapping):
+                    stack.append(dict(x))
     return False
 
 

@@ -137,11 +137,14 @@ class PodLine(BaseModel):
             raise ValueError(
                 f"accepted ({self.accepted}) + rejected ({self.rejected}) must equal shipped ({self.shipped})"
             )
-        if any(n <= 0 for n in self.rejection_reasons.values()):
+        reasons = self.rejection_reasons
+        if not reasons and not self.rejected:
+            return self  # most lines of a delivery: nothing rejected (this runs for every line of every scan)
+        if any(n <= 0 for n in reasons.values()):
             raise ValueError("rejection_reasons: every quantity must be positive")
-        if sum(self.rejection_reasons.values()) != self.rejected:
+        if sum(reasons.values()) != self.rejected:
             raise ValueError(
-                f"rejection_reasons: quantities sum to {sum(self.rejection_reasons.values())}, "
+                f"rejection_reasons: quantities sum to {sum(reasons.values())}, "
                 f"but rejected is {self.rejected}: every rejection needs a reason"
             )
         return self

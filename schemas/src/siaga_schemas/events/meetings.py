@@ -193,6 +193,8 @@ class _ActionItemEvent(_MeetingsEvent):
 
 @registry.register
 class ActionItemAssigned(_ActionItemEvent):
+    """An action item from a rakor recommendation was assigned to a party."""
+
     event_type: ClassVar[str] = "siaga.meetings.action-item-assigned"
 
     title: str = Field(
@@ -205,6 +207,8 @@ class ActionItemAssigned(_ActionItemEvent):
 
 @registry.register
 class ActionItemCompleted(_ActionItemEvent):
+    """An action item was reported done."""
+
     event_type: ClassVar[str] = "siaga.meetings.action-item-completed"
 
     completed_at: AwareDatetime = Field(
@@ -218,6 +222,8 @@ class ActionItemCompleted(_ActionItemEvent):
 
 @registry.register
 class ActionItemOverdue(_ActionItemEvent):
+    """An action item passed its due time without being completed."""
+
     event_type: ClassVar[str] = "siaga.meetings.action-item-overdue"
 
     title: str = Field(max_length=500, description="What must be done.", examples=["Monitor ODP"])
@@ -229,6 +235,8 @@ class ActionItemOverdue(_ActionItemEvent):
 
 @registry.register
 class ActionItemCancelled(_ActionItemEvent):
+    """An action item was cancelled."""
+
     event_type: ClassVar[str] = "siaga.meetings.action-item-cancelled"
 
     cancelled_at: AwareDatetime = Field(
@@ -257,6 +265,8 @@ class _ReportEvent(_MeetingsEvent):
 
 @registry.register
 class ReportRequested(_ReportEvent):
+    """A periodic report is due from a region (one obligation of a reporting schedule)."""
+
     event_type: ClassVar[str] = "siaga.meetings.report-requested"
 
     due_at: AwareDatetime = Field(
@@ -269,6 +279,8 @@ class ReportRequested(_ReportEvent):
 
 @registry.register
 class ReportSubmitted(_ReportEvent):
+    """A region submitted (or amended) a periodic report."""
+
     event_type: ClassVar[str] = "siaga.meetings.report-submitted"
 
     submission_id: Identifier = Field(description="This submission.", examples=["sub-0192f5c4"])
@@ -292,6 +304,8 @@ class ReportSubmitted(_ReportEvent):
 
 @registry.register
 class ReportOverdue(_ReportEvent):
+    """A region's periodic report was not submitted by its deadline."""
+
     event_type: ClassVar[str] = "siaga.meetings.report-overdue"
 
     due_at: AwareDatetime = Field(description="The missed due time.", examples=["2020-04-07T09:00:00+07:00"])

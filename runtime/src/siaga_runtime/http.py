@@ -13,9 +13,9 @@ from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from siaga_schemas.errors import DomainError, ErrorKind
 
+from . import schema_routes
 from .asyncapi import build_asyncapi
 from .auth import Authenticator
-from .schema_routes import make_schemas_router
 from .service import ServiceRuntime
 
 __all__ = ["asyncapi_document", "make_http_app"]
@@ -92,7 +92,7 @@ def make_http_app(
 
     app = FastAPI(title=title, description=description, version="1.0.0", lifespan=lifespan)
     app.state.runtime = runtime
-    app.include_router(make_schemas_router(runtime.settings))
+    app.include_router(schema_routes.make_schemas_router(runtime.settings))
     app.state.authenticator = authenticator or Authenticator.from_file(
         runtime.settings.auth_tokens_file, dev_tokens=runtime.settings.auth_dev_tokens
     )

@@ -328,8 +328,24 @@ class SubmitReport(EventData):
         max_length=120, description="Operator account or system id.", examples=["kpu-3571-op"]
     )
     values: dict[str, ReportValue] = Field(
-        description="Item values by item key.",
-        examples=[{"local_odp": 46, "local_pdp": 1, "local_confirmed": 1}],
+        description="Item values by item key (every required item of the schedule's template).",
+        examples=[
+            {
+                "voter_education": "Pemberitaan di media daring dan media sosial",
+                "working_arrangement": "duty_rota",
+                "working_arrangement_note": "Piket sehari masuk sehari WFH bagi staf PNS (SE KPU RI 4/2020)",
+                "duty_rota_from": "2020-04-01",
+                "duty_rota_to": "2020-04-07",
+                "staff_odp": 0,
+                "staff_pdp": 0,
+                "staff_confirmed": 0,
+                "local_odp": 46,
+                "local_pdp": 1,
+                "local_confirmed": 1,
+                "local_figures_as_of": "2020-04-06",
+                "local_trend": "up",
+            }
+        ],
     )
 
     def partition_key(self) -> str:

@@ -130,7 +130,7 @@ async def test_hostile_records_are_dead_lettered_with_their_reason_and_replays_a
         letters = await read_all(settings.kafka_bootstrap_servers, topic + ".dlt", len(hostile), timeout=60)
         got = {r.key.decode(): {k: v.decode() for k, v in r.headers} for r in letters}
         assert set(got) == set(hostile), "dead-lettered something else, or missed a hostile record"
-        for name, (value, reason) in hostile.items():
+        for name, (_, reason) in hostile.items():
             assert got[name]["dlt.reason"] == reason, name
             assert got[name]["dlt.error.message"], name
             assert got[name]["dlt.source.topic"] == topic

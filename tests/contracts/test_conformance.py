@@ -210,6 +210,20 @@ async def test_meetings_applies_a_report_submission_built_from_its_document(
         except AssertionError:
             await assert_nothing_dead_lettered(settings, list(receive_channels("meetings")))
             raise
+        # a replay of the same id is no new version; an amendment (a new id) is
+        amended = json.loads(json.dumps(submission))
+        amended["payload"]["id"] = "0192f5c4-5b7e-7c2a-9e0f-0000000000a2"
+        publish(
+            settings.kafka_bootstrap_servers,
+            [record(topic, submission), record(topic, submission), record(topic, amended)],
+        )
+
+        async def amended_once() -> bool:
+            return len((await c.get(url, headers=org)).json()["versions"]) >= 2
+
+        await wait_until(amended_once, timeout=60, what="the amendment applied")
+        versions = (await c.get(url, headers=org)).json()["versions"]
+        assert len(versions) == 2, "a replayed submission became a version"
         await assert_nothing_dead_lettered(settings, list(receive_channels("meetings")))
 
 

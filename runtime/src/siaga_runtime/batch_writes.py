@@ -71,6 +71,7 @@ class BatchWrites:
     """Applying batches of events and writing documents in bulk (an ``AggregateStore`` part)."""
 
     source: str
+    schema_base: str | None
     clock: Clock
     journal: OutboxJournal | None
     _on_outbox: OutboxListener | None
@@ -105,6 +106,7 @@ class BatchWrites:
                     Envelope.wrap(
                         item,
                         source=self.source,
+                        schema_base=self.schema_base,
                         time=self.clock.now(),
                         correlation_id=(cause.correlationid or cause.id) if cause else None,
                         causation_id=cause.id if cause else None,

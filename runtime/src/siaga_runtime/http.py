@@ -3,7 +3,6 @@ as problem details (``problems``) and an OpenAPI document that says so (``openap
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
@@ -12,6 +11,8 @@ from typing import Any
 from fastapi import APIRouter, FastAPI
 from fastapi.openapi.utils import get_openapi
 
+from . import schema_routes
+from .asyncapi import build_asyncapi
 from .auth import Authenticator
 from .openapi import document_problems
 from .operations import make_operations_router
@@ -24,39 +25,8 @@ log = logging.getLogger(__name__)
 
 
 def asyncapi_document(runtime: ServiceRuntime, title: str, description: str = "") -> dict[str, Any]:
-    """The service's AsyncAPI 3.0 document, generated from its FastStream broker."""
-    from faststream.specification import AsyncAPI
-
-    spec = AsyncAPI(
-        runtime.broker, title=title, version="1.0.0", description=description, schema_version="3.0.0"
-    )
-    doc: dict[str, Any] = json.loads(spec.to_specification().to_json())
-    _document_consumed_payloads(runtime, doc)
-    return doc
-
-
-def _document_consumed_payloads(runtime: ServiceRuntime, doc: dict[str, Any]) -> None:
-    """Subscribers take raw records (so bad ones can be dead-lettered), which FastStream documents as an
-    empty payload; fill in the CloudEvents each subscriber accepts instead."""
-    from pydantic import TypeAdapter
-
-    from .subscriptions import envelope_union
-
-    schemas = doc.setdefault("components", {}).setdefault("schemas", {})
-    messages = doc["components"].get("messages", {})
-    for channel, models in runtime.consumed.items():
-        if not models:
-            continue
-        adapter: TypeAdapter[Any] = TypeAdapter(envelope_union(models))
-        payload = adapter.json_schema(ref_template="#/components/schemas/{model}")
-        schemas.update(payload.pop("$defs", {}))
-        payload_name = f"{channel}:Payload"
-        schemas[payload_name] = payload
-        for name, message in messages.items():
-            if name.startswith(f"{channel}:"):
-                message["payload"] = {"$ref": f"#/components/schemas/{payload_name}"}
-    if not any(m.get("payload", {}).get("$ref", "").endswith("/EmptyPayload") for m in messages.values()):
-        schemas.pop("EmptyPayload", None)
+    """The service's AsyncAPI 3.0 document, generated from what its runtime declares (see ``asyncapi``)."""
+    return build_asyncapi(runtime, title, description)
 
 
 def make_http_app(
@@ -88,6 +58,7 @@ def make_http_app(
 
     app = FastAPI(title=title, description=description, version="1.0.0", lifespan=lifespan)
     app.state.runtime = runtime
+    app.include_router(schema_routes.make_schemas_router(runtime.settings))
     app.state.authenticator = authenticator or Authenticator.from_file(
         runtime.settings.auth_tokens_file, dev_tokens=runtime.settings.auth_dev_tokens
     )

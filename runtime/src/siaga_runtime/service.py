@@ -33,7 +33,7 @@ from .metrics import RuntimeMetrics, StoreCollector
 from .outbox import OutboxRelay
 from .settings import RuntimeSettings
 from .store import AggregateStore
-from .subscriptions import TopicWiring
+from .subscriptions import Route, TopicWiring
 from .timers import DueIndex
 
 __all__ = ["JOURNAL_COLLECTION", "ServiceRuntime"]
@@ -83,6 +83,8 @@ class ServiceRuntime(TopicWiring, BackgroundWork):
         self._topics: dict[str, TopicSpec] = {}
         self._subscribers: list[Any] = []
         self.consumed: dict[str, list[type[EventData]]] = {}
+        self.published: dict[str, Route] = {}
+        self.received: dict[str, Route] = {}
         self._periodic: list[tuple[str, float, Periodic]] = []
         self._tasks: list[asyncio.Task[None]] = []
         self._raw_producer: AIOKafkaProducer | None = None
@@ -110,6 +112,7 @@ class ServiceRuntime(TopicWiring, BackgroundWork):
         store = AggregateStore(
             lambda: self.db[collection],
             source=self.source,
+            schema_base=self.settings.schema_base_url(),
             journal=self.journal,
             clock=self.clock,
             name=collection,

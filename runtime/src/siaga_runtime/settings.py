@@ -47,6 +47,11 @@ class RuntimeSettings(BaseSettings):
     mongodb_database: str = Field("siaga", description="Database owned by this service.")
     http_host: str = "127.0.0.1"
     http_port: int = 8000
+    public_url: str | None = Field(
+        None,
+        description="Base URL at which agencies reach this service's HTTP API (events' dataschema URLs "
+        "point at its /schemas routes); default http://localhost:<http_port>.",
+    )
     log_level: str = "INFO"
     log_json: bool = True
     batch_max_records: int = Field(
@@ -100,6 +105,10 @@ class RuntimeSettings(BaseSettings):
     clock_factor: float = Field(
         1.0, gt=0, description="How much faster than the wall clock scenario time runs."
     )
+
+    def schema_base_url(self) -> str:
+        """Base of the ``dataschema`` URL of the events this service owns (``<base>/schemas/<type>/v<n>``)."""
+        return (self.public_url or f"http://localhost:{self.http_port}").rstrip("/")
 
     def mongodb_url_redacted(self) -> str:
         return redact_url(self.mongodb_url.get_secret_value())

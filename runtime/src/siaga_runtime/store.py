@@ -56,6 +56,7 @@ class AggregateStore(BatchWrites):
         collection: Any,
         *,
         source: str,
+        schema_base: str | None = None,
         journal: OutboxJournal | None = None,
         name: str | None = None,
         clock: Clock | None = None,
@@ -66,6 +67,7 @@ class AggregateStore(BatchWrites):
         self._collection = collection
         self._name = name
         self.source = source
+        self.schema_base = schema_base
         self.clock = clock or SystemClock()
         self.journal = journal
         self._on_outbox = on_outbox

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any, Union
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
@@ -13,6 +14,7 @@ from aiokafka.errors import TopicAlreadyExistsError
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker, KafkaMessage
 from siaga_schemas import Envelope, EventData, TopicSpec, dead_letter_topic, registry
+from siaga_schemas.topics import DEAD_LETTER_PARTITIONS, DEAD_LETTER_RETENTION_MS
 
 from .consumer import BatchPipeline, Projection, TransientRetry
 from .deadletter import DeadLetterSink
@@ -20,7 +22,7 @@ from .logs import bind
 from .metrics import RuntimeMetrics
 from .settings import RuntimeSettings
 
-__all__ = ["TopicWiring", "envelope_union", "topic_models"]
+__all__ = ["Route", "TopicWiring", "envelope_union", "topic_models"]
 
 
 def topic_models(topic: str) -> list[type[EventData]]:
@@ -34,6 +36,16 @@ def envelope_union(models: Sequence[type[EventData]]) -> Any:
     return types[0] if len(types) == 1 else Union[types]  # noqa: UP007
 
 
+@dataclass(frozen=True, slots=True)
+class Route:
+    """One topic this service publishes to or consumes, with the event models it carries there (what its
+    AsyncAPI document says about it)."""
+
+    spec: TopicSpec
+    models: tuple[type[EventData], ...]
+    description: str
+
+
 class TopicWiring:
     """Declaring the topics a service publishes and consumes, and creating them (a ``ServiceRuntime`` part)."""
 
@@ -43,6 +55,8 @@ class TopicWiring:
     retry: TransientRetry
     dead_letters: DeadLetterSink
     consumed: dict[str, list[type[EventData]]]
+    published: dict[str, Route]
+    received: dict[str, Route]
     _publishers: dict[str, Any]
     _topics: dict[str, TopicSpec]
     _subscribers: list[Any]
@@ -52,8 +66,9 @@ class TopicWiring:
         name = self.settings.topic_name(spec.name)
         if name not in self._publishers:
             self._topics[spec.name] = spec
+            models = topic_models(spec.name)
+            self.published[spec.name] = Route(spec, tuple(models), description or spec.description)
             if schema is None:
-                models = topic_models(spec.name)
                 schema = envelope_union(models) if models else None
             self._publishers[name] = self.broker.publisher(
                 name, schema=schema, title=f"{name}:publish", description=description or spec.description
@@ -71,11 +86,13 @@ class TopicWiring:
         """Consume a topic in batches: decode, dead-letter, apply idempotently, then commit."""
         name = self.settings.topic_name(spec.name)
         self._topics[spec.name] = spec
-        self.consumed[f"{name}:consume"] = [
+        models = [
             m
             for m in registry.models()
             if (m.event_type in accept if accept is not None else m.topic == spec.name)
         ]
+        self.consumed[f"{name}:consume"] = models
+        self.received[spec.name] = Route(spec, tuple(models), description or spec.description)
         pipeline = BatchPipeline(
             service=self.settings.service_name,
             projections=projections,
@@ -126,7 +143,12 @@ class TopicWiring:
                 dlt = dead_letter_topic(name)
                 if dlt not in existing:
                     wanted.append(
-                        NewTopic(dlt, 1, 1, topic_configs={"retention.ms": str(90 * 24 * 3600 * 1000)})
+                        NewTopic(
+                            dlt,
+                            DEAD_LETTER_PARTITIONS,
+                            1,
+                            topic_configs={"retention.ms": str(DEAD_LETTER_RETENTION_MS)},
+                        )
                     )
             for topic in wanted:
                 with contextlib.suppress(TopicAlreadyExistsError):

@@ -10,6 +10,7 @@ agency's consumer needs nothing but a JSON parser. Producers still set the ``con
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import ClassVar, Generic, Literal, TypeAlias, TypeVar
 
@@ -22,6 +23,7 @@ __all__ = [
     "AnyEnvelope",
     "Envelope",
     "EventData",
+    "data_schema_ref",
     "new_event_id",
     "utcnow",
 ]
@@ -63,8 +65,38 @@ class EventData(BaseModel):
         raise NotImplementedError(f"{type(self).__name__} must define partition_key()")
 
     @classmethod
-    def data_schema_uri(cls) -> str:
+    def data_schema_path(cls) -> str:
+        """Where the owning service serves this payload's JSON Schema: ``/schemas/<type>/v<version>``."""
+        return f"{SCHEMA_PATH}/{cls.event_type}/v{cls.schema_version}"
+
+    @classmethod
+    def data_schema_uri(cls, base: str | None = None) -> str:
+        """The ``dataschema`` of this payload's events: the URL of its JSON Schema under ``base`` (the owning
+        service's public URL), or without a base the schema's stable URN (its ``$id``)."""
+        if base is None:
+            return cls.schema_urn()
+        return base.rstrip("/") + cls.data_schema_path()
+
+    @classmethod
+    def schema_urn(cls) -> str:
+        """The permanent identifier of this payload's JSON Schema (its ``$id``; the ``dataschema`` of events
+        published before the schemas were served)."""
         return f"urn:siaga:jsonschema:{cls.event_type}:v{cls.schema_version}"
+
+
+SCHEMA_PATH = "/schemas"
+_SCHEMA_URL = re.compile(r"/schemas/(?P<type>[A-Za-z0-9._-]+)/v(?P<version>[1-9][0-9]*)$")
+_SCHEMA_URN = re.compile(r"^urn:siaga:jsonschema:(?P<type>[A-Za-z0-9._-]+):v(?P<version>[1-9][0-9]*)$")
+
+
+def data_schema_ref(uri: str | None) -> tuple[str, int] | None:
+    """``(type, version)`` named by a ``dataschema``, in either form a consumer may meet: the served URL
+    (``https://host/schemas/<type>/v<n>``, or only its path) or the older ``urn:siaga:jsonschema:<type>:v<n>``.
+    ``None`` for anything else (``dataschema`` is informative: consumers never reject an event for it)."""
+    if not uri:
+        return None
+    match = _SCHEMA_URN.match(uri) or _SCHEMA_URL.search(uri.split("?", 1)[0].split("#", 1)[0])
+    return (match["type"], int(match["version"])) if match else None
 
 
 class Envelope(BaseModel, Generic[D]):
@@ -91,7 +123,12 @@ class Envelope(BaseModel, Generic[D]):
         None, description="The aggregate the event is about.", examples=["shp-65.01-0001"], max_length=200
     )
     datacontenttype: Literal["application/json"] = Field(DATA_CONTENT_TYPE, description="Media type of data.")
-    dataschema: str | None = Field(None, description="URI of the JSON Schema of data.")
+    dataschema: str | None = Field(
+        None,
+        description="URI of the JSON Schema of data: the owning service's <base>/schemas/<type>/v<n> "
+        "(older events: urn:siaga:jsonschema:<type>:v<n>; consumers accept both).",
+        examples=["http://localhost:8102/schemas/siaga.logistics.shipment-delayed/v1"],
+    )
     schemaversion: int = Field(1, ge=1, description="Siaga extension: major version of the data schema.")
     partitionkey: str = Field(
         description="CloudEvents partitioning extension: the Kafka record key (aggregate id).",
@@ -112,12 +149,14 @@ class Envelope(BaseModel, Generic[D]):
         data: E,
         *,
         source: str,
+        schema_base: str | None = None,
         time: datetime | None = None,
         correlation_id: str | None = None,
         causation_id: str | None = None,
         event_id: str | None = None,
     ) -> Envelope[E]:
-        """Build the envelope for a payload; the payload's class supplies type, version and key."""
+        """Build the envelope for a payload; the payload's class supplies type, version and key, and
+        ``schema_base`` (the owning service's public URL) the base of its ``dataschema`` URL."""
         key = data.partition_key()
         typed: type[Envelope[E]] = Envelope[type(data)]  # type: ignore[misc,assignment]  # parametrised at run time
         return typed(
@@ -126,7 +165,7 @@ class Envelope(BaseModel, Generic[D]):
             type=data.event_type,
             time=time or utcnow(),
             subject=key,
-            dataschema=data.data_schema_uri(),
+            dataschema=data.data_schema_uri(schema_base),
             schemaversion=data.schema_version,
             partitionkey=key,
             correlationid=correlation_id,

@@ -30,7 +30,7 @@ def event_schema(model: type[EventData]) -> dict[str, Any]:
     schema["properties"]["schemaversion"]["const"] = model.schema_version
     return {
         "$schema": DRAFT,
-        "$id": model.data_schema_uri(),
+        "$id": model.schema_urn(),
         "title": model.event_type,
         "description": (model.__doc__ or "").strip().splitlines()[0] if model.__doc__ else model.event_type,
         "x-siaga-topic": model.topic,

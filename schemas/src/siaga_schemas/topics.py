@@ -12,9 +12,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-__all__ = ["TOPICS", "TopicSpec", "dead_letter_topic", "topic"]
+__all__ = [
+    "DEAD_LETTER_PARTITIONS",
+    "DEAD_LETTER_RETENTION_MS",
+    "TOPICS",
+    "TopicSpec",
+    "dead_letter_topic",
+    "topic",
+]
 
 DAY_MS = 24 * 3600 * 1000
+DEAD_LETTER_PARTITIONS = 1
+"""A dead-letter topic has one partition: it is read by people and tools, in the order letters came."""
+DEAD_LETTER_RETENTION_MS = 90 * DAY_MS
 
 
 @dataclass(frozen=True, slots=True)

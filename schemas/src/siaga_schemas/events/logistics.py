@@ -164,6 +164,8 @@ class _ShipmentEvent(_LogisticsEvent):
 
 @registry.register
 class ShipmentPlanned(_ShipmentEvent):
+    """A shipment (one leg of a distribution plan) was planned."""
+
     event_type: ClassVar[str] = "siaga.logistics.shipment-planned"
 
     plan_id: Identifier = Field(description="Distribution plan.", examples=["plan-pilkada2024-65.01"])
@@ -186,6 +188,8 @@ class ShipmentPlanned(_ShipmentEvent):
 
 @registry.register
 class ShipmentDispatched(_ShipmentEvent):
+    """A shipment left its origin."""
+
     event_type: ClassVar[str] = "siaga.logistics.shipment-dispatched"
 
     dispatched_at: Timestamp = Field(description="When it left.")
@@ -194,6 +198,8 @@ class ShipmentDispatched(_ShipmentEvent):
 
 @registry.register
 class ShipmentCheckpointPassed(_ShipmentEvent):
+    """A shipment passed a checkpoint on its way (a port, an airport, a warehouse scan)."""
+
     event_type: ClassVar[str] = "siaga.logistics.shipment-checkpoint-passed"
 
     place: str = Field(max_length=200, description="Checkpoint.", examples=["Dermaga Tanjung Selor"])
@@ -224,6 +230,8 @@ class HandoverRecord(BaseModel):
 
 @registry.register
 class ShipmentDelivered(_ShipmentEvent):
+    """A shipment arrived and was handed over, with its proof of delivery per line."""
+
     event_type: ClassVar[str] = "siaga.logistics.shipment-delivered"
 
     delivered_at: Timestamp = Field(description="When it arrived.")
@@ -243,6 +251,8 @@ class ShipmentDelivered(_ShipmentEvent):
 
 @registry.register
 class ShipmentDelayed(_ShipmentEvent):
+    """A shipment's ETA passed without delivery: late against the deadline of its leg."""
+
     event_type: ClassVar[str] = "siaga.logistics.shipment-delayed"
 
     severity: DelaySeverity = Field(description="Severity from the slack to H-1.", examples=["critical"])
@@ -270,6 +280,8 @@ class ShipmentDelayed(_ShipmentEvent):
 
 @registry.register
 class ShipmentDiscrepancyFound(_ShipmentEvent):
+    """Something delivered is short, damaged, wrong or at the wrong destination."""
+
     event_type: ClassVar[str] = "siaga.logistics.shipment-discrepancy-found"
 
     category: DiscrepancyCategory = Field(description="What is wrong.", examples=["damaged"])
@@ -281,6 +293,8 @@ class ShipmentDiscrepancyFound(_ShipmentEvent):
 
 @registry.register
 class RegionAtRisk(_LogisticsEvent):
+    """A region's readiness (share of TPS fully supplied) fell behind its plan curve."""
+
     event_type: ClassVar[str] = "siaga.logistics.region-at-risk"
 
     region: RegionCode = Field(description="Region behind its plan.", examples=["65.01"])
@@ -356,6 +370,8 @@ class ShipmentRerouted(_ShipmentEvent):
 
 @registry.register
 class ShipmentCancelled(_ShipmentEvent):
+    """A shipment was cancelled, with the reason."""
+
     event_type: ClassVar[str] = "siaga.logistics.shipment-cancelled"
 
     cancelled_at: Timestamp = Field(description="When it was cancelled.")

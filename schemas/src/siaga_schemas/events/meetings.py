@@ -193,6 +193,8 @@ class _ActionItemEvent(_MeetingsEvent):
 
 @registry.register
 class ActionItemAssigned(_ActionItemEvent):
+    """An action item from a rakor recommendation was assigned to a party."""
+
     event_type: ClassVar[str] = "siaga.meetings.action-item-assigned"
 
     title: str = Field(
@@ -205,6 +207,8 @@ class ActionItemAssigned(_ActionItemEvent):
 
 @registry.register
 class ActionItemCompleted(_ActionItemEvent):
+    """An action item was reported done."""
+
     event_type: ClassVar[str] = "siaga.meetings.action-item-completed"
 
     completed_at: AwareDatetime = Field(
@@ -218,6 +222,8 @@ class ActionItemCompleted(_ActionItemEvent):
 
 @registry.register
 class ActionItemOverdue(_ActionItemEvent):
+    """An action item passed its due time without being completed."""
+
     event_type: ClassVar[str] = "siaga.meetings.action-item-overdue"
 
     title: str = Field(max_length=500, description="What must be done.", examples=["Monitor ODP"])
@@ -229,6 +235,8 @@ class ActionItemOverdue(_ActionItemEvent):
 
 @registry.register
 class ActionItemCancelled(_ActionItemEvent):
+    """An action item was cancelled."""
+
     event_type: ClassVar[str] = "siaga.meetings.action-item-cancelled"
 
     cancelled_at: AwareDatetime = Field(
@@ -257,6 +265,8 @@ class _ReportEvent(_MeetingsEvent):
 
 @registry.register
 class ReportRequested(_ReportEvent):
+    """A periodic report is due from a region (one obligation of a reporting schedule)."""
+
     event_type: ClassVar[str] = "siaga.meetings.report-requested"
 
     due_at: AwareDatetime = Field(
@@ -269,6 +279,8 @@ class ReportRequested(_ReportEvent):
 
 @registry.register
 class ReportSubmitted(_ReportEvent):
+    """A region submitted (or amended) a periodic report."""
+
     event_type: ClassVar[str] = "siaga.meetings.report-submitted"
 
     submission_id: Identifier = Field(description="This submission.", examples=["sub-0192f5c4"])
@@ -292,6 +304,8 @@ class ReportSubmitted(_ReportEvent):
 
 @registry.register
 class ReportOverdue(_ReportEvent):
+    """A region's periodic report was not submitted by its deadline."""
+
     event_type: ClassVar[str] = "siaga.meetings.report-overdue"
 
     due_at: AwareDatetime = Field(description="The missed due time.", examples=["2020-04-07T09:00:00+07:00"])
@@ -314,8 +328,24 @@ class SubmitReport(EventData):
         max_length=120, description="Operator account or system id.", examples=["kpu-3571-op"]
     )
     values: dict[str, ReportValue] = Field(
-        description="Item values by item key.",
-        examples=[{"local_odp": 46, "local_pdp": 1, "local_confirmed": 1}],
+        description="Item values by item key (every required item of the schedule's template).",
+        examples=[
+            {
+                "voter_education": "Pemberitaan di media daring dan media sosial",
+                "working_arrangement": "duty_rota",
+                "working_arrangement_note": "Piket sehari masuk sehari WFH bagi staf PNS (SE KPU RI 4/2020)",
+                "duty_rota_from": "2020-04-01",
+                "duty_rota_to": "2020-04-07",
+                "staff_odp": 0,
+                "staff_pdp": 0,
+                "staff_confirmed": 0,
+                "local_odp": 46,
+                "local_pdp": 1,
+                "local_confirmed": 1,
+                "local_figures_as_of": "2020-04-06",
+                "local_trend": "up",
+            }
+        ],
     )
 
     def partition_key(self) -> str:

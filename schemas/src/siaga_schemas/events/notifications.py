@@ -49,6 +49,8 @@ class _AlertEvent(EventData):
 
 @registry.register
 class AlertRaised(_AlertEvent):
+    """An alert was raised from a Siaga event or from Prometheus Alertmanager."""
+
     event_type: ClassVar[str] = "siaga.notifications.alert-raised"
 
     severity: Severity = Field(description="Severity.", examples=["critical"])
@@ -70,6 +72,8 @@ class AlertRaised(_AlertEvent):
 
 @registry.register
 class AlertEscalated(_AlertEvent):
+    """An unacknowledged alert went up to the next level of its escalation chain."""
+
     event_type: ClassVar[str] = "siaga.notifications.alert-escalated"
 
     step: int = Field(ge=0, description="Escalation step reached (0 is the first).", examples=[1])
@@ -81,6 +85,8 @@ class AlertEscalated(_AlertEvent):
 
 @registry.register
 class AlertAcknowledged(_AlertEvent):
+    """Someone on duty acknowledged an alert; its escalation stops."""
+
     event_type: ClassVar[str] = "siaga.notifications.alert-acknowledged"
 
     acknowledged_by: str = Field(max_length=120, description="Account.", examples=["kpu-65-coordinator"])
@@ -90,6 +96,8 @@ class AlertAcknowledged(_AlertEvent):
 
 @registry.register
 class AlertResolved(_AlertEvent):
+    """An alert's condition cleared (or it was resolved by hand)."""
+
     event_type: ClassVar[str] = "siaga.notifications.alert-resolved"
 
     resolved_at: Timestamp = Field(description="When.")
@@ -113,6 +121,8 @@ class _NotificationEvent(_AlertEvent):
 
 @registry.register
 class NotificationDelivered(_NotificationEvent):
+    """A notification of an alert reached its channel (webhook, e-mail, Telegram, topic)."""
+
     event_type: ClassVar[str] = "siaga.notifications.notification-delivered"
 
     delivered_at: Timestamp = Field(description="When the channel accepted it.")
@@ -120,6 +130,8 @@ class NotificationDelivered(_NotificationEvent):
 
 @registry.register
 class NotificationFailed(_NotificationEvent):
+    """A notification of an alert could not be delivered after its retries."""
+
     event_type: ClassVar[str] = "siaga.notifications.notification-failed"
 
     failed_at: Timestamp = Field(description="When.")

@@ -168,12 +168,16 @@ def make_submission_decider(clock: Clock) -> Callable[[Doc | None, AnyEnvelope],
                 f"period_id: no report of schedule {data.schedule_id} has been requested from "
                 f"{data.region} for period {data.period_id}"
             )
+        ob = Obligation.model_validate(doc)
+        submission_id = f"sub-{envelope.id}"
+        if any(v.submission_id == submission_id for v in ob.versions):
+            return Decision(state=None)  # the same event re-sent (a replay of its id): already a version
         try:
             updated, event = submit_report(
-                Obligation.model_validate(doc),
+                ob,
                 data.values,
                 submitted_by=data.submitted_by,
-                submission_id=f"sub-{envelope.id}",
+                submission_id=submission_id,
                 channel="event",
                 now=clock.now(),
             )

@@ -412,11 +412,8 @@ async def test_the_store_counts_what_its_cache_answered_and_what_it_read_and_wro
     assert registry.get_sample_value("siaga_store_written_bytes_total", labels) == store.written_bytes
 
 
-async def test_the_relay_publishes_a_small_journal_between_the_slices_of_a_large_one_keeping_key_order() -> (
-    None
-):
-    """The events of a sweep are not held behind a consumer batch's thousands; the same key stays in order."""
-    sent: list[str] = []
+def _recording_enqueue(sent: list[str]) -> Any:
+    """An enqueue that records each value it is handed, acknowledged at once."""
 
     async def enqueue(topic: str, key: bytes, value: bytes, headers: dict[str, str]) -> Any:
         sent.append(value.decode())
@@ -426,11 +423,23 @@ async def test_the_relay_publishes_a_small_journal_between_the_slices_of_a_large
 
         return ack()
 
-    def entries(journal: str, keys: list[str]) -> list[OutboxEntry]:
-        return [
-            OutboxEntry(id=f"{journal}-{i}", topic=TOPIC, key=k, value=f"{journal}-{i}", type="t", j=journal)
-            for i, k in enumerate(keys)
-        ]
+    return enqueue
+
+
+def _journal_entries(journal: str, keys: list[str]) -> list[OutboxEntry]:
+    return [
+        OutboxEntry(id=f"{journal}-{i}", topic=TOPIC, key=k, value=f"{journal}-{i}", type="t", j=journal)
+        for i, k in enumerate(keys)
+    ]
+
+
+async def test_the_relay_publishes_a_small_journal_between_the_slices_of_a_large_one_keeping_key_order() -> (
+    None
+):
+    """The events of a sweep are not held behind a consumer batch's thousands; the same key stays in order."""
+    sent: list[str] = []
+    enqueue = _recording_enqueue(sent)
+    entries = _journal_entries
 
     journals = FakeCollection("_outbox_journal")
     no_collections: dict[str, FakeCollection] = {}
@@ -461,20 +470,8 @@ async def test_a_sweeps_journal_is_published_in_the_next_round_however_many_batc
     """Twelve consumer batches of 500 events are more than a round; the sweep queued after them goes out in
     the first round, and a small journal sharing a key with a batch still waits for that batch."""
     sent: list[str] = []
-
-    async def enqueue(topic: str, key: bytes, value: bytes, headers: dict[str, str]) -> Any:
-        sent.append(value.decode())
-
-        async def ack() -> None:
-            return None
-
-        return ack()
-
-    def entries(journal: str, keys: list[str]) -> list[OutboxEntry]:
-        return [
-            OutboxEntry(id=f"{journal}-{i}", topic=TOPIC, key=k, value=f"{journal}-{i}", type="t", j=journal)
-            for i, k in enumerate(keys)
-        ]
+    enqueue = _recording_enqueue(sent)
+    entries = _journal_entries
 
     no_collections: dict[str, FakeCollection] = {}
     relay = OutboxRelay(

@@ -29,15 +29,12 @@ CHUNK = 1024 * 1024
 
 
 def _serve() -> int:
-    import uvicorn
-    from siaga_runtime import configure_logging
+    from siaga_runtime.serve import serve
 
     from .app import build_app
     from .settings import LogisticsSettings
 
-    settings = LogisticsSettings()
-    configure_logging(settings.service_name, settings.log_level, json_logs=settings.log_json)
-    uvicorn.run(build_app(settings), host=settings.http_host, port=settings.http_port, log_config=None)
+    serve(build_app, LogisticsSettings())
     return 0
 
 

@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import uvicorn
-from siaga_runtime import configure_logging
+from siaga_runtime.serve import serve
 
 from .app import build_app
 from .settings import MeetingsSettings
 
 
 def main() -> None:
-    settings = MeetingsSettings()
-    configure_logging(settings.service_name, settings.log_level, json_logs=settings.log_json)
-    uvicorn.run(build_app(settings), host=settings.http_host, port=settings.http_port, log_config=None)
+    serve(build_app, MeetingsSettings())
 
 
 if __name__ == "__main__":

@@ -1,0 +1,23 @@
+"""``python -m siaga_<service>``: every service is served the same way, with its JSON logs configured first."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TypeVar
+
+import uvicorn
+from fastapi import FastAPI
+
+from .logs import configure_logging
+from .settings import RuntimeSettings
+
+__all__ = ["serve"]
+
+S = TypeVar("S", bound=RuntimeSettings)
+
+
+def serve(build_app: Callable[[S], FastAPI], settings: S) -> None:
+    """Configure logging from ``settings``, build the app and serve it with uvicorn until stopped (uvicorn's
+    own log configuration is left off, so its lines go through the service's JSON handler)."""
+    configure_logging(settings.service_name, settings.log_level, json_logs=settings.log_json)
+    uvicorn.run(build_app(settings), host=settings.http_host, port=settings.http_port, log_config=None)

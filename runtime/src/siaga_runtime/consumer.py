@@ -33,7 +33,7 @@ from .logs import bind
 from .metrics import RuntimeMetrics
 from .records import ApplyResult, BeforeWrite, Position, Routed
 
-__all__ = ["Applier", "BatchPipeline", "Projection", "TransientRetry"]
+__all__ = ["AnyProjection", "Applier", "BatchPipeline", "Projection", "TransientRetry"]
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +70,25 @@ class Projection(Generic[D]):
     store: Applier[D]
     route: Callable[[AnyEnvelope], str | None]
     decide: D
+
+    async def apply(self, items: Sequence[Routed], before_write: BeforeWrite | None = None) -> ApplyResult:
+        """Apply routed events through the store with this projection's decide (and name as its scope)."""
+        return await self.store.apply(items, self.decide, scope=self.name, before_write=before_write)
+
+
+class AnyProjection(Protocol):
+    """A projection of any decide type, as the pipeline sees it: ``Projection[D]`` ties its store to its
+    decide type; what consumes a topic only names it, routes events and applies them."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def route(self) -> Callable[[AnyEnvelope], str | None]: ...
+
+    async def apply(
+        self, items: Sequence[Routed], before_write: BeforeWrite | None = None
+    ) -> ApplyResult: ...
 
 
 class TransientRetry:
@@ -127,7 +146,7 @@ class BatchPipeline:
         self,
         *,
         service: str,
-        projections: Sequence[Projection[Any]],  # each its own decide type: no common one but Any
+        projections: Sequence[AnyProjection],
         dead_letters: DeadLetterSink,
         metrics: RuntimeMetrics,
         retry: TransientRetry,
@@ -227,14 +246,12 @@ class BatchPipeline:
         return self._letter(record, reason, type(exc).__name__, str(exc))
 
     async def _apply(
-        self, projection: Projection[Any], items: list[Routed], before_write: BeforeWrite
+        self, projection: AnyProjection, items: list[Routed], before_write: BeforeWrite
     ) -> ApplyResult:
         """Apply the batch; if a write keeps failing for a non-transient reason, isolate the culprit."""
 
         async def apply(batch: list[Routed]) -> ApplyResult:
-            return await projection.store.apply(
-                batch, projection.decide, scope=projection.name, before_write=before_write
-            )
+            return await projection.apply(batch, before_write)
 
         try:
             return await self.retry.run(partial(apply, items), projection.name)

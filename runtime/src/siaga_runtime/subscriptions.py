@@ -16,7 +16,7 @@ from faststream.kafka import KafkaBroker, KafkaMessage
 from siaga_schemas import Envelope, EventData, TopicSpec, dead_letter_topic, registry
 from siaga_schemas.topics import DEAD_LETTER_PARTITIONS, DEAD_LETTER_RETENTION_MS
 
-from .consumer import BatchPipeline, Projection, TransientRetry
+from .consumer import AnyProjection, BatchPipeline, TransientRetry
 from .deadletter import DeadLetterSink
 from .logs import bind
 from .metrics import RuntimeMetrics
@@ -78,7 +78,7 @@ class TopicWiring:
     def subscribe(
         self,
         spec: TopicSpec,
-        projections: Sequence[Projection[Any]],
+        projections: Sequence[AnyProjection],
         *,
         accept: set[str] | None = None,
         description: str | None = None,

@@ -9,7 +9,8 @@ from typing import Any
 
 import httpx
 from fastapi import FastAPI
-from siaga_runtime import Clock, DueIndex, Projection, ServiceRuntime, make_http_app
+from siaga_runtime import Clock, DueIndex, ServiceRuntime, make_http_app
+from siaga_runtime.consumer import AnyProjection
 from siaga_schemas import Envelope
 from siaga_schemas.events.notifications import AlertNotification
 from siaga_schemas.topics import LOGISTICS_EVENTS, MEETINGS_EVENTS, NOTIFICATIONS_ALERTS, NOTIFICATIONS_EVENTS
@@ -84,7 +85,7 @@ class Channels:
 def _subscribe(runtime: ServiceRuntime, stores: Stores, config: RoutingConfig, timers: DueIndex) -> None:
     """The projections of the consumed topics, in order (the timers after the writes they point at)."""
     fanout = handlers.route_count(config)
-    projections: list[Projection[Any]] = [
+    projections: list[AnyProjection] = [
         handlers.alert_projection(stores, config, runtime.clock),
         handlers.notice_projection(stores, config, runtime.clock),
         *handlers.group_projections(stores, config, runtime.clock, fanout),

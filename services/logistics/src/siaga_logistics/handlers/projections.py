@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
 
 from siaga_runtime import AggregateStore, ApplyResult, Change, Decide, Decision, Doc, Projection, Routed
+from siaga_runtime.consumer import AnyProjection
 from siaga_runtime.records import BeforeWrite
 from siaga_schemas import AnyEnvelope
 from siaga_schemas.events import logistics as ev
@@ -244,7 +244,7 @@ def _route_eta(event: AnyEnvelope) -> str | None:
     return leg_ref(data.shipment_id).doc_id
 
 
-def own_event_projections(stores: Stores) -> list[Projection[Any]]:  # each with its own decide type
+def own_event_projections(stores: Stores) -> list[AnyProjection]:  # each with its own decide type
     rollup = ReadinessRollup(stores.readiness)
     return [
         Projection("readiness", rollup, rollup.route, None),

@@ -121,6 +121,15 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def plain_text(mail: Any) -> str:
+    """The text/plain part of a received e-mail (they are multipart/alternative: plain text and HTML)."""
+    return str(mail.get_body(preferencelist=("plain",)).get_content())
+
+
+def html_text(mail: Any) -> str:
+    return str(mail.get_body(preferencelist=("html",)).get_content())
+
+
 class Inbox:
     """Mail received by the loopback SMTP server (aiosmtpd)."""
 

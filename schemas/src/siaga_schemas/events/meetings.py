@@ -253,6 +253,12 @@ class _ReportEvent(_MeetingsEvent):
         examples=["sch-kpu-jatim:35.71:2020-04-07"],
     )
     schedule_id: Identifier = Field(description="Reporting schedule.", examples=["sch-kpu-jatim"])
+    schedule_title: str | None = Field(
+        None,
+        max_length=300,
+        description="Title of the reporting schedule, for messages to people.",
+        examples=["Laporan vidcon Selasa/Jumat"],
+    )
     template_id: Identifier = Field(description="Report template.", examples=["tpl-kpu-covid-2020"])
     region: RegionCode = Field(description="Obligated region.", examples=["35.71"])
     period_id: str = Field(

@@ -30,6 +30,7 @@ class Channel(StrEnum):
     EMAIL = "email"
     TELEGRAM = "telegram"
     TOPIC = "topic"
+    WHATSAPP = "whatsapp"
 
 
 class _AlertEvent(EventData):
@@ -92,6 +93,11 @@ class AlertAcknowledged(_AlertEvent):
     acknowledged_by: str = Field(max_length=120, description="Account.", examples=["kpu-65-coordinator"])
     comment: str | None = Field(None, max_length=2000, description="Comment.", examples=["Speedboat dikirim"])
     acknowledged_at: Timestamp = Field(description="When.")
+    until_resolved: bool = Field(
+        False,
+        description="Muted until it resolves: no reminders either (a re-fire after it resolves notifies again).",
+        examples=[False],
+    )
 
 
 @registry.register

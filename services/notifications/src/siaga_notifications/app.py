@@ -16,8 +16,16 @@ from siaga_schemas.events.notifications import AlertNotification
 from siaga_schemas.topics import LOGISTICS_EVENTS, MEETINGS_EVENTS, NOTIFICATIONS_ALERTS, NOTIFICATIONS_EVENTS
 
 from . import handlers
-from .api import make_admin_router, make_alertmanager_router, make_alerts_router
-from .channels import ChannelSender, EmailSender, TelegramSender, TopicSender, WebhookSender
+from .api import make_admin_router, make_alertmanager_router, make_alerts_router, make_public_router
+from .channels import (
+    ActionLinks,
+    ChannelSender,
+    EmailSender,
+    TelegramSender,
+    TopicSender,
+    WebhookSender,
+    WhatsAppSender,
+)
 from .config import load_routing
 from .domain.routing import CHANNELS, RoutingConfig
 from .domain.sources import RAISING, RESOLVING
@@ -29,8 +37,14 @@ from .workers import DeliveryWorker, Engine
 __all__ = ["build_app"]
 
 DESCRIPTION = """Alerts from Siaga's logistics and meetings events and from Prometheus Alertmanager: routing,
-grouping, inhibition, silences, escalation chains with acknowledgement, and delivery by signed webhook, e-mail,
-Telegram and the siaga.notifications.alerts.v1 topic, with a durable audit log of every notification.
+grouping, inhibition, silences, escalation chains with acknowledgement (plain, or muted until the alert resolves), and delivery by signed
+webhook, e-mail, Telegram, WhatsApp and the siaga.notifications.alerts.v1 topic, with a durable audit log of
+every notification.
+
+Every firing notification carries signed, single-use acknowledge links bound to the alert and the
+recipient (``/public/ack/{token}``: a page, then a form POST), and Telegram and WhatsApp messages carry
+buttons answered through ``/public/telegram/webhook`` and ``/public/whatsapp/webhook``. These public
+endpoints authenticate what they carry instead of a bearer token and are described in the README.
 
 Auth: bearer token. Operators act for their own region; organisers within theirs (contacts need organiser);
 readers read within theirs. Alerts without a region are national."""
@@ -70,6 +84,12 @@ class Channels:
                 starttls=s.smtp_starttls,
                 timeout=s.channel_timeout_s,
             ),
+            "whatsapp": WhatsAppSender(
+                httpx.AsyncClient(timeout=timeout),
+                s.whatsapp_base_url,
+                s.whatsapp_phone_number_id,
+                s.whatsapp_token.get_secret_value() if s.whatsapp_token else None,
+            ),
             "topic": TopicSender(),
         }
 
@@ -103,6 +123,7 @@ def _workers(
     channels: Channels,
     metrics: NotificationMetrics,
     bucket: timedelta,
+    links: ActionLinks,
 ) -> list[DeliveryWorker]:
     """One delivery worker per channel, each with its own due index, rate limit and loop."""
     owner = f"{settings.service_name}-{uuid.uuid4().hex[:12]}"
@@ -123,6 +144,7 @@ def _workers(
             timers=runtime.due_index(f"due_{name}", bucket=bucket),
             full_scan_interval_s=settings.full_scan_interval_s,
             metrics=metrics,
+            links=links,
         )
         workers.append(worker)
         runtime.every(settings.delivery_poll_s, worker.run_once, f"deliver-{name}")
@@ -145,6 +167,7 @@ def build_app(
         deliveries=runtime.store("deliveries"),
         silences=runtime.store("silences"),
         contacts=runtime.store("contacts"),
+        tokens=runtime.store("ack_tokens"),
     )
     runtime.publisher(NOTIFICATIONS_EVENTS)
     runtime.publisher(NOTIFICATIONS_ALERTS, schema=AlertNotificationEnvelope)
@@ -170,7 +193,10 @@ def build_app(
         metrics=metrics,
     )
     runtime.every(settings.sweep_interval_s, engine.tick, "notifications-sweep")
-    workers.extend(_workers(runtime, settings, stores, channels, metrics, bucket))
+    links = ActionLinks(
+        settings.ack_link_secret.get_secret_value().encode(), settings.public_url, settings.ack_link_ttl_s
+    )
+    workers.extend(_workers(runtime, settings, stores, channels, metrics, bucket, links))
     app = make_http_app(
         runtime,
         title="Siaga notifications",
@@ -179,6 +205,7 @@ def build_app(
             make_alerts_router(stores, runtime.clock),
             make_admin_router(stores, runtime.clock),
             make_alertmanager_router(stores, engine, config, runtime.clock),
+            make_public_router(stores, runtime.clock, settings, channels.get),
         ],
         on_startup=[channels.open],
         on_shutdown=[channels.close],

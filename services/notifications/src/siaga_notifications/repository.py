@@ -18,6 +18,8 @@ class Stores:
     deliveries: AggregateStore
     silences: AggregateStore
     contacts: AggregateStore
+    tokens: AggregateStore
+    """Used acknowledge-link tokens, by token id (single use)."""
 
 
 def readable(principal: Principal, region: str | None) -> bool:

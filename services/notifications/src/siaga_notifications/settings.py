@@ -52,3 +52,29 @@ class NotificationsSettings(RuntimeSettings):
     )
     telegram_base_url: str = Field("http://127.0.0.1:8081", description="Telegram-bot-compatible API base.")
     telegram_token: SecretStr | None = Field(None, description="Bot token.")
+    telegram_webhook_secret: SecretStr | None = Field(
+        None,
+        description="Secret token Telegram sends in X-Telegram-Bot-Api-Secret-Token with each update "
+        "(set with setWebhook); callbacks without it are refused.",
+    )
+    whatsapp_base_url: str = Field(
+        "http://127.0.0.1:8082/v21.0", description="WhatsApp Cloud API base, up to the version segment."
+    )
+    whatsapp_phone_number_id: str | None = Field(None, description="WhatsApp Business phone number id.")
+    whatsapp_token: SecretStr | None = Field(None, description="WhatsApp Cloud API access token.")
+    whatsapp_app_secret: SecretStr | None = Field(
+        None, description="App secret: the key of the X-Hub-Signature-256 HMAC on incoming webhooks."
+    )
+    whatsapp_verify_token: SecretStr | None = Field(
+        None, description="The hub.verify_token of the webhook subscription handshake."
+    )
+    public_url: str = Field(
+        "http://127.0.0.1:8103",
+        description="Public base URL of this service, for the acknowledge links in messages.",
+    )
+    ack_link_secret: SecretStr = Field(
+        SecretStr("change-me-too"), description="HMAC-SHA256 key signing the acknowledge links."
+    )
+    ack_link_ttl_s: float = Field(
+        24 * 3600.0, gt=0, description="How long an acknowledge link stays valid after it is sent."
+    )

@@ -52,6 +52,7 @@ class Obligation(BaseModel):
 
     obligation_id: str
     schedule_id: str
+    schedule_title: str | None = None
     template_id: str
     institution: Institution
     region: str
@@ -80,6 +81,7 @@ def new_obligation(
     return Obligation(
         obligation_id=obligation_id(schedule.schedule_id, region, period.period_id),
         schedule_id=schedule.schedule_id,
+        schedule_title=schedule.title,
         template_id=template.template_id,
         institution=schedule.obligated.institution,
         region=region,
@@ -95,6 +97,7 @@ def _base(ob: Obligation) -> dict[str, Any]:
     return {
         "obligation_id": ob.obligation_id,
         "schedule_id": ob.schedule_id,
+        "schedule_title": ob.schedule_title,
         "template_id": ob.template_id,
         "region": ob.region,
         "period_id": ob.period_id,

@@ -161,7 +161,7 @@ def make_admin_router(stores: Stores, clock: Clock) -> APIRouter:
     async def list_deliveries(
         principal: Who,
         state: Annotated[str | None, Query(pattern=r"^(pending|delivered|failed)$")] = None,
-        channel: Annotated[str | None, Query(pattern=r"^(email|webhook|telegram|topic)$")] = None,
+        channel: Annotated[str | None, Query(pattern=r"^(email|webhook|telegram|whatsapp|topic)$")] = None,
         contact_id: Annotated[str | None, Query(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,119}$")] = None,
         fingerprint: Annotated[str | None, Query(pattern=r"^[0-9a-f]{16,64}$")] = None,
         limit: Annotated[int, Query(ge=1, le=5000)] = 500,

@@ -28,6 +28,16 @@ class Comment(BaseModel):
     )
 
 
+class Acknowledgement(Comment):
+    until_resolved: bool = Field(
+        False,
+        description="Also mute the alert until it resolves: no reminders (repeat_interval) meanwhile. A plain "
+        "acknowledgement stops the escalation but the alert stays in the reminders; either way, a re-fire "
+        "after it resolves notifies again. Allowed on an alert acknowledged plainly, to mute it.",
+        examples=[True],
+    )
+
+
 def make_alerts_router(stores: Stores, clock: Clock) -> APIRouter:
     router = APIRouter(prefix="/alerts", tags=["alerts"])
 
@@ -80,15 +90,22 @@ def make_alerts_router(stores: Stores, clock: Clock) -> APIRouter:
 
     @router.post(
         "/{fingerprint}/acknowledge",
-        summary="Acknowledge: stops the escalation chain",
+        summary="Acknowledge: stops the escalation chain (until_resolved: mutes it until it resolves)",
         response_model=AlertView,
     )
-    async def acknowledge(fingerprint: Fingerprint, principal: Responder, body: Comment) -> dict[str, Any]:
+    async def acknowledge(
+        fingerprint: Fingerprint, principal: Responder, body: Acknowledgement
+    ) -> dict[str, Any]:
         doc = await load(fingerprint, principal)
         if doc["status"] == AlertStatus.RESOLVED:
             raise HTTPException(status.HTTP_409_CONFLICT, f"alert {fingerprint} is already resolved")
         stored = await commands.acknowledge_alert(
-            stores, fingerprint, clock.now(), principal.subject, body.comment
+            stores,
+            fingerprint,
+            clock.now(),
+            principal.subject,
+            body.comment,
+            until_resolved=body.until_resolved,
         )
         assert stored is not None
         return {**strip_reserved(stored), "fingerprint": fingerprint}

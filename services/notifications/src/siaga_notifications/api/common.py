@@ -80,6 +80,9 @@ class AlertView(_View):
     acknowledged_at: datetime | None
     acknowledged_by: str | None
     ack_comment: str | None
+    ack_until_resolved: bool = Field(
+        False, description="Acknowledged and muted until it resolves (no reminders meanwhile)."
+    )
     resolved_at: datetime | None
     resolved_by: str | None
     resolve_reason: str | None
@@ -101,6 +104,7 @@ class DeliveryView(_View):
     title: str
     alert_ids: list[str]
     firing_count: int
+    acknowledged_count: int = Field(0, description="Acknowledged alerts listed in a reminder.")
     resolved_count: int
     state: str = Field(description="pending, delivered or failed.")
     attempts: int

@@ -1,12 +1,17 @@
-"""Delivery channels behind one protocol: signed webhook, SMTP e-mail, Telegram-compatible HTTP, Kafka topic."""
+"""Delivery channels behind one protocol: signed webhook, SMTP e-mail, Telegram-compatible HTTP, WhatsApp
+Cloud API, Kafka topic; and the acknowledge links they carry."""
 
 from .base import ChannelError, ChannelSender, Outgoing
 from .email import EmailSender
+from .links import Action, ActionLinks, ack_path
 from .telegram import TelegramSender
 from .topic import TopicSender
 from .webhook import WebhookSender, sign
+from .whatsapp import WhatsAppSender
 
 __all__ = [
+    "Action",
+    "ActionLinks",
     "ChannelError",
     "ChannelSender",
     "EmailSender",
@@ -14,5 +19,7 @@ __all__ = [
     "TelegramSender",
     "TopicSender",
     "WebhookSender",
+    "WhatsAppSender",
+    "ack_path",
     "sign",
 ]

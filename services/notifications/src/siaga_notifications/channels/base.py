@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
+
+from .links import Action
 
 __all__ = ["ChannelError", "ChannelSender", "Outgoing"]
 
@@ -18,6 +20,8 @@ class Outgoing:
     body: str
     language: str
     payload: dict[str, Any]
+    actions: list[Action] = field(default_factory=list)
+    """Signed acknowledge links, one per alert the recipient can act on (firing notifications only)."""
 
 
 class ChannelError(Exception):

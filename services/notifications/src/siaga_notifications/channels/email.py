@@ -1,4 +1,5 @@
-"""E-mail over SMTP (aiosmtplib). The Message-ID is derived from the notification id, so a mail server or
+"""E-mail over SMTP (aiosmtplib), multipart/alternative (plain text and HTML, both with the acknowledge
+links). The Message-ID is derived from the notification id, so a mail server or
 client can recognise a repeated delivery."""
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from email.utils import formatdate
 import aiosmtplib
 
 from .base import ChannelError, Outgoing
+from .text import actions_text, email_html
 
 __all__ = ["EmailSender"]
 
@@ -46,7 +48,9 @@ class EmailSender:
         mail["Message-ID"] = f"<{message.notification_id}@siaga>"
         mail["X-Siaga-Notification-Id"] = message.notification_id
         mail["Content-Language"] = message.language
-        mail.set_content(message.body)
+        links = actions_text(message)
+        mail.set_content(f"{message.body}\n\n{links}\n" if links else f"{message.body}\n")
+        mail.add_alternative(email_html(message), subtype="html")  # multipart/alternative: plain, then HTML
         try:
             await aiosmtplib.send(
                 mail,

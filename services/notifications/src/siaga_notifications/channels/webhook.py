@@ -1,5 +1,6 @@
 """Signed webhooks: ``X-Siaga-Signature: sha256=<hex HMAC-SHA256 of "<timestamp>.<body>">`` with the
-timestamp in ``X-Siaga-Timestamp`` (receivers reject stale timestamps to stop replays)."""
+timestamp in ``X-Siaga-Timestamp`` (receivers reject stale timestamps to stop replays). A firing
+notification's ``actions`` carry each alert's signed ``acknowledge_url`` (bound to the contact)."""
 
 from __future__ import annotations
 
@@ -31,7 +32,19 @@ class WebhookSender:
         url = self._default_url if message.address in (None, "default") else message.address
         if not url:
             raise ChannelError("no webhook URL configured", retryable=False)
-        body = json.dumps(message.payload, ensure_ascii=False, default=str).encode()
+        payload = {
+            **message.payload,
+            "actions": [
+                {
+                    "fingerprint": a.fingerprint,
+                    "label": a.label,
+                    "acknowledge_url": a.url,
+                    "expires_at": a.expires_at.isoformat(),
+                }
+                for a in message.actions
+            ],
+        }
+        body = json.dumps(payload, ensure_ascii=False, default=str).encode()
         timestamp = str(int(time.time()))
         headers = {
             "Content-Type": "application/json",

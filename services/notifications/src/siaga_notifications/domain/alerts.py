@@ -107,6 +107,7 @@ def apply_signal(
         "acknowledged_at": None,
         "acknowledged_by": None,
         "ack_comment": None,
+        "ack_until_resolved": False,
         "resolved_at": None,
         "resolved_by": None,
         "resolve_reason": None,
@@ -138,24 +139,49 @@ def _rank(severity: str) -> int:
     return {"info": 0, "warning": 1, "critical": 2}.get(str(severity), 1)
 
 
-def acknowledge(doc: Doc, now: datetime, by: str, comment: str | None) -> Decision:
-    if doc["status"] != AlertStatus.FIRING:
+def acknowledge(
+    doc: Doc,
+    now: datetime,
+    by: str,
+    comment: str | None,
+    *,
+    until_resolved: bool = False,
+    via: str = "api",
+    contact_id: str | None = None,
+) -> Decision:
+    """Stop the escalation. ``until_resolved`` also mutes the reminders until the alert resolves; an alert
+    acknowledged plainly can still be muted that way (a second acknowledgement, recorded as such)."""
+    status = doc["status"]
+    if status == AlertStatus.RESOLVED:
         return Decision(state=None)
+    if status == AlertStatus.ACKNOWLEDGED and (not until_resolved or doc.get("ack_until_resolved")):
+        return Decision(state=None)
+    entry = {
+        "at": now,
+        "action": "acknowledged" if status == AlertStatus.FIRING else "muted-until-resolved",
+        "by": by,
+        "comment": comment,
+        "until_resolved": until_resolved,
+        "via": via,
+    }
+    if contact_id is not None:
+        entry["contact_id"] = contact_id  # the recipient whose link or button it was
     state = {
         **doc,
         "status": AlertStatus.ACKNOWLEDGED.value,
-        "acknowledged_at": now,
-        "acknowledged_by": by,
-        "ack_comment": comment,
+        "ack_until_resolved": until_resolved,
         "esc": {**doc["esc"], "next_due_at": None},
-        "history": _history(doc, {"at": now, "action": "acknowledged", "by": by, "comment": comment}),
+        "history": _history(doc, entry),
     }
+    if status == AlertStatus.FIRING:
+        state.update(acknowledged_at=now, acknowledged_by=by, ack_comment=comment)
     event = ev.AlertAcknowledged(
         alert_id=doc["alert_id"],
         fingerprint=doc["fingerprint"],
         acknowledged_by=by[:120],
         comment=comment,
         acknowledged_at=now,
+        until_resolved=until_resolved,
     )
     return Decision(state=state, emit=[event])
 

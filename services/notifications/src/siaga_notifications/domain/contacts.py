@@ -32,6 +32,12 @@ class ContactChannels(BaseModel):
         description="Telegram chat id.",
         examples=["-1001234567"],
     )
+    whatsapp: str | None = Field(
+        None,
+        pattern=r"^[1-9][0-9]{7,14}$",
+        description="WhatsApp number, international format without '+' (the Cloud API's 'to').",
+        examples=["6281234567890"],
+    )
 
 
 class Contact(BaseModel):

@@ -13,7 +13,7 @@ from siaga_schemas.decision import Decision, Doc
 from .contacts import Contact, resolve_contacts
 from .deliveries import new_delivery
 from .labels import common_region, short_hash
-from .render import render
+from .render import MAX_LISTED, render, summary_of
 from .routing import RoutingConfig
 
 __all__ = ["FlushInput", "flush", "join", "member_key"]
@@ -76,22 +76,35 @@ def flush(doc: Doc | None, inp: FlushInput, now: datetime) -> Decision:
     notified = set(doc.get("last_firing", []))
     firing = [a for a in present.values() if a["status"] == "firing" and a["fingerprint"] not in inp.muted]
     firing_keys = {member_key(a) for a in firing}
+    # acknowledged plainly: no escalation, but still in the reminders (muted until resolved: not even there)
+    acked = [
+        a
+        for a in present.values()
+        if a["status"] == "acknowledged"
+        and not a.get("ack_until_resolved")
+        and a["fingerprint"] not in inp.muted
+    ]
     newly_resolved = [a for a in present.values() if a["status"] == "resolved" and member_key(a) in notified]
     settings = doc["settings"]
     last = doc.get("last_notified_at")
-    repeat_due = bool(firing) and (
-        last is None or last + timedelta(seconds=settings["repeat_interval"]) <= now
-    )
+    interval_over = last is None or last + timedelta(seconds=settings["repeat_interval"]) <= now
+    repeat_due = interval_over and (bool(firing) or (bool(acked) and last is not None))
     notify = bool(firing_keys - notified) or bool(newly_resolved) or repeat_due
     keep = {fp: e for fp, e in members.items() if fp in present and present[fp]["status"] != "resolved"}
     state: Doc = {**doc, "members": keep, "flush_seq": doc.get("flush_seq", 0) + 1}
     if notify:
         seq = doc.get("notify_seq", 0) + 1
-        deliveries = _deliveries(doc, seq, firing, newly_resolved, inp, now)
+        reminded = acked if repeat_due else []
+        deliveries = _deliveries(doc, seq, firing, newly_resolved, inp, now, reminded)
+        still = {
+            member_key(a)
+            for a in present.values()
+            if a["status"] == "acknowledged" and member_key(a) in notified
+        }
         state.update(
             notify_seq=seq,
             last_notified_at=now,
-            last_firing=sorted(firing_keys),
+            last_firing=sorted(firing_keys | still),
             pending_deliveries=[*doc.get("pending_deliveries", []), *deliveries],
         )
     else:
@@ -109,32 +122,47 @@ def _deliveries(
     resolved: list[dict[str, Any]],
     inp: FlushInput,
     now: datetime,
+    acked: list[dict[str, Any]],
 ) -> list[dict[str, Any]]:
-    alerts = firing or resolved
+    alerts = firing or acked or resolved
     region = common_region(a.get("region") for a in alerts)
     institutions = {a.get("institution") for a in alerts}
     institution = institutions.pop() if len(institutions) == 1 else None
     firing = sorted(firing, key=lambda a: a["fingerprint"])
+    acked = sorted(acked, key=lambda a: a["fingerprint"])
     resolved = sorted(resolved, key=lambda a: a["fingerprint"])
+    listed = firing + acked + resolved
     base = {
         "group_id": doc["group_id"],
         "group_key": doc["group_key"],
+        "group_labels": doc.get("group_labels", {}),
         "notify_seq": seq,
         "step": doc["step"],
-        "status": "firing" if firing else "resolved",
+        "status": "firing" if firing or acked else "resolved",
         "severity": max((a["severity"] for a in alerts), key=_rank, default="info"),
         "region": region,
-        "fingerprints": [a["fingerprint"] for a in firing + resolved],
-        "alert_ids": [a["alert_id"] for a in firing + resolved],
+        "fingerprints": [a["fingerprint"] for a in listed],
+        "alert_ids": [a["alert_id"] for a in listed],
         "firing_count": len(firing),
+        "acknowledged_count": len(acked),
         "resolved_count": len(resolved),
     }
     rendered: dict[str, tuple[str, str]] = {}
+    actionable = (firing + acked)[:MAX_LISTED]
 
     def text(lang: str) -> tuple[str, str]:
         if lang not in rendered:
-            rendered[lang] = render(lang, firing=firing, resolved=resolved, region=region, step=doc["step"])
+            rendered[lang] = render(
+                lang, firing=firing, resolved=resolved, region=region, step=doc["step"], acknowledged=acked
+            )
         return rendered[lang]
+
+    def actions(lang: str) -> list[dict[str, Any]]:
+        """What a recipient can act on from the message (an acknowledge link each, signed when sent)."""
+        return [
+            {"fingerprint": a["fingerprint"], "chain_run": a["chain_run"], "label": summary_of(a, lang)[:200]}
+            for a in actionable
+        ]
 
     out: list[dict[str, Any]] = []
     seen: set[tuple[str, str]] = set()
@@ -152,7 +180,7 @@ def _deliveries(
                 title, body = text(contact.language)
                 out.append(
                     new_delivery(
-                        base,
+                        {**base, "actions": actions(contact.language)},
                         channel=channel,
                         contact_id=contact.contact_id,
                         receiver=name,
@@ -188,6 +216,8 @@ def _address(contact: Contact, channel: str) -> str | None:
         return ch.email
     if channel == "telegram":
         return ch.telegram
+    if channel == "whatsapp":
+        return ch.whatsapp
     if channel == "webhook":
         if ch.webhook is not None:
             return str(ch.webhook)

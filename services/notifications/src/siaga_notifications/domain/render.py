@@ -17,10 +17,13 @@ _TEXT = {
         "firing": "{n} peringatan aktif",
         "resolved": "{n} peringatan selesai",
         "more": "... dan {n} lainnya",
+        "acked": "{n} peringatan sudah dikonfirmasi, belum selesai",
         "head_firing": "Aktif",
         "head_resolved": "Selesai",
+        "head_acked": "Pengingat",
+        "reminder": "PENGINGAT",
         "step": "Eskalasi tingkat {n}",
-        "footer": "Konfirmasi (acknowledge) lewat API Siaga: POST /alerts/{{fingerprint}}/acknowledge",
+        "acked_by": "dikonfirmasi oleh {who}",
         "names": {
             "shipment-delayed": "pengiriman terlambat",
             "shipment-discrepancy": "selisih logistik",
@@ -37,10 +40,13 @@ _TEXT = {
         "firing": "{n} alerts firing",
         "resolved": "{n} alerts resolved",
         "more": "... and {n} more",
+        "acked": "{n} alerts acknowledged, not yet resolved",
         "head_firing": "Firing",
         "head_resolved": "Resolved",
+        "head_acked": "Reminder",
+        "reminder": "REMINDER",
         "step": "Escalation level {n}",
-        "footer": "Acknowledge through the Siaga API: POST /alerts/{{fingerprint}}/acknowledge",
+        "acked_by": "acknowledged by {who}",
         "names": {
             "shipment-delayed": "shipments delayed",
             "shipment-discrepancy": "logistics discrepancies",
@@ -54,6 +60,12 @@ _TEXT = {
 }
 
 
+def summary_of(alert: dict[str, Any], language: str) -> str:
+    """An alert's one-line summary in ``language`` (Indonesian when there is none in it)."""
+    summary = alert.get("summary") or {}
+    return str(summary.get(language) or summary.get("id") or alert["alertname"])
+
+
 def render(
     language: str,
     *,
@@ -61,10 +73,13 @@ def render(
     resolved: list[dict[str, Any]],
     region: str | None,
     step: int,
+    acknowledged: list[dict[str, Any]] | None = None,
 ) -> tuple[str, str]:
-    """``(title, body)`` of one notification about a group's firing and newly resolved alerts."""
+    """``(title, body)`` of one notification about a group's firing, newly resolved and (in a reminder)
+    acknowledged alerts. Alerts are named by their summaries (titles and region names, never ids)."""
     t = _TEXT.get(language, _TEXT["id"])
-    alerts = firing or resolved
+    acked = acknowledged or []
+    alerts = firing or acked or resolved
     top = max(
         (a["severity"] for a in alerts),
         key=lambda s: {"info": 0, "warning": 1, "critical": 2}.get(s, 1),
@@ -73,24 +88,31 @@ def render(
     names = sorted({a["alertname"] for a in alerts})
     what = ", ".join(t["names"].get(n, n) for n in names)  # type: ignore[attr-defined]
     place = region_name(region, national=str(t["national"]))
-    status = "[OK]" if not firing else f"[{t['severity'][top]}]"  # type: ignore[index]
-    count = len(firing) if firing else len(resolved)
+    if firing:
+        status = f"[{t['severity'][top]}]"  # type: ignore[index]
+    elif acked:
+        status = f"[{t['reminder']}]"
+    else:
+        status = "[OK]"
+    count = len(alerts)
     title = f"{status} {count} {what} — {place}"
     lines: list[str] = []
     if step:
         lines += [str(t["step"]).format(n=step), ""]
     for head, items, key in (
         (t["head_firing"], firing, "firing"),
+        (t["head_acked"], acked, "acked"),
         (t["head_resolved"], resolved, "resolved"),
     ):
         if not items:
             continue
         lines.append(f"{head}: {str(t[key]).format(n=len(items))}")
         for a in items[:MAX_LISTED]:
-            summary = a.get("summary", {}).get(language) or a.get("summary", {}).get("id", a["alertname"])
-            lines.append(f"- {summary} [{a['fingerprint'][:12]}]")
+            line = f"- {summary_of(a, language)}"
+            if key == "acked" and a.get("acknowledged_by"):
+                line += f" ({str(t['acked_by']).format(who=a['acknowledged_by'])})"
+            lines.append(line)
         if len(items) > MAX_LISTED:
             lines.append(str(t["more"]).format(n=len(items) - MAX_LISTED))
         lines.append("")
-    lines.append(str(t["footer"]))
-    return title[:300], "\n".join(lines)[:8000]
+    return title[:300], "\n".join(lines).rstrip("\n")[:8000]

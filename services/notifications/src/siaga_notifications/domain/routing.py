@@ -54,14 +54,17 @@ class Target(_Model):
     level: TargetLevel = TargetLevel.REGION
 
 
-def _all_channels() -> list[Literal["email", "webhook", "telegram"]]:
-    return ["email", "webhook", "telegram"]
+ChannelName = Literal["email", "webhook", "telegram", "whatsapp"]
+
+
+def _all_channels() -> list[ChannelName]:
+    return ["email", "webhook", "telegram", "whatsapp"]
 
 
 class Receiver(_Model):
     name: str = Field(pattern=NAME)
     targets: list[Target] = Field(default_factory=list)
-    channels: list[Literal["email", "webhook", "telegram"]] = Field(default_factory=_all_channels)
+    channels: list[ChannelName] = Field(default_factory=_all_channels)
     topic: bool = Field(False, description="Also publish on siaga.notifications.alerts.v1.")
 
     @model_validator(mode="after")

@@ -11,6 +11,7 @@ from siaga_schemas.events import logistics as lg
 from siaga_schemas.events import meetings as mt
 
 from .labels import fingerprint, region_labels, region_name
+from .vocabulary import word
 
 __all__ = ["RAISING", "RESOLVING", "AlertSignal", "signal_for"]
 
@@ -95,6 +96,10 @@ def signal_for(env: AnyEnvelope) -> AlertSignal | None:  # noqa: C901 - one bran
     if isinstance(d, lg.ShipmentDelayed):
         sev = Severity.WARNING if d.severity == lg.DelaySeverity.WARNING else Severity.CRITICAL
         hours = d.slack_seconds // 3600
+        mode = d.transport_mode.value if d.transport_mode else None
+        via_id, via_en = (
+            (f" lewat {word('id', 'mode', mode)}", f" by {word('en', 'mode', mode)}") if mode else ("", "")
+        )
         return _raise(
             "shipment-delayed",
             env,
@@ -102,8 +107,8 @@ def signal_for(env: AnyEnvelope) -> AlertSignal | None:  # noqa: C901 - one bran
             sev,
             d.destination_region,
             "kpu",
-            f"Pengiriman {d.shipment_id} ke {_name(d.destination_region)} terlambat (sisa {hours} jam ke H-1)",
-            f"Shipment {d.shipment_id} to {_name(d.destination_region)} is late ({hours} h left to H-1)",
+            f"Pengiriman{via_id} ke {_name(d.destination_region)} terlambat (sisa {hours} jam ke H-1)",
+            f"Shipment{via_en} to {_name(d.destination_region)} is late ({hours} h left to H-1)",
             delay_severity=d.severity.value,
         )
     if isinstance(d, lg.ShipmentDelivered):
@@ -125,10 +130,10 @@ def signal_for(env: AnyEnvelope) -> AlertSignal | None:  # noqa: C901 - one bran
             sev,
             d.destination_region,
             "kpu",
-            f"Selisih logistik ({d.category.value}, {d.item.value}, {d.quantity}) pada {d.shipment_id} "
-            f"di {_name(d.destination_region)}",
-            f"Logistics discrepancy ({d.category.value}, {d.item.value}, {d.quantity}) on {d.shipment_id} "
-            f"in {_name(d.destination_region)}",
+            f"Selisih logistik: {d.quantity} {word('id', 'item', d.item.value)} "
+            f"{word('id', 'category', d.category.value)} pada pengiriman ke {_name(d.destination_region)}",
+            f"Logistics discrepancy: {d.quantity} {word('en', 'item', d.item.value)} "
+            f"{word('en', 'category', d.category.value)} on the shipment to {_name(d.destination_region)}",
         )
     if isinstance(d, lg.RegionAtRisk):
         pct, plan = round(d.readiness * 100), round(d.planned * 100)
@@ -150,8 +155,10 @@ def signal_for(env: AnyEnvelope) -> AlertSignal | None:  # noqa: C901 - one bran
             Severity.WARNING,
             d.region,
             None,
-            f"Laporan {d.schedule_id} periode {d.period_id} dari {_name(d.region)} belum masuk",
-            f"Report {d.schedule_id} for {d.period_id} from {_name(d.region)} is overdue",
+            f'Laporan "{d.schedule_title or "berkala"}" periode {d.period_id} dari {_name(d.region)} '
+            "belum masuk",
+            f'Report "{d.schedule_title or "periodic report"}" for {d.period_id} from {_name(d.region)} '
+            "is overdue",
         )
     if isinstance(d, mt.ReportSubmitted):
         if not d.late:

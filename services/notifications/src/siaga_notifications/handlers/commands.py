@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from functools import partial
+from typing import Any
 
 from siaga_runtime import Decision, Doc
 
@@ -18,6 +19,7 @@ from ..repository import Stores
 
 __all__ = [
     "acknowledge_alert",
+    "claim_token",
     "deactivate_contact",
     "expire_silence",
     "put_contact",
@@ -64,13 +66,39 @@ async def deactivate_contact(stores: Stores, contact_id: str) -> Doc | None:
 
 
 async def acknowledge_alert(
-    stores: Stores, fingerprint: str, now: datetime, by: str, comment: str | None
+    stores: Stores,
+    fingerprint: str,
+    now: datetime,
+    by: str,
+    comment: str | None,
+    *,
+    until_resolved: bool = False,
+    via: str = "api",
+    contact_id: str | None = None,
 ) -> Doc | None:
-    """Acknowledge: stops the escalation chain."""
-    stored, _ = await stores.alerts.mutate(
-        fingerprint, lambda d: rules.acknowledge(d, now, by, comment) if d else Decision(state=None)
-    )
+    """Acknowledge: stops the escalation chain (``until_resolved``: and mutes the reminders until it
+    resolves)."""
+
+    def ack(d: Doc | None) -> Decision:
+        if d is None:
+            return Decision(state=None)
+        return rules.acknowledge(
+            d, now, by, comment, until_resolved=until_resolved, via=via, contact_id=contact_id
+        )
+
+    stored, _ = await stores.alerts.mutate(fingerprint, ack)
     return stored
+
+
+async def claim_token(stores: Stores, token_id: str, claim: dict[str, Any]) -> Doc | None:
+    """Use a single-use token: the first write of its id wins (a guarded insert, so of two clicks at the
+    same moment exactly one gets ``claim`` back as stored); None when someone used it before."""
+
+    def take(d: Doc | None) -> Decision:
+        return Decision(state=claim) if d is None else Decision(state=None)
+
+    stored, _ = await stores.tokens.mutate(token_id, take)
+    return stored if stored is not None and stored.get("nonce") == claim["nonce"] else None
 
 
 async def resolve_alert(

@@ -17,7 +17,7 @@ from datetime import datetime
 from aiolimiter import AsyncLimiter
 from siaga_runtime import AggregateStore, Clock, Doc, DueIndex
 
-from ..channels import ChannelError, ChannelSender, Outgoing
+from ..channels import ActionLinks, ChannelError, ChannelSender, Outgoing
 from ..domain import deliveries as delivery_rules
 from ..domain.labels import region_name
 from ..metrics import NotificationMetrics
@@ -25,7 +25,7 @@ from ..metrics import NotificationMetrics
 log = logging.getLogger(__name__)
 
 
-def outgoing(doc: Doc) -> Outgoing:
+def outgoing(doc: Doc, links: ActionLinks | None = None) -> Outgoing:
     region = doc.get("region")
     payload = {
         "notification_id": doc["notification_id"],
@@ -39,6 +39,7 @@ def outgoing(doc: Doc) -> Outgoing:
         "body": doc["body"],
         "language": doc["language"],
         "firing_count": doc["firing_count"],
+        "acknowledged_count": doc.get("acknowledged_count", 0),
         "resolved_count": doc["resolved_count"],
         "alerts": [
             {"alert_id": a, "fingerprint": f}
@@ -46,7 +47,13 @@ def outgoing(doc: Doc) -> Outgoing:
         ],
     }
     return Outgoing(
-        doc["notification_id"], doc.get("address"), doc["title"], doc["body"], doc["language"], payload
+        doc["notification_id"],
+        doc.get("address"),
+        doc["title"],
+        doc["body"],
+        doc["language"],
+        payload,
+        links.for_delivery(doc) if links is not None else [],
     )
 
 
@@ -75,8 +82,10 @@ class DeliveryWorker:
         timers: DueIndex | None = None,
         full_scan_interval_s: float = 60.0,
         metrics: NotificationMetrics | None = None,
+        links: ActionLinks | None = None,
     ) -> None:
         self.channel = channel
+        self.links = links
         self.store = store
         self.clock = clock
         self.owner = owner
@@ -211,7 +220,7 @@ class DeliveryWorker:
         error: str | None = None
         retryable = True
         try:
-            await asyncio.wait_for(sender.send(outgoing(doc)), self.timeout_s)
+            await asyncio.wait_for(sender.send(outgoing(doc, self.links)), self.timeout_s)
         except ChannelError as exc:
             error, retryable = str(exc), exc.retryable
         except TimeoutError:

@@ -31,6 +31,11 @@ ADMIN = "dev:kemendagri:national:admin"
 T0 = datetime.fromisoformat("2024-11-20T01:00:00+00:00")
 WEBHOOK_SECRET = "test-webhook-secret"
 TELEGRAM_TOKEN = "123456:test-token"
+TELEGRAM_SECRET = "test-telegram-secret-token"
+WHATSAPP_APP_SECRET = "test-whatsapp-app-secret"
+WHATSAPP_VERIFY = "test-whatsapp-verify"
+ACK_SECRET = "test-ack-link-secret"
+PUBLIC_URL = "http://notifications"  # the in-process app's base URL, so a link is followed as it reads
 
 ROUTING = """
 route:

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
-from . import Stack
+from . import Stack, receivers
 from .process import alive, pid_running, port_open, require_free_port, spawn, stop_pidfile, wait_for
 
 __all__ = ["SERVICES", "run", "stop_services"]
@@ -74,6 +74,17 @@ def start_services(stack: Stack, extra_env: dict[str, str] | None = None) -> lis
         "SMTP_PORT": os.environ.get("SIAGA_SMTP_PORT", "8025"),
         "WEBHOOK_URL": f"http://127.0.0.1:{os.environ.get('SIAGA_WEBHOOK_PORT', '8026')}/siaga",
         "WEBHOOK_SECRET": os.environ.get("SIAGA_WEBHOOK_SECRET", "siaga-local-webhook-secret"),
+        # Telegram and WhatsApp: the local receivers speak both APIs' shapes (siaga_devstack.receivers)
+        "TELEGRAM_BASE_URL": f"http://127.0.0.1:{os.environ.get('SIAGA_WEBHOOK_PORT', '8026')}",
+        "TELEGRAM_TOKEN": receivers.TELEGRAM_TOKEN,
+        "TELEGRAM_WEBHOOK_SECRET": "siaga-local-telegram-secret",
+        "WHATSAPP_BASE_URL": f"http://127.0.0.1:{os.environ.get('SIAGA_WEBHOOK_PORT', '8026')}/v21.0",
+        "WHATSAPP_PHONE_NUMBER_ID": receivers.WHATSAPP_PHONE_ID,
+        "WHATSAPP_TOKEN": receivers.WHATSAPP_TOKEN,
+        "WHATSAPP_APP_SECRET": "siaga-local-whatsapp-app-secret",
+        "WHATSAPP_VERIFY_TOKEN": "siaga-local-whatsapp-verify",
+        "PUBLIC_URL": "http://127.0.0.1:8103",
+        "ACK_LINK_SECRET": "siaga-local-ack-link-secret",
         "SIAGA_ROOT": str(stack.paths.root),
     }
     pidfile = stack.paths.pidfile("receivers")
@@ -185,6 +196,7 @@ def print_endpoints(stack: Stack, services: list[Service]) -> None:
         f"  e-mail inbox   {stack.paths.state / 'inbox' / 'mail'}  (SMTP 127.0.0.1:{os.environ.get('SIAGA_SMTP_PORT', '8025')})"
     )
     print(f"  webhook inbox  {stack.paths.state / 'inbox' / 'webhooks.jsonl'}")
+    print(f"  chat inboxes   {stack.paths.state / 'inbox'}/telegram.jsonl, whatsapp.jsonl")
     print(f"  logs           {stack.paths.logs}")
     print(f"  demo token     Authorization: Bearer {ADMIN_TOKEN}", flush=True)
 

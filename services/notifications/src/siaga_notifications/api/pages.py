@@ -69,10 +69,8 @@ _TEXT: dict[str, dict[str, str]] = {
     },
 }
 
-STYLE = (
-    "body{font-family:sans-serif;max-width:36em;margin:1em auto;padding:0 1em;line-height:1.4}"
-    "button{font-size:1em;padding:.6em 1em;margin:.3em 0;width:100%}"
-)
+BODY_STYLE = "font-family:sans-serif;max-width:36em;margin:1em auto;padding:0 1em;line-height:1.4"
+BUTTON_STYLE = "font-size:1em;padding:.6em 1em;margin:.3em 0;width:100%"
 
 
 def text(language: str) -> dict[str, str]:
@@ -84,8 +82,8 @@ def _page(language: str, body: str, status: int) -> HTMLResponse:
     doc = (
         f'<!doctype html><html lang="{html.escape(language)}"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width,initial-scale=1">'
-        f"<title>{html.escape(t['title'])} · Siaga</title><style>{STYLE}</style></head>"
-        f"<body><h1>{html.escape(t['title'])}</h1>{body}</body></html>"
+        f"<title>{html.escape(t['title'])} · Siaga</title></head>"
+        f'<body style="{BODY_STYLE}"><h1>{html.escape(t["title"])}</h1>{body}</body></html>'
     )
     return HTMLResponse(doc, status_code=status, headers=HEADERS)
 
@@ -108,11 +106,9 @@ def confirm_page(alert: dict[str, Any], who: str, language: str) -> HTMLResponse
     t = text(language)
     buttons = ""
     if alert.get("status") == "firing":
-        buttons += f'<button type="submit" name="mode" value="ack">{html.escape(t["ack"])}</button>'
+        buttons += f'<button style="{BUTTON_STYLE}" type="submit" name="mode" value="ack">{html.escape(t["ack"])}</button>'
     if not alert.get("ack_until_resolved"):
-        buttons += (
-            f'<button type="submit" name="mode" value="until_resolved">{html.escape(t["mute"])}</button>'
-        )
+        buttons += f'<button style="{BUTTON_STYLE}" type="submit" name="mode" value="until_resolved">{html.escape(t["mute"])}</button>'
     body = (
         f"<p>{html.escape(t['hello'].format(who=who))}</p>{_alert_block(alert, language)}"
         f'<p>{html.escape(t["ask"])}</p><form method="post">{buttons}</form>'

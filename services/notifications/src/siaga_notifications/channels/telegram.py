@@ -12,7 +12,7 @@ import httpx
 from .base import ChannelError, Outgoing, http_status_error
 from .text import BUTTONS, actions_text, button_label
 
-__all__ = ["TelegramSender", "callback_data"]
+__all__ = ["TelegramSender", "callback_data", "keyboard", "telegram_text"]
 
 MAX_TEXT = 4096
 
@@ -20,6 +20,12 @@ MAX_TEXT = 4096
 def callback_data(action: str, notification_id: str) -> str:
     """``<action>:<notification id>`` (Telegram allows 64 bytes; this is at most 33)."""
     return f"{action}:{notification_id}"
+
+
+def telegram_text(message: Outgoing) -> str:
+    links = actions_text(message)
+    text = f"{message.title}\n\n{message.body}"
+    return (f"{text}\n\n{links}" if links else text)[:MAX_TEXT]
 
 
 def keyboard(message: Outgoing) -> dict[str, Any] | None:
@@ -63,13 +69,9 @@ class TelegramSender:
     async def send(self, message: Outgoing) -> None:
         if not message.address:
             raise ChannelError("contact has no telegram chat id", retryable=False)
-        links = actions_text(message)
-        text = f"{message.title}\n\n{message.body}"
-        if links:
-            text = f"{text}\n\n{links}"
         body: dict[str, Any] = {
             "chat_id": message.address,
-            "text": text[:MAX_TEXT],
+            "text": telegram_text(message),
             "disable_web_page_preview": True,
         }
         markup = keyboard(message)

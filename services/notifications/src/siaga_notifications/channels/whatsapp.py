@@ -12,7 +12,7 @@ import httpx
 from .base import ChannelError, Outgoing, http_status_error
 from .text import BUTTONS, actions_text, button_label
 
-__all__ = ["WhatsAppSender", "reply_id"]
+__all__ = ["WhatsAppSender", "interactive", "reply_id"]
 
 MAX_BODY = 1024  # interactive body text
 MAX_TEXT = 4096

@@ -382,7 +382,9 @@ def test_notifications_secrets_are_not_committed(compose: dict[str, Any]) -> Non
     env = raw["services"]["notifications"]["environment"]
     assert "ROUTING_FILE" in env
     assert {"SMTP_HOST", "SMTP_PORT", "SMTP_FROM", "SMTP_USER", "SMTP_PASSWORD"} <= set(env)
-    for name in ("SMTP_USER", "SMTP_PASSWORD", "WEBHOOK_SECRET", "TELEGRAM_TOKEN"):
+    secrets = ["SMTP_USER", "SMTP_PASSWORD", "WEBHOOK_SECRET", "TELEGRAM_TOKEN", "TELEGRAM_WEBHOOK_SECRET"]
+    secrets += ["WHATSAPP_TOKEN", "WHATSAPP_APP_SECRET", "WHATSAPP_VERIFY_TOKEN", "ACK_LINK_SECRET"]
+    for name in secrets:
         value = env.get(name)
         assert value is None or str(value).startswith("${"), f"{name} must come from the caller's environment"
     # With a clean environment the resolved secrets stay unset (so the settings' None applies).

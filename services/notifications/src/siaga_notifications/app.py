@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import secrets
 import uuid
 from datetime import timedelta
 from functools import partial
@@ -35,6 +37,8 @@ from .settings import NotificationsSettings
 from .workers import DeliveryWorker, Engine
 
 __all__ = ["build_app"]
+
+log = logging.getLogger(__name__)
 
 DESCRIPTION = """Alerts from Siaga's logistics and meetings events and from Prometheus Alertmanager: routing,
 grouping, inhibition, silences, escalation chains with acknowledgement (plain, or muted until the alert resolves), and delivery by signed
@@ -100,6 +104,14 @@ class Channels:
         for sender in self.senders.values():
             await sender.close()
         self.senders = {}
+
+
+def ack_key(settings: NotificationsSettings) -> bytes:
+    """The acknowledge links' signing key: ACK_LINK_SECRET, or a random one of this process."""
+    if settings.ack_link_secret is not None:
+        return settings.ack_link_secret.get_secret_value().encode()
+    log.warning("ACK_LINK_SECRET is not set: acknowledge links are signed with a key of this process only")
+    return secrets.token_bytes(32)
 
 
 def _subscribe(runtime: ServiceRuntime, stores: Stores, config: RoutingConfig, timers: DueIndex) -> None:
@@ -193,9 +205,7 @@ def build_app(
         metrics=metrics,
     )
     runtime.every(settings.sweep_interval_s, engine.tick, "notifications-sweep")
-    links = ActionLinks(
-        settings.ack_link_secret.get_secret_value().encode(), settings.public_url, settings.ack_link_ttl_s
-    )
+    links = ActionLinks(ack_key(settings), settings.public_url, settings.ack_link_ttl_s)
     workers.extend(_workers(runtime, settings, stores, channels, metrics, bucket, links))
     app = make_http_app(
         runtime,
@@ -205,7 +215,7 @@ def build_app(
             make_alerts_router(stores, runtime.clock),
             make_admin_router(stores, runtime.clock),
             make_alertmanager_router(stores, engine, config, runtime.clock),
-            make_public_router(stores, runtime.clock, settings, channels.get),
+            make_public_router(stores, runtime.clock, settings, channels.get, links.key),
         ],
         on_startup=[channels.open],
         on_shutdown=[channels.close],

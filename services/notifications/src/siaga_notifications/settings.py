@@ -72,8 +72,10 @@ class NotificationsSettings(RuntimeSettings):
         "http://127.0.0.1:8103",
         description="Public base URL of this service, for the acknowledge links in messages.",
     )
-    ack_link_secret: SecretStr = Field(
-        SecretStr("change-me-too"), description="HMAC-SHA256 key signing the acknowledge links."
+    ack_link_secret: SecretStr | None = Field(
+        None,
+        description="HMAC-SHA256 key signing the acknowledge links (the same on every replica). Unset: a random "
+        "key of the process, so links stop working at a restart (a warning says so).",
     )
     ack_link_ttl_s: float = Field(
         24 * 3600.0, gt=0, description="How long an acknowledge link stays valid after it is sent."

@@ -44,9 +44,9 @@ def make_public_router(
     clock: Clock,
     settings: NotificationsSettings,
     sender: Callable[[str], ChannelSender | None],
+    key: bytes,
 ) -> APIRouter:
     router = APIRouter(prefix="/public", include_in_schema=False)
-    key = settings.ack_link_secret.get_secret_value().encode()
 
     async def check(token: str) -> tuple[links.LinkClaims, dict[str, Any], dict[str, Any]] | HTMLResponse:
         """The claims, alert and contact of a usable link, or the page saying why it is not usable."""

@@ -31,6 +31,7 @@ class Action:
 class ActionLinks:
     def __init__(self, secret: bytes, public_url: str, ttl_s: float) -> None:
         self._secret = secret
+        self.key = secret  # for verifying, in this process only (never logged)
         self._base = public_url.rstrip("/")
         self._ttl_s = ttl_s
 

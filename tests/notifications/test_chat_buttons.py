@@ -118,6 +118,13 @@ async def test_telegram_buttons_acknowledge_and_silence_through_the_verified_cal
         buttons = [b for row in sent["reply_markup"]["inline_keyboard"] for b in row]
         assert [b["callback_data"] for b in buttons] == [f"ack:{nid}", f"sil:{nid}", f"mute:{nid}"]
         assert [b["text"] for b in buttons] == ["Konfirmasi", "Bisukan 1 jam", "Bisukan s/d selesai"]
+        [hook] = await wait_delivered(svc, DESK, 1, channel="webhook")  # the webhook carries the link too
+        [posted] = [w for w in chat.webhooks if w["id"] == hook["notification_id"]]
+        [action] = posted["payload"]["actions"]
+        assert posted["signature_valid"] and action["fingerprint"] == fp
+        assert action["acknowledge_url"].startswith(f"{chat_settings.public_url}/public/ack/")
+        page = await svc.client.get(action["acknowledge_url"].removeprefix(chat_settings.public_url))
+        assert page.status_code == 200 and "Desk Nasional" in page.text
 
         # without Telegram's secret token, or with another one: refused, nothing answered or changed
         assert await _telegram(svc, _callback(f"ack:{nid}"), None) == 401

@@ -10,6 +10,7 @@ from siaga_notifications.domain import alerts, escalation
 from siaga_notifications.domain.render import render
 from siaga_notifications.domain.sources import signal_for
 from siaga_schemas import Envelope
+from siaga_schemas.events.notifications import AlertAcknowledged
 
 from .support import ROUTING, T0, shipment_delayed
 
@@ -153,3 +154,28 @@ def test_a_resolve_before_its_raise_leaves_nothing_behind_and_the_raise_still_wo
         and raised["status"] == "firing"
         and raised["labels"]["alertname"] == "shipment-delayed"
     )
+
+
+def test_a_plain_acknowledgement_can_be_turned_into_mute_until_resolved_and_a_re_fire_clears_it() -> None:
+    config = parse_routing(ROUTING)
+    env = Envelope.wrap(shipment_delayed(1, "65.01.01"), source="/siaga/logistics", time=T0)
+    sig = signal_for(env)
+    assert sig is not None
+    raised = alerts.apply_signal(None, sig, config, T0, env.id).state
+    assert raised is not None and raised["esc"]["next_due_at"] is not None
+    acked = alerts.acknowledge(raised, T0, "Logistik KPU Bulungan", None, via="link", contact_id="ct-1")
+    assert acked.state is not None and acked.state["ack_until_resolved"] is False
+    [event] = acked.emit
+    assert isinstance(event, AlertAcknowledged) and event.until_resolved is False
+    assert acked.state["esc"]["next_due_at"] is None
+    assert alerts.acknowledge(acked.state, T0, "x", None).state is None  # acknowledged again: nothing
+    muted = alerts.acknowledge(acked.state, T0, "Desk Nasional", None, until_resolved=True)
+    assert muted.state is not None and muted.state["ack_until_resolved"] is True
+    assert muted.state["acknowledged_by"] == "Logistik KPU Bulungan"  # who acknowledged first stays
+    assert [h["action"] for h in muted.state["history"]][-2:] == ["acknowledged", "muted-until-resolved"]
+    assert alerts.acknowledge(muted.state, T0, "x", None, until_resolved=True).state is None
+    resolved = alerts.resolve(muted.state, T0, None, "cause cleared").state
+    assert resolved is not None
+    again = alerts.apply_signal(resolved, sig, config, T0 + timedelta(hours=1), env.id).state
+    assert again is not None and again["status"] == "firing" and again["ack_until_resolved"] is False
+    assert again["chain_run"] == 1 and again["acknowledged_by"] is None

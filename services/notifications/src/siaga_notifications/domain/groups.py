@@ -160,7 +160,7 @@ def _deliveries(
     def actions(lang: str) -> list[dict[str, Any]]:
         """What a recipient can act on from the message (an acknowledge link each, signed when sent)."""
         return [
-            {"fingerprint": a["fingerprint"], "chain_run": a["chain_run"], "label": summary_of(a, lang)[:200]}
+            {"fingerprint": a["fingerprint"], "chain_run": a["chain_run"], "label": summary_of(a, lang)[:160]}
             for a in actionable
         ]
 

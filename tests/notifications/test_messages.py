@@ -212,3 +212,22 @@ def test_links_of_a_delivery_are_per_alert_and_recipient_and_stable_across_retri
     assert (claims.fingerprint, claims.chain_run, claims.contact_id) == ("f" * 32, 2, "ct-a")
     assert first.url.startswith("http://siaga.test/public/ack/")
     assert signer.for_delivery({**doc, "status": "resolved"}) == []
+
+
+def test_the_access_log_shows_link_paths_without_their_token() -> None:
+    import logging
+
+    from siaga_notifications.__main__ import RedactTokens
+
+    token = links.issue(SECRET, _claims())
+    record = logging.LogRecord(
+        "uvicorn.access",
+        logging.INFO,
+        __file__,
+        1,
+        '%s - "%s %s HTTP/%s" %d',
+        ("127.0.0.1:5000", "POST", f"/public/ack/{token}?x=1", "1.1", 200),
+        None,
+    )
+    assert RedactTokens().filter(record)
+    assert token not in record.getMessage() and "/public/ack/<token>?x=1" in record.getMessage()

@@ -217,7 +217,7 @@ def test_links_of_a_delivery_are_per_alert_and_recipient_and_stable_across_retri
 def test_the_access_log_shows_link_paths_without_their_token() -> None:
     import logging
 
-    from siaga_notifications.__main__ import RedactTokens
+    from siaga_notifications.redact import RedactTokens
 
     token = links.issue(SECRET, _claims())
     record = logging.LogRecord(

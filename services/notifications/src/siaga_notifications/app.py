@@ -32,6 +32,7 @@ from .config import load_routing
 from .domain.routing import CHANNELS, RoutingConfig
 from .domain.sources import RAISING, RESOLVING
 from .metrics import NotificationMetrics
+from .redact import redact_access_log
 from .repository import Stores
 from .settings import NotificationsSettings
 from .workers import DeliveryWorker, Engine
@@ -171,6 +172,7 @@ def build_app(
 ) -> FastAPI:
     """The composition root: stores, subscriptions, the timers engine, the channel workers and the API."""
     settings = settings or NotificationsSettings()
+    redact_access_log()  # the links' tokens never reach the access log
     config = routing_config or load_routing(settings.routing_file)  # a bad file stops start-up, by line
     runtime = ServiceRuntime(settings, clock=clock)
     stores = Stores(

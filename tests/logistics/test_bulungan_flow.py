@@ -125,7 +125,7 @@ async def test_bulungan_distribution_end_to_end(logistics_settings: LogisticsSet
         assert "body.tps.0.dpt" in problem(r, 422)["detail"]
         bad = {**PLAN, "tps": [{**PLAN["tps"][0], "region": "65.01.06.2001"}]}
         r = await c.post("/plans", json=bad, headers=OP)
-        assert problem(r, 422)["errors"][0]["field"] == "tps.0.region"
+        assert problem(r, 422)["errors"][0]["field"] == "body.tps.0.region"
         assert (await c.post("/plans", json=PLAN, headers=auth(READER_BAWASLU_KALTARA))).status_code == 403
         assert (await c.post("/plans", json=PLAN, headers=auth(OPERATOR_OTHER_KAB))).status_code == 403
         assert (await c.post("/plans", json=PLAN)).status_code == 401

@@ -78,7 +78,7 @@ async def test_seed_000_rakor_end_to_end(meetings_settings: MeetingsSettings) ->
         r = await c.post(
             "/meetings", json={**MEETING, "meeting_id": "m4", "ends_at": "2020-04-03T13:00:00"}, headers=org
         )
-        assert problem(r, 422)["errors"][0]["field"] == "ends_at"
+        assert problem(r, 422)["errors"][0]["field"] == "body.ends_at"
         assert (await c.post("/meetings", json=MEETING, headers=org)).status_code == 409
 
         clock.set(datetime(2020, 4, 3, 11, 0, tzinfo=UTC))  # 18:00 WIB, near maghrib
@@ -114,7 +114,7 @@ async def test_seed_000_rakor_end_to_end(meetings_settings: MeetingsSettings) ->
             json={"recommendation_ref": "3.z", "due_at": "2020-04-09T17:00:00", "fan_out": True},
             headers=org,
         )
-        assert problem(r, 422)["errors"][0]["field"] == "recommendation_ref"
+        assert problem(r, 422)["errors"][0]["field"] == "body.recommendation_ref"
         r = await c.post(
             f"/meetings/{mid}/action-items",
             json={"recommendation_ref": "3.a", "due_at": "2020-04-09T17:00:00", "fan_out": True},

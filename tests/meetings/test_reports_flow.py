@@ -98,7 +98,7 @@ async def test_seed_001_twice_weekly_reports(meetings_settings: MeetingsSettings
         r = await c.post(
             "/schedules", json={**SCHEDULE, "schedule_id": "s3", "template_id": "nope"}, headers=org
         )
-        assert r.status_code == 404 or problem(r, 422)["errors"][0]["field"] == "template_id"
+        assert r.status_code == 404 or problem(r, 422)["errors"][0]["field"] == "body.template_id"
         assert (
             await c.post("/schedules", json={**SCHEDULE, "schedule_id": "s4"}, headers=kediri)
         ).status_code == 403
@@ -122,9 +122,9 @@ async def test_seed_001_twice_weekly_reports(meetings_settings: MeetingsSettings
         r = await c.put(
             _report_url("35.71"), json={"values": {**KEDIRI, "local_odp": "empat puluh"}}, headers=kediri
         )
-        assert problem(r, 422)["errors"][0]["field"] == "values.local_odp"
+        assert problem(r, 422)["errors"][0]["field"] == "body.values.local_odp"
         r = await c.put(_report_url("35.71", "2020-04-01"), json={"values": KEDIRI}, headers=kediri)
-        assert problem(r, 422)["errors"][0]["field"] == "period_id"
+        assert problem(r, 422)["errors"][0]["field"] == "path.period_id"
         r = await c.put(
             "/schedules/sch-kpu-jatim-covid/reports/35.99/2020-03-31", json={"values": KEDIRI}, headers=kediri
         )

@@ -23,7 +23,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import inspect
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -33,6 +33,8 @@ from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from siaga_schemas import is_within, region_info
 from siaga_schemas.common import Institution
+
+from .bodies import UNREADABLE, json_body
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -47,7 +49,6 @@ __all__ = [
     "current_writer",
     "hash_token",
     "require_roles",
-    "route_roles",
     "scope_from_body",
 ]
 
@@ -228,11 +229,6 @@ def require_roles(*roles: str, what: str) -> Callable[[Principal], Principal]:
     return dependency
 
 
-class _Unreadable:
-    """The body is not JSON, or not shaped so that the path can be followed."""
-
-
-UNREADABLE = _Unreadable()
 BodyCheck = Callable[[Principal, Any], Awaitable[None] | None]
 
 
@@ -270,17 +266,15 @@ def scope_from_body(
     names: it reads the raw JSON, follows ``path`` (keys and list indexes; none: the whole body) and passes
     the value found (``None`` where a key is missing) to ``check``, which raises 403 (default: the value is
     a region the caller must write, or with ``organise`` organise, for). A body that cannot be read or
-    followed goes on to validation only for a caller who may write somewhere. Returns the principal."""
+    followed (or that FastAPI will not parse as JSON) goes on to validation only for a caller who may write
+    somewhere. Returns the principal."""
     decide = check or region_check(organise=organise)
     roles = Role.ORGANISERS if organise else Role.WRITERS
 
     @admits(*roles)
     async def dependency(request: Request, principal: Caller) -> Principal:
-        try:
-            body: Any = await request.json()
-        except ValueError:  # not JSON (or not UTF-8): validation will say so, to a caller who may write
-            body = UNREADABLE
-        value = UNREADABLE if body is UNREADABLE else _at(body, path)
+        body = await json_body(request)  # as FastAPI reads it: never a scope from what it will not parse
+        value = UNREADABLE if body is None or body is UNREADABLE else _at(body, path)
         if value is UNREADABLE:
             principal.require_write_somewhere(organise=organise)
             return principal
@@ -290,34 +284,3 @@ def scope_from_body(
         return principal
 
     return dependency
-
-
-def _calls(dependant: Any) -> Iterator[Any]:
-    for sub in dependant.dependencies:
-        yield sub.call
-        yield from _calls(sub)
-
-
-def route_roles(route: Any) -> frozenset[str] | None:
-    """The roles a route admits (any one suffices), or None for a route without authentication."""
-    dependant = getattr(route, "dependant", None)
-    if dependant is None:
-        return None
-    calls = list(_calls(dependant))
-    if current_principal not in calls:
-        return None
-    roles = Role.ALL
-    for call in calls:
-        roles &= getattr(call, "__siaga_roles__", Role.ALL)
-    return roles
-
-
-async def authorise_unread_body(request: Request) -> None:
-    """For a body FastAPI refused as malformed JSON before any dependency ran: the caller must still be
-    authenticated (401) and hold one of the route's roles (403) before it is told about the body."""
-    roles = route_roles(request.scope.get("route"))
-    if roles is None:
-        return
-    principal = current_principal(request, await _bearer(request))
-    if not principal.roles & roles:
-        raise _forbidden(f"{principal.subject} may not write")

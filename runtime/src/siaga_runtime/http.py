@@ -8,12 +8,13 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, Depends, FastAPI
 from fastapi.openapi.utils import get_openapi
 
 from . import schema_routes
 from .asyncapi import build_asyncapi
 from .auth import Authenticator
+from .guards import readable_body
 from .openapi import document_problems
 from .operations import make_operations_router
 from .problems import install_problem_handlers
@@ -56,7 +57,13 @@ def make_http_app(
                 for hook in on_shutdown:
                     await hook()
 
-    app = FastAPI(title=title, description=description, version="1.0.0", lifespan=lifespan)
+    app = FastAPI(
+        title=title,
+        description=description,
+        version="1.0.0",
+        lifespan=lifespan,
+        dependencies=[Depends(readable_body)],  # a body that is not JSON: 422 before any scope check
+    )
     app.state.runtime = runtime
     app.include_router(schema_routes.make_schemas_router(runtime.settings))
     app.state.authenticator = authenticator or Authenticator.from_file(

@@ -11,8 +11,9 @@ from fastapi.routing import APIRoute
 from pydantic import BaseModel
 from starlette.routing import BaseRoute
 
-from .auth import Role, route_roles
+from .auth import Role
 from .examples import example_json
+from .guards import route_roles
 from .problems import KINDS, PROBLEM_MEDIA_TYPE, FieldError, Problem, kind_for_status, problem_example
 
 __all__ = ["OMIT_PROBLEMS", "document_problems", "omit_problems", "problem_responses"]

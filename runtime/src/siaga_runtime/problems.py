@@ -20,7 +20,8 @@ from siaga_schemas.errors import DomainError, ErrorKind
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
-from .auth import authorise_unread_body
+from .guards import authorise_unread_body
+from .locations import locate
 
 __all__ = [
     "KINDS",
@@ -248,14 +249,17 @@ async def _validation_problem(request: Request, exc: Exception) -> Response:
         try:
             await authorise_unread_body(request)
         except StarletteHTTPException as refused:
-            return _http_problem(request, refused)
+            return await _http_problem(request, refused)
     errors: list[FieldError] = []
     seen: set[tuple[str, str]] = set()  # a path parameter checked by a dependency too is reported once
     for e in raw:
         loc = [p if isinstance(p, int) else str(p) for p in e.get("loc", ())]
         message = str(e.get("msg", ""))
-        if e.get("type") == "json_invalid" and (why := (e.get("ctx") or {}).get("error")):
-            message = f"{message}: {why}"
+        if e.get("type") == "json_invalid":  # FastAPI's loc is (body, character position): not a path
+            if why := (e.get("ctx") or {}).get("error"):
+                message = f"{message}: {why}"
+            if len(loc) > 1 and isinstance(loc[1], int):
+                message, loc = f"{message} (at character {loc[1]})", loc[:1]
         error = FieldError(
             field=".".join(str(p) for p in loc), loc=loc, message=message, type=str(e.get("type", ""))
         )
@@ -267,21 +271,30 @@ async def _validation_problem(request: Request, exc: Exception) -> Response:
 
 
 def _domain_problem(request: Request, exc: Exception) -> Response:
-    """A broken domain rule, naming its field."""
+    """A broken domain rule, naming its field; for a 422 with its location (``body.tps.0.region``)."""
     assert isinstance(exc, DomainError)
     status = _DOMAIN_STATUS[exc.kind]
-    errors = [field_error(exc.field, exc.message, exc.kind.value)] if status == 422 else None
-    return problem_response(status, f"{exc.field}: {exc.message}", instance=request.url.path, errors=errors)
+    field = locate(request.scope.get("route"), exc.field) if status == 422 else exc.field
+    errors = [field_error(field, exc.message, exc.kind.value)] if status == 422 else None
+    return problem_response(status, f"{field}: {exc.message}", instance=request.url.path, errors=errors)
 
 
-def _http_problem(request: Request, exc: Exception) -> Response:
+async def _http_problem(request: Request, exc: Exception) -> Response:
     """Starlette's and FastAPI's HTTP errors (401, 403, 404, 405, 409, 413, 415 ...). A 422 raised by hand
-    (``field: message``) names its field in ``errors`` too."""
+    (``field: message``) names its field in ``errors`` too. FastAPI's 400 for a JSON body it could not
+    decode (bytes that are not UTF-8) is the 422 of any other malformed JSON body."""
     assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code == 400 and isinstance(exc.__cause__, ValueError):
+        undecodable = {"type": "json_invalid", "loc": ("body",), "msg": "JSON decode error", "input": None}
+        context = {"error": "the body is not UTF-8 JSON"}
+        return await _validation_problem(request, RequestValidationError([{**undecodable, "ctx": context}]))
     detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
     errors = None
     if exc.status_code == 422:
         field, sep, message = detail.partition(": ")
+        if sep and " " not in field:
+            field = locate(request.scope.get("route"), field)
+            detail = f"{field}: {message}"
         errors = [field_error(field, message, ErrorKind.INVALID.value)] if sep and " " not in field else []
     return problem_response(
         exc.status_code, detail, instance=request.url.path, errors=errors, headers=dict(exc.headers or {})

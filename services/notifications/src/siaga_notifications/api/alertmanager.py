@@ -62,11 +62,11 @@ def _severity(value: str | None) -> Severity:
     return Severity.WARNING
 
 
-def signal_of(alert: AmAlert) -> AlertSignal:
+def signal_of(alert: AmAlert, index: int = 0) -> AlertSignal:
     try:
         raw = check_labels(alert.labels)
     except ValueError as exc:
-        raise HTTPException(422, f"alerts.labels: {exc}") from None
+        raise HTTPException(422, f"body.alerts.{index}.labels: {exc}") from None
     region = raw.get("region") if raw.get("region") and region_info(raw["region"]) else None
     inst = raw.get("institution") if raw.get("institution") in {i.value for i in Institution} else None
     severity = _severity(raw.get("severity"))
@@ -109,7 +109,7 @@ def make_alertmanager_router(
         openapi_extra=omit_problems(404, 409),
     )
     async def receive(principal: Writer, body: AlertmanagerPayload) -> dict[str, Any]:
-        signals = [signal_of(a) for a in body.alerts]
+        signals = [signal_of(a, i) for i, a in enumerate(body.alerts)]
         for sig in signals:
             require_write_scope(principal, sig.region)
         out = []

@@ -16,7 +16,7 @@ from .examples import example_json
 from .guards import route_roles
 from .problems import KINDS, PROBLEM_MEDIA_TYPE, FieldError, Problem, kind_for_status, problem_example
 
-__all__ = ["OMIT_PROBLEMS", "document_problems", "omit_problems", "problem_responses"]
+__all__ = ["OMIT_PROBLEMS", "api_routes", "document_problems", "omit_problems", "problem_responses"]
 
 OMIT_PROBLEMS = "x-siaga-omit-problems"
 SCHEME = "bearer"
@@ -103,7 +103,7 @@ def _document_operation(route: Any, method: str, operation: dict[str, Any]) -> N
         content["application/json"]["example"] = example_json(model)
 
 
-def _api_routes(routes: Iterable[BaseRoute]) -> Iterator[Any]:
+def api_routes(routes: Iterable[BaseRoute]) -> Iterator[Any]:
     """Every API route with its effective path and dependencies (FastAPI 0.16x keeps included routers as
     branches; ``iter_route_contexts`` resolves them)."""
     iterate = getattr(fastapi_routing, "iter_route_contexts", None)
@@ -118,7 +118,7 @@ def _api_routes(routes: Iterable[BaseRoute]) -> Iterator[Any]:
 def _operations(
     openapi: dict[str, Any], routes: Iterable[BaseRoute]
 ) -> Iterator[tuple[Any, str, dict[str, Any]]]:
-    for route in _api_routes(routes):
+    for route in api_routes(routes):
         if not route.include_in_schema:
             continue
         item = openapi.get("paths", {}).get(route.path_format, {})

@@ -15,7 +15,9 @@ from datetime import UTC, datetime
 from typing import ClassVar, Generic, Literal, TypeAlias, TypeVar
 
 import uuid_utils
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
+
+from .common import Timestamp
 
 __all__ = [
     "CONTENT_TYPE",
@@ -118,7 +120,7 @@ class Envelope(BaseModel, Generic[D]):
     type: str = Field(
         description="Event type, past tense.", examples=["siaga.logistics.shipment-delayed"], min_length=1
     )
-    time: AwareDatetime = Field(description="When the fact happened (RFC 3339, with offset).")
+    time: Timestamp = Field(description="When the fact happened (RFC 3339, with offset).")
     subject: str | None = Field(
         None, description="The aggregate the event is about.", examples=["shp-65.01-0001"], max_length=200
     )

@@ -318,14 +318,14 @@ class ShipmentStatusReported(EventData):
     shipment_id: Identifier = Field(description="Shipment id.", examples=["shp-65.01-000123"])
     status: str = Field(
         pattern=r"^(dispatched|checkpoint|delivered)$",
-        description="Reported status.",
-        examples=["checkpoint"],
+        description="Reported status. Only 'delivered' carries lines and a handover.",
+        examples=["delivered"],
     )
     observed_at: Timestamp = Field(description="When the scan happened; older scans never overwrite newer.")
     place: str | None = Field(
-        None, max_length=200, description="Where.", examples=["Bandara Tanjung Harapan"]
+        None, max_length=200, description="Where.", examples=["Kantor PPS Tanjung Selor Hilir"]
     )
-    region: RegionCode | None = Field(None, description="Region of the scan.", examples=["65.01.01"])
+    region: RegionCode | None = Field(None, description="Region of the scan.", examples=["65.01.05.1001"])
     lot_id: str | None = Field(
         None, max_length=120, description="Scanned QR or lot id.", examples=["LOT-KS-000881"]
     )
@@ -347,7 +347,29 @@ class ShipmentStatusReported(EventData):
             ]
         ],
     )
-    handover: HandoverRecord | None = Field(None, description="Handover record, with status 'delivered'.")
+    handover: HandoverRecord | None = Field(
+        None,
+        description="Handover record, with status 'delivered'.",
+        examples=[
+            {
+                "number": "BA-65.01-0042",
+                "handed_over_by": "PPK Tanjung Selor",
+                "received_by": "Ketua PPS Tanjung Selor Hilir",
+                "at": "2024-11-26T08:45:00+08:00",
+            }
+        ],
+    )
+
+    @model_validator(mode="after")
+    def _delivery_only(self) -> ShipmentStatusReported:
+        """Lines and a handover are the proof of a delivery: a dispatch or checkpoint scan has neither."""
+        if self.status != "delivered":
+            for name in ("lines", "handover"):
+                if getattr(self, name) is not None:
+                    raise ValueError(
+                        f"{name}: only a delivered scan carries {name}, not a {self.status} scan"
+                    )
+        return self
 
     def partition_key(self) -> str:
         return self.shipment_id

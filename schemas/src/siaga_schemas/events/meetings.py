@@ -5,10 +5,10 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated, ClassVar
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from ..codec import registry
-from ..common import Identifier, Party, PartySet
+from ..common import Identifier, Party, PartySet, Timestamp
 from ..envelope import EventData
 from ..regions import RegionCode
 from ..topics import MEETINGS_EVENTS, MEETINGS_REPORT_SUBMISSIONS
@@ -79,10 +79,10 @@ class MeetingScheduled(_MeetingsEvent):
     )
     level: MeetingLevel = Field(description="National, province or kab/kota rakor.", examples=["province"])
     mode: MeetingMode = Field(description="Vidcon, in person or hybrid.", examples=["vidcon"])
-    starts_at: AwareDatetime = Field(
+    starts_at: Timestamp = Field(
         description="Start, with the organiser's UTC offset.", examples=["2020-04-03T14:00:00+07:00"]
     )
-    ends_at: AwareDatetime | None = Field(
+    ends_at: Timestamp | None = Field(
         None, description="Planned end.", examples=["2020-04-03T17:30:00+07:00"]
     )
     time_zone: str = Field(description="IANA zone of the organiser.", examples=["Asia/Jakarta"])
@@ -151,7 +151,7 @@ class MeetingHeld(_MeetingsEvent):
     organiser: Party = Field(
         description="Who convened the meeting.", examples=[{"institution": "bawaslu", "region": "35"}]
     )
-    held_at: AwareDatetime = Field(description="When it was held.", examples=["2020-04-03T14:00:00+07:00"])
+    held_at: Timestamp = Field(description="When it was held.", examples=["2020-04-03T14:00:00+07:00"])
     attendance: AttendanceSummary = Field(
         description="Attendance summary.",
         examples=[{"invited": 38, "present": 33, "late": 3, "absent": 2, "absent_parties": []}],
@@ -200,7 +200,7 @@ class ActionItemAssigned(_ActionItemEvent):
     title: str = Field(
         max_length=500, description="What must be done.", examples=["Monitor ODP via village network"]
     )
-    due_at: AwareDatetime = Field(
+    due_at: Timestamp = Field(
         description="Due time, with the assignee's UTC offset.", examples=["2020-04-09T17:00:00+07:00"]
     )
 
@@ -211,7 +211,7 @@ class ActionItemCompleted(_ActionItemEvent):
 
     event_type: ClassVar[str] = "siaga.meetings.action-item-completed"
 
-    completed_at: AwareDatetime = Field(
+    completed_at: Timestamp = Field(
         description="When it was completed.", examples=["2020-04-08T10:00:00+07:00"]
     )
     evidence: str | None = Field(
@@ -227,8 +227,8 @@ class ActionItemOverdue(_ActionItemEvent):
     event_type: ClassVar[str] = "siaga.meetings.action-item-overdue"
 
     title: str = Field(max_length=500, description="What must be done.", examples=["Monitor ODP"])
-    due_at: AwareDatetime = Field(description="The missed due time.", examples=["2020-04-07T09:00:00+07:00"])
-    detected_at: AwareDatetime = Field(
+    due_at: Timestamp = Field(description="The missed due time.", examples=["2020-04-07T09:00:00+07:00"])
+    detected_at: Timestamp = Field(
         description="When the miss was detected.", examples=["2020-04-07T09:05:00+07:00"]
     )
 
@@ -239,7 +239,7 @@ class ActionItemCancelled(_ActionItemEvent):
 
     event_type: ClassVar[str] = "siaga.meetings.action-item-cancelled"
 
-    cancelled_at: AwareDatetime = Field(
+    cancelled_at: Timestamp = Field(
         description="When it was cancelled.", examples=["2020-04-05T10:00:00+07:00"]
     )
     reason: str | None = Field(
@@ -275,10 +275,10 @@ class ReportRequested(_ReportEvent):
 
     event_type: ClassVar[str] = "siaga.meetings.report-requested"
 
-    due_at: AwareDatetime = Field(
+    due_at: Timestamp = Field(
         description="Due time, in the region's local offset.", examples=["2020-04-07T09:00:00+07:00"]
     )
-    opens_at: AwareDatetime | None = Field(
+    opens_at: Timestamp | None = Field(
         None, description="When the period opened for submissions.", examples=["2020-04-03T09:00:00+07:00"]
     )
 
@@ -291,12 +291,10 @@ class ReportSubmitted(_ReportEvent):
 
     submission_id: Identifier = Field(description="This submission.", examples=["sub-0192f5c4"])
     version: int = Field(ge=1, description="Amendments create new versions.", examples=[1])
-    submitted_at: AwareDatetime = Field(
+    submitted_at: Timestamp = Field(
         description="When it was submitted.", examples=["2020-04-07T08:30:00+07:00"]
     )
-    due_at: AwareDatetime = Field(
-        description="The period's due time.", examples=["2020-04-07T09:00:00+07:00"]
-    )
+    due_at: Timestamp = Field(description="The period's due time.", examples=["2020-04-07T09:00:00+07:00"])
     late: bool = Field(description="Submitted after the due time.", examples=[False])
     values: dict[str, ReportValue] = Field(
         default_factory=dict,
@@ -314,8 +312,8 @@ class ReportOverdue(_ReportEvent):
 
     event_type: ClassVar[str] = "siaga.meetings.report-overdue"
 
-    due_at: AwareDatetime = Field(description="The missed due time.", examples=["2020-04-07T09:00:00+07:00"])
-    detected_at: AwareDatetime = Field(
+    due_at: Timestamp = Field(description="The missed due time.", examples=["2020-04-07T09:00:00+07:00"])
+    detected_at: Timestamp = Field(
         description="When the miss was detected.", examples=["2020-04-07T09:05:00+07:00"]
     )
 

@@ -8,7 +8,7 @@ from fastapi import HTTPException, status
 from pydantic import BaseModel, ConfigDict, Field
 from siaga_runtime import Principal
 from siaga_schemas import RegionCode
-from siaga_schemas.common import Identifier
+from siaga_schemas.common import Identifier, LocalTimestamp
 from siaga_schemas.events.logistics import HandoverRecord, PodLine, ShipmentLine, TransportMode
 from siaga_schemas.localtime import aware_in, region_zone
 
@@ -55,26 +55,28 @@ class ShipmentBody(_Body):
     lines: list[ShipmentLine] | None = Field(
         None, min_length=1, max_length=200, description="Items and quantities (default: the leg's)."
     )
-    planned_dispatch_at: datetime | None = Field(
+    planned_dispatch_at: LocalTimestamp | None = Field(
         None, description="Planned dispatch (default: the plan's; no offset: destination's local time)."
     )
-    eta: datetime | None = Field(None, description="Expected arrival (default: dispatch + typical duration).")
+    eta: LocalTimestamp | None = Field(
+        None, description="Expected arrival (default: dispatch + typical duration)."
+    )
 
 
 class DispatchBody(_Body):
-    dispatched_at: datetime | None = Field(None, description="When it left (default: now).")
-    eta: datetime | None = Field(None, description="Revised expected arrival.")
+    dispatched_at: LocalTimestamp | None = Field(None, description="When it left (default: now).")
+    eta: LocalTimestamp | None = Field(None, description="Revised expected arrival.")
 
 
 class CheckpointBody(_Body):
     place: str = Field(min_length=1, max_length=200, description="Checkpoint.", examples=["Dermaga Kayan"])
     region: RegionCode | None = Field(None, description="Region of the checkpoint.")
-    passed_at: datetime | None = Field(None, description="When it passed (default: now).")
-    eta: datetime | None = Field(None, description="Revised expected arrival.")
+    passed_at: LocalTimestamp | None = Field(None, description="When it passed (default: now).")
+    eta: LocalTimestamp | None = Field(None, description="Revised expected arrival.")
 
 
 class DeliverBody(_Body):
-    delivered_at: datetime | None = Field(None, description="When it arrived (default: now).")
+    delivered_at: LocalTimestamp | None = Field(None, description="When it arrived (default: now).")
     lines: list[PodLine] = Field(min_length=1, max_length=200, description="Proof of delivery per line.")
     handover: HandoverRecord = Field(description="Berita acara serah terima.")
 
@@ -82,9 +84,9 @@ class DeliverBody(_Body):
 class RerouteBody(_Body):
     reason: str = Field(min_length=1, max_length=500, description="Why.", examples=["longsor"])
     transport_mode: TransportMode = Field(description="Mode of the new route.", examples=["air"])
-    eta: datetime = Field(description="New expected arrival.")
+    eta: LocalTimestamp = Field(description="New expected arrival.")
     via: str | None = Field(None, max_length=200, description="Route taken now.")
-    rerouted_at: datetime | None = Field(None, description="When (default: now).")
+    rerouted_at: LocalTimestamp | None = Field(None, description="When (default: now).")
 
 
 class CancelBody(_Body):

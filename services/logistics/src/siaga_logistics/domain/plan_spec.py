@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from siaga_schemas import RegionCode
-from siaga_schemas.common import Identifier
+from siaga_schemas.common import Identifier, LocalTimestamp
 from siaga_schemas.errors import DomainError
 from siaga_schemas.events.logistics import TransportMode
 
@@ -55,7 +55,7 @@ class PlanSpec(_Spec):
         description="Contests on the ballot; one ballot kind per contest.",
         examples=[["gubernur", "bupati"]],
     )
-    distribution_starts_at: datetime = Field(
+    distribution_starts_at: LocalTimestamp = Field(
         description="When the first legs leave the warehouse (no offset: the kab/kota's local time)."
     )
     warehouse_name: str | None = Field(None, max_length=200, description="Warehouse name.")

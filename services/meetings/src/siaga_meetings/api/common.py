@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from fastapi import HTTPException, status
 from pydantic import BaseModel, ConfigDict, Field
 from siaga_runtime import Principal, Role, require_roles, scope_from_body
 from siaga_schemas import region_info
-from siaga_schemas.common import Institution, Party
+from siaga_schemas.common import Institution, LocalTimestamp, Party
 from siaga_schemas.events.meetings import Recommendation, ReportValue
 
 from ..domain.meetings import AttendanceEntry
@@ -82,7 +81,7 @@ class RecommendationsBody(_Body):
 
 
 class HeldBody(_Body):
-    held_at: datetime | None = Field(None, description="When it was held (default: now).")
+    held_at: LocalTimestamp | None = Field(None, description="When it was held (default: now).")
 
 
 class ActionItemsBody(_Body):
@@ -93,7 +92,7 @@ class ActionItemsBody(_Body):
         examples=["3.a"],
     )
     title: str | None = Field(None, max_length=500, description="What must be done (default: the text).")
-    due_at: datetime = Field(description="Due; without an offset it is each assignee's local time.")
+    due_at: LocalTimestamp = Field(description="Due; without an offset it is each assignee's local time.")
     assignee: Party | None = Field(None, description="One assignee; or use fan_out.")
     fan_out: bool = Field(False, description="Assign to every invited party.")
 

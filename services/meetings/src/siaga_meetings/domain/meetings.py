@@ -7,7 +7,7 @@ from enum import StrEnum
 from typing import Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
-from siaga_schemas.common import Identifier, Party, PartySet
+from siaga_schemas.common import Identifier, LocalTimestamp, Party, PartySet
 from siaga_schemas.errors import DomainError, ErrorKind
 from siaga_schemas.events.meetings import (
     AttendanceSummary,
@@ -63,8 +63,10 @@ class MeetingRequest(BaseModel):
     organiser: Party = Field(description="Who convenes the meeting.")
     level: MeetingLevel = Field(description="National, province or kab/kota rakor.")
     mode: MeetingMode = Field(description="Vidcon, in person or hybrid.")
-    starts_at: datetime = Field(description="Start; without an offset it is the organiser's local time.")
-    ends_at: datetime | None = Field(None, description="Planned end; same rule for the offset.")
+    starts_at: LocalTimestamp = Field(
+        description="Start; without an offset it is the organiser's local time."
+    )
+    ends_at: LocalTimestamp | None = Field(None, description="Planned end; same rule for the offset.")
     agenda: list[str] = Field(default_factory=list, max_length=100, description="Agenda items.")
     invited: list[PartySet] = Field(
         min_length=1, max_length=50, description="Invited institution-by-region sets."

@@ -3,14 +3,13 @@ escalation, durable state and the audit log too."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any, Literal
 
 from fastapi import APIRouter, HTTPException
 from pydantic import BaseModel, ConfigDict, Field
 from siaga_runtime import Clock, Writer, omit_problems
 from siaga_schemas import region_info
-from siaga_schemas.common import Institution, Severity
+from siaga_schemas.common import Institution, Severity, Timestamp
 
 from ..domain.labels import check_labels, fingerprint, region_labels
 from ..domain.routing import RoutingConfig
@@ -31,8 +30,8 @@ class AmAlert(BaseModel):
     status: Literal["firing", "resolved"]
     labels: dict[str, str] = Field(description="Alert labels (names are identifiers).")
     annotations: dict[str, str] = Field(default_factory=dict)
-    startsAt: datetime
-    endsAt: datetime | None = None
+    startsAt: Timestamp
+    endsAt: Timestamp | None = None
     generatorURL: str | None = None
     fingerprint: str | None = Field(None, max_length=64)
 

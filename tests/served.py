@@ -16,7 +16,9 @@ from typing import Any
 import uvicorn
 from fastapi import FastAPI
 
-__all__ = ["isolated_env", "served"]
+__all__ = ["SERVICES", "build_service", "isolated_env", "served"]
+
+SERVICES = ("meetings", "logistics", "notifications")
 
 
 def isolated_env(service: str) -> dict[str, Any]:
@@ -63,3 +65,24 @@ def served(app: FastAPI, *, startup_timeout: float = 120.0) -> Iterator[str]:
         server.should_exit = True
         thread.join(60)
         sock.close()
+
+
+def build_service(service: str) -> FastAPI:
+    """The service's app on the real servers, isolated, with its sweeps effectively off (a test drives it)."""
+    env = isolated_env(service)
+    if service == "meetings":
+        from siaga_meetings.app import build_app as build_meetings
+        from siaga_meetings.settings import MeetingsSettings
+
+        return build_meetings(MeetingsSettings(**env, sweep_interval_s=3600))
+    if service == "logistics":
+        from siaga_logistics.app import build_app as build_logistics
+        from siaga_logistics.settings import LogisticsSettings
+
+        return build_logistics(
+            LogisticsSettings(**env, delay_sweep_interval_s=3600, risk_sweep_interval_s=3600)
+        )
+    from siaga_notifications.app import build_app as build_notifications
+    from siaga_notifications.settings import NotificationsSettings
+
+    return build_notifications(NotificationsSettings(**env, sweep_interval_s=3600, delivery_poll_s=3600))

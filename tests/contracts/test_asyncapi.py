@@ -5,32 +5,17 @@ envelope, the Kafka key and topic configuration, the dead-letter topics and the 
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from jsonschema import Draft202012Validator
 from siaga_runtime.asyncapi_export import SERVICES, render_service
 from siaga_schemas import CONTENT_TYPE, TOPICS, DeadLetterReason, decode_event, registry
 from siaga_schemas.envelope import data_schema_ref
 
-DOCS = Path(__file__).resolve().parents[2] / "schemas" / "asyncapi"
+from .published import DOCS, document, resolve
+
 MODELS = {m.__name__: m for m in registry.models()}
-
-
-def _doc(service: str) -> dict[str, Any]:
-    doc: dict[str, Any] = yaml.safe_load((DOCS / f"{service}.yaml").read_text())
-    return doc
-
-
-def _resolve(doc: dict[str, Any], node: dict[str, Any]) -> dict[str, Any]:
-    while "$ref" in node:
-        target: Any = doc
-        for part in node["$ref"].removeprefix("#/").split("/"):
-            target = target[part]
-        node = target
-    return node
 
 
 def _validator(doc: dict[str, Any], schema: dict[str, Any]) -> Draft202012Validator:
@@ -47,7 +32,7 @@ def test_committed_asyncapi_matches_the_service(service: str) -> None:
 
 @pytest.mark.parametrize("service", SERVICES)
 def test_one_named_message_per_event_type_with_a_valid_example(service: str) -> None:
-    doc = _doc(service)
+    doc = document(service)
     assert doc["asyncapi"] == "3.0.0"
     messages = doc["components"]["messages"]
     for name, message in messages.items():
@@ -58,7 +43,7 @@ def test_one_named_message_per_event_type_with_a_valid_example(service: str) -> 
         for example in examples:
             errors = list(_validator(doc, message["payload"]).iter_errors(example["payload"]))
             assert not errors, f"{name}: {errors[0].message} at {list(errors[0].absolute_path)}"
-            headers = _resolve(doc, message.get("headers") or {"$ref": "#/components/schemas/KafkaHeaders"})
+            headers = resolve(doc, message.get("headers") or {"$ref": "#/components/schemas/KafkaHeaders"})
             assert not list(_validator(doc, headers).iter_errors(example["headers"])), name
         if name == "DeadLetter":
             continue
@@ -76,7 +61,7 @@ def test_one_named_message_per_event_type_with_a_valid_example(service: str) -> 
 
 @pytest.mark.parametrize("service", SERVICES)
 def test_the_envelope_is_described_once_with_content_type_and_correlation_id(service: str) -> None:
-    doc = _doc(service)
+    doc = document(service)
     components = doc["components"]
     envelope = components["schemas"]["CloudEvent"]
     assert {"id", "source", "type", "time", "partitionkey", "correlationid", "dataschema"} <= set(
@@ -84,8 +69,8 @@ def test_the_envelope_is_described_once_with_content_type_and_correlation_id(ser
     )
     trait = components["messageTraits"]["CloudEvent"]
     assert trait["contentType"] == CONTENT_TYPE
-    assert _resolve(doc, trait["headers"])["properties"]["content-type"]["const"] == CONTENT_TYPE
-    correlation = _resolve(doc, trait["correlationId"])
+    assert resolve(doc, trait["headers"])["properties"]["content-type"]["const"] == CONTENT_TYPE
+    correlation = resolve(doc, trait["correlationId"])
     assert correlation["location"] == "$message.payload#/correlationid"
     assert "$message.payload#/id" in correlation["description"]
 
@@ -94,10 +79,10 @@ def test_the_envelope_is_described_once_with_content_type_and_correlation_id(ser
 def test_channels_carry_the_topic_registry_and_every_consumed_topic_has_its_dead_letters(
     service: str,
 ) -> None:
-    doc = _doc(service)
+    doc = document(service)
     channels = doc["channels"]
     received = {
-        _resolve(doc, op["channel"])["address"]
+        resolve(doc, op["channel"])["address"]
         for op in doc["operations"].values()
         if op["action"] == "receive"
     }
@@ -105,7 +90,7 @@ def test_channels_carry_the_topic_registry_and_every_consumed_topic_has_its_dead
     for address in received:
         dlt = channels[f"{address}.dlt"]
         assert list(dlt["messages"]) == ["DeadLetter"]
-        headers = _resolve(doc, _resolve(doc, dlt["messages"]["DeadLetter"])["headers"])
+        headers = resolve(doc, resolve(doc, dlt["messages"]["DeadLetter"])["headers"])
         assert set(headers["properties"]["dlt.reason"]["enum"]) == {r.value for r in DeadLetterReason}
         for name in ("error.class", "error.message", "service", "time", "source.topic", "source.offset"):
             assert f"dlt.{name}" in headers["required"]
@@ -120,12 +105,12 @@ def test_channels_carry_the_topic_registry_and_every_consumed_topic_has_its_dead
                 "retention.ms": spec.retention_ms,
             }
             for ref in channel["messages"].values():
-                message = _resolve(doc, ref)
+                message = resolve(doc, ref)
                 assert MODELS[message["name"]].topic == spec.name, channel_id
         else:
             assert channel["address"].removesuffix(".dlt") in TOPICS, channel_id
     for op_id, op in doc["operations"].items():
-        channel = _resolve(doc, op["channel"])
+        channel = resolve(doc, op["channel"])
         for ref in op["messages"]:
             assert ref["$ref"].startswith(op["channel"]["$ref"] + "/messages/"), op_id
             assert ref["$ref"].rsplit("/", 1)[1] in channel["messages"], op_id

@@ -9,14 +9,10 @@ through the HTTP API, under the ids the examples carry."""
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from datetime import UTC, datetime
-from pathlib import Path
-from typing import Any
 
 import pytest
-import yaml
-from confluent_kafka import Producer
 from siaga_logistics.app import build_app as build_logistics
 from siaga_logistics.settings import LogisticsSettings
 from siaga_meetings.app import build_app as build_meetings
@@ -24,13 +20,21 @@ from siaga_meetings.handlers import sweep_overdue
 from siaga_meetings.settings import MeetingsSettings
 from siaga_notifications.app import build_app as build_notifications
 from siaga_notifications.settings import NotificationsSettings
-from siaga_runtime import ManualClock, RuntimeSettings
+from siaga_runtime import ManualClock
 
-from ..helpers import auth, read_to_end, serve, wait_until
+from ..helpers import auth, serve, wait_until
+from .published import (
+    assert_nothing_dead_lettered,
+    example,
+    publish,
+    receive_channels,
+    record,
+    settings_env,
+    shipment_on_its_way,
+)
 
 pytestmark = pytest.mark.integration
 
-DOCS = Path(__file__).resolve().parents[2] / "schemas" / "asyncapi"
 # The message each receive channel gets in this test: one whose effect the service's HTTP API shows.
 CHOSEN = {
     ("logistics", "siaga.logistics.status-updates.v1"): "ShipmentStatusReported",
@@ -39,71 +43,6 @@ CHOSEN = {
     ("notifications", "siaga.logistics.events.v1"): "ShipmentDelayed",
     ("notifications", "siaga.meetings.events.v1"): "ReportOverdue",
 }
-Record = tuple[str, bytes | None, bytes, list[tuple[str, bytes]]]
-
-
-def _doc(service: str) -> dict[str, Any]:
-    doc: dict[str, Any] = yaml.safe_load((DOCS / f"{service}.yaml").read_text())
-    return doc
-
-
-def _deref(doc: dict[str, Any], node: dict[str, Any]) -> dict[str, Any]:
-    while "$ref" in node:
-        target: Any = doc
-        for part in node["$ref"].removeprefix("#/").split("/"):
-            target = target[part]
-        node = target
-    return node
-
-
-def receive_channels(service: str) -> dict[str, list[str]]:
-    """Address -> names of the messages the service's receive operations take there."""
-    doc = _doc(service)
-    out: dict[str, list[str]] = {}
-    for op in doc["operations"].values():
-        if op["action"] == "receive":
-            address = _deref(doc, op["channel"])["address"]
-            out[address] = [_deref(doc, ref)["name"] for ref in op["messages"]]
-    return out
-
-
-def example(service: str, address: str, name: str) -> dict[str, Any]:
-    """The example of message ``name`` on ``address``: its headers and its CloudEvent."""
-    doc = _doc(service)
-    channel = next(c for c in doc["channels"].values() if c["address"] == address)
-    message = _deref(doc, channel["messages"][name])
-    chosen: dict[str, Any] = message["examples"][0]
-    return chosen
-
-
-def record(topic: str, ex: dict[str, Any]) -> Record:
-    """The Kafka record: key = the partitionkey (the documented key binding), value = the CloudEvent."""
-    payload = ex["payload"]
-    headers = [(k, str(v).encode()) for k, v in ex.get("headers", {}).items()]
-    return (topic, payload["partitionkey"].encode(), json.dumps(payload).encode(), headers)
-
-
-def publish(bootstrap: str, records: Sequence[Record]) -> None:
-    """Publish with librdkafka (confluent-kafka), not aiokafka, and wait until the broker has them all."""
-    errors: list[str] = []
-
-    def delivered(err: Any, _msg: Any) -> None:
-        if err is not None:
-            errors.append(str(err))
-
-    producer = Producer({"bootstrap.servers": bootstrap, "enable.idempotence": True, "acks": "all"})
-    for topic, key, value, headers in records:
-        wire: list[tuple[str, str | bytes | None]] = list(headers)
-        producer.produce(topic, key=key, value=value, headers=wire, on_delivery=delivered)
-    assert producer.flush(30) == 0, "records still queued after 30 s"
-    assert errors == []
-
-
-async def assert_nothing_dead_lettered(settings: RuntimeSettings, addresses: Sequence[str]) -> None:
-    for address in addresses:
-        letters = await read_to_end(settings.kafka_bootstrap_servers, settings.topic_name(address) + ".dlt")
-        reasons = [dict(r.headers).get("dlt.reason", b"").decode() for r in letters]
-        assert reasons == [], f"{address}: dead-lettered {reasons}"
 
 
 def test_the_test_covers_every_receive_channel_of_every_service() -> None:
@@ -117,14 +56,10 @@ def test_the_test_covers_every_receive_channel_of_every_service() -> None:
         assert name in published[key], key
 
 
-def _env(runtime_env: Callable[[str], dict[str, str]], service: str) -> dict[str, Any]:
-    return {k.lower(): v for k, v in runtime_env(service).items()}
-
-
 async def test_logistics_applies_what_its_documents_describe(
     runtime_env: Callable[[str], dict[str, str]],
 ) -> None:
-    settings = LogisticsSettings(**_env(runtime_env, "logistics"), delay_sweep_interval_s=3600)
+    settings = LogisticsSettings(**settings_env(runtime_env, "logistics"), delay_sweep_interval_s=3600)
     scan = example("logistics", "siaga.logistics.status-updates.v1", "ShipmentStatusReported")
     delayed = example("logistics", "siaga.logistics.events.v1", "ShipmentDelayed")
     shipment_id = scan["payload"]["data"]["shipment_id"]
@@ -132,38 +67,14 @@ async def test_logistics_applies_what_its_documents_describe(
     op = auth("dev:kpu:65.01:operator")
     clock = ManualClock(datetime(2024, 11, 25, 0, 0, tzinfo=UTC))
     async with serve(build_logistics(settings, clock=clock), "logistics") as (app, c):
-        plan = {
-            "plan_id": "plan-conformance-65.01",
-            "election_id": "pilkada2024",
-            "region": "65.01",
-            "voting_day": "2024-11-27",
-            "contests": ["gubernur"],
-            "distribution_starts_at": "2024-11-18T08:00:00",
-            "warehouse_name": "Gudang KPU Bulungan",
-            "ppk": [{"region": "65.01.05", "mode": "land"}],
-            "pps": [{"region": "65.01.05.1001", "mode": "land"}],
-            "tps": [{"tps_id": "tps-65.01.05.1001-001", "region": "65.01.05.1001", "dpt": 300}],
-        }
-        r = await c.post("/plans", json=plan, headers=op)
-        assert r.status_code == 201, r.text
         # the delivery scan's proof covers the lines it names: the agency's shipment carries just those
         shipped = [
             {"item": ln["item"], "quantity": ln["shipped"], "unit": "unit"}
             for ln in scan["payload"]["data"]["lines"]
         ]
-        leg = {
-            "shipment_id": shipment_id,
-            "plan_id": plan["plan_id"],
-            "leg_id": "tps-65.01.05.1001-001",
-            "lines": shipped,
-        }
-        assert (await c.post("/shipments", json=leg, headers=op)).status_code == 201
-        r = await c.post(
-            f"/shipments/{shipment_id}/dispatch",
-            json={"dispatched_at": "2024-11-25T08:00:00+08:00"},
-            headers=op,
+        await shipment_on_its_way(
+            c, op, plan_id="plan-conformance-65.01", shipment_id=shipment_id, lines=shipped
         )
-        assert r.status_code == 200, r.text
 
         publish(
             settings.kafka_bootstrap_servers,
@@ -189,7 +100,7 @@ async def test_logistics_applies_what_its_documents_describe(
 async def test_meetings_applies_a_report_submission_built_from_its_document(
     runtime_env: Callable[[str], dict[str, str]],
 ) -> None:
-    settings = MeetingsSettings(**_env(runtime_env, "meetings"), sweep_interval_s=3600)
+    settings = MeetingsSettings(**settings_env(runtime_env, "meetings"), sweep_interval_s=3600)
     submission = example("meetings", "siaga.meetings.report-submissions.v1", "SubmitReport")
     data = submission["payload"]["data"]
     org = auth("dev:kpu:35:organiser")
@@ -240,7 +151,7 @@ async def test_meetings_applies_a_report_submission_built_from_its_document(
 async def test_notifications_raises_alerts_from_events_built_from_its_document(
     runtime_env: Callable[[str], dict[str, str]],
 ) -> None:
-    settings = NotificationsSettings(**_env(runtime_env, "notifications"), sweep_interval_s=0.5)
+    settings = NotificationsSettings(**settings_env(runtime_env, "notifications"), sweep_interval_s=0.5)
     records = [
         record(settings.topic_name(address), example("notifications", address, name))
         for (service, address), name in CHOSEN.items()

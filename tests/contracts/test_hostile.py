@@ -19,12 +19,12 @@ from siaga_runtime import ManualClock
 from siaga_schemas import CONTENT_TYPE, new_event_id
 
 from ..helpers import auth, produce, read_all, read_to_end, serve, wait_until
-from .test_conformance import _env, example
+from .published import STATUS_UPDATES, checkpoint_scan, example, settings_env, shipment_on_its_way
 
 pytestmark = pytest.mark.integration
 
 CT = [("content-type", CONTENT_TYPE.encode())]
-STATUS = "siaga.logistics.status-updates.v1"
+STATUS = STATUS_UPDATES
 
 
 def _hostile(scan: dict[str, Any]) -> dict[str, tuple[bytes, str]]:
@@ -65,34 +65,15 @@ def _hostile(scan: dict[str, Any]) -> dict[str, tuple[bytes, str]]:
 async def test_hostile_records_are_dead_lettered_with_their_reason_and_replays_are_no_ops(
     runtime_env: Callable[[str], dict[str, str]],
 ) -> None:
-    settings = LogisticsSettings(**_env(runtime_env, "logistics"), delay_sweep_interval_s=3600)
-    scan = example("logistics", STATUS, "ShipmentStatusReported")["payload"]
+    settings = LogisticsSettings(**settings_env(runtime_env, "logistics"), delay_sweep_interval_s=3600)
+    # the documented scan, as the checkpoint scans a shipment on its way meets most
+    scan = checkpoint_scan(example("logistics", STATUS, "ShipmentStatusReported")["payload"])
     shipment_id = scan["data"]["shipment_id"]
     topic = settings.topic_name(STATUS)
     op = auth("dev:kpu:65.01:operator")
     clock = ManualClock(datetime(2024, 11, 25, 0, 0, tzinfo=UTC))
     async with serve(build_app(settings, clock=clock), "logistics") as (_, c):
-        plan = {
-            "plan_id": "plan-hostile-65.01",
-            "election_id": "pilkada2024",
-            "region": "65.01",
-            "voting_day": "2024-11-27",
-            "contests": ["gubernur"],
-            "distribution_starts_at": "2024-11-18T08:00:00",
-            "warehouse_name": "Gudang KPU Bulungan",
-            "ppk": [{"region": "65.01.05", "mode": "land"}],
-            "pps": [{"region": "65.01.05.1001", "mode": "land"}],
-            "tps": [{"tps_id": "tps-65.01.05.1001-001", "region": "65.01.05.1001", "dpt": 300}],
-        }
-        assert (await c.post("/plans", json=plan, headers=op)).status_code == 201
-        leg = {"shipment_id": shipment_id, "plan_id": plan["plan_id"], "leg_id": "tps-65.01.05.1001-001"}
-        assert (await c.post("/shipments", json=leg, headers=op)).status_code == 201
-        r = await c.post(
-            f"/shipments/{shipment_id}/dispatch",
-            json={"dispatched_at": "2024-11-25T08:00:00+08:00"},
-            headers=op,
-        )
-        assert r.status_code == 200, r.text
+        await shipment_on_its_way(c, op, plan_id="plan-hostile-65.01", shipment_id=shipment_id)
 
         key = shipment_id.encode()
         first = json.dumps(scan).encode()

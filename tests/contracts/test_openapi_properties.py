@@ -22,19 +22,12 @@ from typing import Any
 
 import pytest
 import schemathesis
-from fastapi import FastAPI
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from schemathesis import checks
 from schemathesis.generation import GenerationMode
-from siaga_logistics.app import build_app as build_logistics
-from siaga_logistics.settings import LogisticsSettings
-from siaga_meetings.app import build_app as build_meetings
-from siaga_meetings.settings import MeetingsSettings
-from siaga_notifications.app import build_app as build_notifications
-from siaga_notifications.settings import NotificationsSettings
 
-from ..served import isolated_env, served
+from ..served import SERVICES, build_service, served
 
 pytestmark = [
     pytest.mark.integration,
@@ -45,30 +38,13 @@ EXAMPLES = 12  # per operation, generation mode and run: bounded, so each servic
 PROBLEM = "application/problem+json"
 # None: the Authorization header as schemathesis generates it from the bearer scheme (unknown tokens).
 TOKENS = ["dev:kpu:national:admin", "dev:kpu:65.01:operator", "dev:kpu:35:organiser", "dev:bawaslu:65:reader"]
-BUILDERS: dict[str, Callable[[], FastAPI]] = {
-    "meetings": lambda: build_meetings(MeetingsSettings(**isolated_env("meetings"), sweep_interval_s=3600)),
-    "logistics": lambda: build_logistics(
-        LogisticsSettings(
-            **isolated_env("logistics"),
-            delay_sweep_interval_s=3600,
-            risk_sweep_interval_s=3600,
-        )
-    ),
-    "notifications": lambda: build_notifications(
-        NotificationsSettings(
-            **isolated_env("notifications"),
-            sweep_interval_s=3600,
-            delivery_poll_s=3600,
-        )
-    ),
-}
 # Operations that are not JSON APIs for a fuzzer: the Prometheus text, and an upload of whole plan files
 # (tested with real CSV and XLSX files in tests/logistics/test_import_files.py).
 SKIPPED = {("GET", "/metrics"), ("POST", "/plans/import")}
 
 
 def _operations(service: str) -> list[tuple[str, str, dict[str, Any]]]:
-    doc = BUILDERS[service]().openapi()
+    doc = build_service(service).openapi()
     return sorted(
         (
             (method.upper(), path, operation)
@@ -90,7 +66,7 @@ def _modes(operation: dict[str, Any]) -> list[GenerationMode]:
 
 CASES = [
     (service, method, path, mode)
-    for service in BUILDERS
+    for service in SERVICES
     for method, path, operation in _operations(service)
     for mode in _modes(operation)
 ]
@@ -146,7 +122,7 @@ def running() -> Iterator[Callable[[str], tuple[str, Any]]]:
 
     def get(service: str) -> tuple[str, Any]:
         if service not in stack:
-            context = served(BUILDERS[service]())
+            context = served(build_service(service))
             base_url = context.__enter__()
             exits.append(context)
             stack[service] = (base_url, schemathesis.openapi.from_url(f"{base_url}/openapi.json"))

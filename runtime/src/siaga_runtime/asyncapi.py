@@ -323,28 +323,25 @@ class _Builder:
         received: list[Route] = list(runtime.received.values())
         self.add_payload_schemas(m for route in (*published, *received) for m in route.models)
         group = {"groupId": {"type": "string", "enum": [self.settings.group_id()]}}
-        for route in published:
-            address = self.add_channel(route.spec, route.models)
-            self.add_operation(
-                f"{address}.send",
-                "send",
-                address,
-                (message_name(m) for m in route.models),
-                f"The {self.service} service publishes: {route.description}",
-                {},
-            )
-        for route in received:
-            address = self.add_channel(route.spec, route.models)
-            self.add_operation(
-                f"{address}.receive",
-                "receive",
-                address,
-                (message_name(m) for m in route.models),
-                f"The {self.service} service consumes: {route.description} A type that Siaga publishes but "
-                "this service does not handle is skipped; any other record it cannot process is "
-                "dead-lettered.",
-                group,
-            )
+        consumes = (
+            " A type that Siaga publishes but this service does not handle is skipped; any other record it "
+            "cannot process is dead-lettered."
+        )
+        sides: list[tuple[str, str, list[Route], dict[str, Any], str]] = [
+            ("send", "publishes", published, {}, ""),
+            ("receive", "consumes", received, group, consumes),
+        ]
+        for action, verb, routes, kafka, note in sides:
+            for route in routes:
+                address = self.add_channel(route.spec, route.models)
+                self.add_operation(
+                    f"{address}.{action}",
+                    action,
+                    address,
+                    (message_name(m) for m in route.models),
+                    f"The {self.service} service {verb}: {route.description}{note}",
+                    kafka,
+                )
         if received:
             self.add_dead_letter_message()
         for route in received:

@@ -79,7 +79,11 @@ def make_http_app(
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
             generated = get_openapi(
-                title=app.title, version=app.version, description=description, routes=app.routes
+                title=app.title,
+                version=app.version,
+                description=description,
+                routes=app.routes,
+                separate_input_output_schemas=False,  # one schema per model: one class in generated clients
             )
             app.openapi_schema = document_problems(generated, app.routes)
         return app.openapi_schema

@@ -56,11 +56,24 @@ class PlanSpec(_Spec):
         examples=[["gubernur", "bupati"]],
     )
     distribution_starts_at: LocalTimestamp = Field(
-        description="When the first legs leave the warehouse (no offset: the kab/kota's local time)."
+        description="When the first legs leave the warehouse (no offset: the kab/kota's local time).",
+        examples=["2024-11-18T08:00:00"],
     )
-    warehouse_name: str | None = Field(None, max_length=200, description="Warehouse name.")
-    ppk: list[PpkSpec] = Field(default_factory=list, max_length=100, description="PPK destinations.")
-    pps: list[PpsSpec] = Field(default_factory=list, max_length=1000, description="PPS destinations.")
+    warehouse_name: str | None = Field(
+        None, max_length=200, description="Warehouse name.", examples=["Gudang Logistik KPU Bulungan"]
+    )
+    ppk: list[PpkSpec] = Field(
+        default_factory=list,
+        max_length=100,
+        description="PPK destinations.",
+        examples=[[{"region": "65.01.05", "mode": "river", "duration_h": 6}]],
+    )
+    pps: list[PpsSpec] = Field(
+        default_factory=list,
+        max_length=1000,
+        description="PPS destinations: every TPS that is not direct goes through the PPS of its desa.",
+        examples=[[{"region": "65.01.05.1001", "mode": "land"}]],
+    )
     tps: list[TpsSpec] = Field(
         min_length=1, max_length=5000, description="TPS destinations (larger plans: import a file)."
     )

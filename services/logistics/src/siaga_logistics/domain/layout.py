@@ -11,11 +11,9 @@ Legs are stored in bounded documents of the ``shipments`` collection, so that on
 more than a few kilobytes and the legs a PPS sends out together are written together:
 
 - ``k:<plan id>:<kecamatan>``: the PPK leg;
-- ``c:<plan id>:<desa>:<k>``: chunk ``k`` of a desa: TPS legs ``4k+1`` to ``4k+4`` with their TPS
-  readiness, and in chunk 0 the desa's PPS leg. A desa has at most 999 TPS, so at most 250 chunks, and a
-  chunk at most 5 legs. Four TPS per chunk keeps a chunk near 5 KB: FerretDB decodes and re-encodes the
-  whole document on every write, and at the national scale a chunk's scans rarely share a batch, so the
-  document's size, not the number of documents, is what each delivery pays for;
+- ``c:<plan id>:<desa>:<k>``: chunk ``k`` of a desa: TPS legs ``16k+1`` to ``16k+16`` with their TPS
+  readiness, and in chunk 0 the desa's PPS leg. A desa has at most 999 TPS, so at most 63 chunks, and a
+  chunk at most 17 legs;
 - ``s:<shipment id>``: a shipment created on its own through the API (a second truck, a replacement
   after a shortage), outside the plan's legs.
 
@@ -42,7 +40,7 @@ __all__ = [
     "tps_leg_id",
 ]
 
-CHUNK_TPS = 4
+CHUNK_TPS = 16
 MAX_TPS_NUMBER = 999
 
 _DESA = r"\d{2}\.\d{2}\.\d{2}\.\d{4}"

@@ -24,6 +24,7 @@ from siaga_logistics.domain.plan_types import KabPlan, TpsRow
 from siaga_logistics.domain.planning import build_kab_plan
 from siaga_logistics.domain.readiness import merge_row, sum_rows
 from siaga_logistics.domain.replan import replan_doc
+from siaga_logistics.domain.stored import tps_row
 from siaga_schemas.events.logistics import (
     HandoverRecord,
     ItemType,
@@ -134,7 +135,7 @@ def test_a_corrected_row_changes_only_the_documents_and_legs_it_concerns() -> No
     state, events = replan_doc(chunk_before, chunk_state(after, after.kecamatan[0].chunks[1]))
     assert [type(e) for e in events] == [ShipmentReplanned]
     assert events[0].shipment_id.endswith(f"tps-35.26.01.1001-{n:03d}") and "lines" in events[0].changed  # type: ignore[attr-defined]
-    assert state["tps"][f"{n:03d}"]["dpt"] == 600
+    assert tps_row(state["tps"][f"{n:03d}"])["dpt"] == 600
     same, none = replan_doc(chunk_before, chunk_state(before, before.kecamatan[0].chunks[1]))
     assert same is chunk_before and none == []
 
@@ -172,7 +173,7 @@ def test_a_tps_counts_once_whatever_the_number_of_deliveries_and_repeats() -> No
     doc, supplied = supply_tps(doc, "001", short)
     assert supplied is None and tps_counts(doc) == (0, 2)  # one ballot box short: not ready
     doc, again = supply_tps(doc, "001", short)
-    assert again is None and doc["tps"]["001"]["accepted"]["ballot_box/"] == lines[0].quantity - 1
+    assert again is None and tps_row(doc["tps"]["001"])["accepted"]["ballot_box/"] == lines[0].quantity - 1
     top_up = _delivered("extra-2", "tps-35.26.01.1001-001", [lines[0].model_copy(update={"quantity": 1})])
     doc, supplied = supply_tps({**doc, "_v": 2}, "001", top_up)
     assert supplied is not None and supplied.chunk_tps_ready == 1 and supplied.chunk_version == 3

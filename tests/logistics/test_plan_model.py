@@ -24,6 +24,7 @@ from siaga_logistics.domain.plan_types import KabPlan, TpsRow
 from siaga_logistics.domain.planning import build_kab_plan
 from siaga_logistics.domain.readiness import merge_row, sum_rows
 from siaga_logistics.domain.replan import replan_doc
+from siaga_logistics.domain.stored import tps_row
 from siaga_schemas.events.logistics import (
     HandoverRecord,
     ItemType,
@@ -62,8 +63,10 @@ def _build(rows: list[TpsRow], plan_id: str = "plan-x-35.26") -> KabPlan:
 
 
 def test_every_leg_maps_to_its_document_from_the_shipment_id_alone() -> None:
-    assert leg_ref("plan-x-35.26:tps-35.26.01.1001-017").doc_id == "c:plan-x-35.26:35.26.01.1001:1"
-    assert leg_ref("plan-x-35.26:tps-35.26.01.1001-016").doc_id == "c:plan-x-35.26:35.26.01.1001:0"
+    first_of_chunk_1 = f"tps-35.26.01.1001-{CHUNK_TPS + 1:03d}"
+    last_of_chunk_0 = f"tps-35.26.01.1001-{CHUNK_TPS:03d}"
+    assert leg_ref(f"plan-x-35.26:{first_of_chunk_1}").doc_id == "c:plan-x-35.26:35.26.01.1001:1"
+    assert leg_ref(f"plan-x-35.26:{last_of_chunk_0}").doc_id == "c:plan-x-35.26:35.26.01.1001:0"
     assert leg_ref("plan-x-35.26:pps-35.26.01.1001").doc_id == "c:plan-x-35.26:35.26.01.1001:0"
     assert leg_ref("plan-x-35.26:ppk-35.26.01").doc_id == "k:plan-x-35.26:35.26.01"
     own = leg_ref("shp-extra-1")
@@ -76,10 +79,11 @@ def test_a_large_desa_is_split_into_bounded_chunks() -> None:
     (kec,) = plan.kecamatan
     assert kec.ppk_leg is not None and kec.ppk_leg.tps_served == 40
     chunks = kec.chunks
-    assert [len(c.tps) for c in chunks] == [16, 16, 8]
+    full, rest = divmod(40, CHUNK_TPS)
+    assert [len(c.tps) for c in chunks] == [CHUNK_TPS] * full + ([rest] if rest else [])
     assert chunks[0].pps_leg is not None and all(c.pps_leg is None for c in chunks[1:])
     sizes = [len(bson.encode(chunk_state(plan, c))) for c in chunks]
-    assert max(sizes) < 64 * 1024  # a chunk holds at most 17 legs: a bounded document
+    assert max(sizes) < 64 * 1024  # a chunk holds at most CHUNK_TPS + 1 legs: bounded
     assert all(len(c.tps_legs) <= CHUNK_TPS for c in chunks)
 
 
@@ -113,10 +117,11 @@ def test_rows_survive_their_compact_form() -> None:
 
 
 def test_a_corrected_row_changes_only_the_documents_and_legs_it_concerns() -> None:
-    rows = [_row(n) for n in range(1, 21)] + [_row(1, desa="35.26.02.2001")]
+    n = CHUNK_TPS + 2  # the second TPS of chunk 1 gets corrected
+    rows = [_row(i) for i in range(1, n + 3)] + [_row(1, desa="35.26.02.2001")]
     before = _build(rows)
     corrected = [*rows]
-    corrected[17] = _row(18, dpt=600)  # TPS 018: more voters, so more ballots
+    corrected[n - 1] = _row(n, dpt=600)  # more voters, so more ballots
     after = _build(corrected)
     old, new = leg_hashes(before), leg_hashes(after)
     changed = {d for d in new if old.get(d) != new[d]}
@@ -129,8 +134,8 @@ def test_a_corrected_row_changes_only_the_documents_and_legs_it_concerns() -> No
     chunk_before = {"_id": "c", "_v": 3, **chunk_state(before, before.kecamatan[0].chunks[1])}
     state, events = replan_doc(chunk_before, chunk_state(after, after.kecamatan[0].chunks[1]))
     assert [type(e) for e in events] == [ShipmentReplanned]
-    assert events[0].shipment_id.endswith("tps-35.26.01.1001-018") and "lines" in events[0].changed  # type: ignore[attr-defined]
-    assert state["tps"]["018"]["dpt"] == 600
+    assert events[0].shipment_id.endswith(f"tps-35.26.01.1001-{n:03d}") and "lines" in events[0].changed  # type: ignore[attr-defined]
+    assert tps_row(state["tps"][f"{n:03d}"])["dpt"] == 600
     same, none = replan_doc(chunk_before, chunk_state(before, before.kecamatan[0].chunks[1]))
     assert same is chunk_before and none == []
 
@@ -168,7 +173,7 @@ def test_a_tps_counts_once_whatever_the_number_of_deliveries_and_repeats() -> No
     doc, supplied = supply_tps(doc, "001", short)
     assert supplied is None and tps_counts(doc) == (0, 2)  # one ballot box short: not ready
     doc, again = supply_tps(doc, "001", short)
-    assert again is None and doc["tps"]["001"]["accepted"]["ballot_box/"] == lines[0].quantity - 1
+    assert again is None and tps_row(doc["tps"]["001"])["accepted"]["ballot_box/"] == lines[0].quantity - 1
     top_up = _delivered("extra-2", "tps-35.26.01.1001-001", [lines[0].model_copy(update={"quantity": 1})])
     doc, supplied = supply_tps({**doc, "_v": 2}, "001", top_up)
     assert supplied is not None and supplied.chunk_tps_ready == 1 and supplied.chunk_version == 3

@@ -322,6 +322,37 @@ async def test_an_entry_written_while_the_relay_publishes_is_kept_for_its_own_jo
     assert len({e.id for e in box.sent}) == 2 and box.journals.docs == {}
 
 
+async def test_entries_out_of_a_journal_still_being_published_are_not_carried_by_the_next_write() -> None:
+    """A consumer batch's journal goes out in slices; a document written between two slices keeps only
+    what is not out yet, and a crash then recovers exactly that."""
+    box = _Outbox()
+    await box.store.apply(
+        [_at(_event(f"shp-{n}", "delivered"), n) for n in (1, 2, 3)], _track, scope="p"
+    )  # one journal, an entry in each of three documents
+    box.relay.max_entries = box.relay.slice_entries = 1
+    assert await box.relay.drain_once() == 1 and box.journals.docs != {}  # one out, the journal still open
+    out = box.sent[0].partitionkey
+    rest = sorted({"shp-1", "shp-2", "shp-3"} - {out})
+    await box.store.apply(
+        [_at(_event(shp, "checkpoint", 5), 10 + i) for i, shp in enumerate([out, rest[0]])], _track, scope="p"
+    )
+    written = await box.store.get(out)
+    kept = await box.store.get(rest[0])
+    assert written is not None and written["_outbox"] == []  # acknowledged: not carried
+    assert kept is not None and len(kept["_outbox"]) == 1  # not out yet: carried
+    restarted = OutboxRelay(
+        OutboxJournal(box.journals),
+        {"shipments": box.coll}.get,
+        box.enqueue,
+        RuntimeMetrics(CollectorRegistry(), "t"),
+    )
+    box.sent.clear()
+    await restarted.start()  # as after a crash: recovery reads the journal's documents
+    await restarted.stop()
+    assert sorted(e.partitionkey for e in box.sent) == rest  # the acknowledged one is not sent again
+    assert box.journals.docs == {}
+
+
 async def test_a_crash_before_the_journal_is_retired_publishes_again_with_the_same_id_and_in_order() -> None:
     box = _Outbox()
     await box.store.apply([_at(_event("shp-1", "delivered"), 0)], _track, scope="p")

@@ -115,11 +115,12 @@ class BatchWrites:
         return out
 
     def _kept_entries(self, current: Doc | None) -> list[OutboxEntry]:
-        """The current document's entries that are not published yet (or not known to be)."""
+        """The current document's entries that are not published yet (or not known to be): those of a
+        retired journal, and those the broker acknowledged from a journal still being published, go."""
         entries: list[OutboxEntry] = list(current.get("_outbox", ())) if current else []
         if not entries or self.journal is None:
             return entries
-        return [e for e in entries if not self.journal.known_retired(e.get("j", ""))]
+        return [e for e in entries if not self.journal.is_published(e.get("j", ""), e["id"])]
 
     def _next_doc(
         self,

@@ -59,6 +59,10 @@ class OutboxJournal:
         self._collection = collection
         self._open: set[str] = set()
         self._retired: OrderedDict[str, None] = OrderedDict()
+        # Per journal still open here: the ids of its entries the broker has acknowledged already. A
+        # journal of a 20,000-record batch is published in slices over seconds, and every document written
+        # meanwhile would otherwise carry its published entries until the whole journal is out.
+        self._published: dict[str, set[str]] = {}
 
     @property
     def collection(self) -> Any:
@@ -84,6 +88,13 @@ class OutboxJournal:
             return True
         return None
 
+    def is_published(self, journal_id: str, entry_id: str) -> bool:
+        """Whether this process has seen the broker acknowledge entry ``entry_id`` of ``journal_id``."""
+        if journal_id in self._retired:
+            return True
+        published = self._published.get(journal_id)
+        return published is not None and entry_id in published
+
     async def resolve(self, journal_ids: Iterable[str]) -> None:
         """Find out which of these journals (not this process's) are retired, by point reads."""
         unknown = [j for j in dict.fromkeys(journal_ids) if self.known_retired(j) is None]
@@ -104,6 +115,13 @@ class OutboxJournal:
 
     # -- the relay's side ------------------------------------------------------------------------------
 
+    def mark_published(self, journal_id: str, entry_ids: Iterable[str]) -> None:
+        """The broker acknowledged these entries of an open journal: a document written from now on need
+        not carry them (recovery after a crash then finds only what was not out)."""
+        if journal_id in self._retired:
+            return
+        self._published.setdefault(journal_id, set()).update(entry_ids)
+
     async def retire(self, journal_ids: Sequence[str]) -> None:
         """Delete the records of journals whose entries are all published."""
         if not journal_ids:
@@ -111,6 +129,7 @@ class OutboxJournal:
         await self.collection.delete_many({"_id": {"$in": list(journal_ids)}})
         for journal_id in journal_ids:
             self._open.discard(journal_id)
+            self._published.pop(journal_id, None)
             self._remember_retired(journal_id)
 
     def forget_open(self, journal_id: str) -> None:

@@ -237,6 +237,8 @@ class OutboxRelay:
             count += stop - start
             if stop >= len(pending.entries):
                 done.append(journal_id)
+            else:
+                self.journal.mark_published(journal_id, (e["id"] for e in pending.entries[start:stop]))
         await self.journal.retire(done)
         for journal_id in done:
             self._queue.pop(journal_id, None)

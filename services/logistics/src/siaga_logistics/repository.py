@@ -16,6 +16,7 @@ from .domain.layout import leg_ref
 from .domain.legs import shipment_in
 from .domain.readiness import kab_rollup_id, national_rollup_id, province_rollup_id, reading, sum_rows
 from .domain.shipment import OPEN, Shipment
+from .domain.stored import tps_row as stored_row
 
 __all__ = ["Stores", "delayed_shipments", "readiness", "shipment_view"]
 
@@ -177,6 +178,6 @@ async def readiness(stores: Stores, election_id: str, region: str | None, now: d
         }
         for c in summary["chunks"]
         if c in chunks
-        for t in chunks[c]["tps"].values()
+        for t in map(stored_row, chunks[c]["tps"].values())
     ]
     return {**head, **own, "plan_id": header["plan_id"], "subdivisions": [], "tps": tps}

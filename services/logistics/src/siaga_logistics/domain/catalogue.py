@@ -5,7 +5,9 @@ Ballots are printed for the DPT plus a 2% reserve, rounded up, one kind per cont
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 from siaga_schemas.events.logistics import ItemType, ShipmentLine
 
@@ -51,10 +53,17 @@ def _line(item: ItemType, quantity: int, variant: str | None = None) -> Shipment
     return ShipmentLine(item=item, variant=variant, quantity=quantity, unit=CATALOGUE[item].unit)
 
 
-def tps_requirement(dpt: int, contests: list[str]) -> list[ShipmentLine]:
+def tps_requirement(dpt: int, contests: Sequence[str]) -> list[ShipmentLine]:
     """What one TPS needs: one ballot box per contest, booths, ballots and forms per contest, ink, seals…"""
+    return list(_requirement(dpt, tuple(contests)))
+
+
+@lru_cache(maxsize=4096)
+def _requirement(dpt: int, contests: tuple[str, ...]) -> tuple[ShipmentLine, ...]:
+    """Memoised: a plan of the nation asks for the same few hundred (DPT, contests) pairs 820,161 times,
+    and the lines are frozen models, safe to share."""
     boxes = len(contests)
-    lines = [
+    return (
         _line(ItemType.BALLOT_BOX, boxes),
         _line(ItemType.VOTING_BOOTH, BOOTHS_PER_TPS),
         *(_line(ItemType.BALLOT, ballots_for(dpt), c) for c in contests),
@@ -63,22 +72,26 @@ def tps_requirement(dpt: int, contests: list[str]) -> list[ShipmentLine]:
         _line(ItemType.MARKING_TOOL, BOOTHS_PER_TPS),
         *(_line(ItemType.FORMS_ENVELOPES, 1, c) for c in contests),
         _line(ItemType.TPS_KIT, 1),
-    ]
-    return lines
+    )
 
 
 def line_key(item: str, variant: str | None) -> str:
     return f"{item}/{variant or ''}"
 
 
-def sum_lines(groups: list[list[ShipmentLine]]) -> list[ShipmentLine]:
-    """Add up lines of the same item and variant, keeping first-seen order."""
-    totals: dict[str, ShipmentLine] = {}
+def sum_lines(groups: Iterable[Iterable[ShipmentLine]]) -> list[ShipmentLine]:
+    """Add up lines of the same item and variant, keeping first-seen order (and the first line's unit)."""
+    first: dict[str, ShipmentLine] = {}
+    totals: dict[str, int] = {}
     for lines in groups:
         for ln in lines:
             k = line_key(ln.item, ln.variant)
-            prev = totals.get(k)
-            totals[k] = (
-                ln if prev is None else prev.model_copy(update={"quantity": prev.quantity + ln.quantity})
-            )
-    return list(totals.values())
+            if k in totals:
+                totals[k] += ln.quantity
+            else:
+                first[k] = ln
+                totals[k] = ln.quantity
+    return [
+        ln if ln.quantity == totals[k] else ln.model_copy(update={"quantity": totals[k]})
+        for k, ln in first.items()
+    ]

@@ -2,7 +2,8 @@
 
 A shipments document (see ``layout``) holds one or more legs, each as ``{"plan": …, "ship": …}``: the
 plan's part never changes once planned (sites, lines, planned times, deadlines), the shipment's part is
-what its state machine (``shipment.Shipment``) changes. A chunk also holds the readiness of its TPS:
+what its state machine (``shipment.Shipment``) changes. Each leg and each TPS row is stored as one JSON
+string (``stored``), so that a scan decodes and encodes only the leg (and row) it concerns. A chunk also holds the readiness of its TPS:
 what each one needs, what it has accepted, and whether that covers the need.
 
 Every function here is pure: a document state in, a new state (and the events) out.
@@ -22,6 +23,9 @@ from .delay import AFTER_DUE, RANK, severity_for
 from .layout import LegRef, leg_ref
 from .plan_types import ChunkPlan, KabPlan, KecPlan, PlannedLeg, TpsPlan
 from .shipment import OPEN, Shipment, Status
+from .stored import leg as stored_leg
+from .stored import pack
+from .stored import tps_row as stored_row
 
 __all__ = [
     "MUTABLE",
@@ -82,31 +86,35 @@ def leg_plan(plan_id: str, election_id: str, legal_deadline_at: datetime, leg: P
     }
 
 
-def _new_leg(plan: KabPlan, leg: PlannedLeg, shipment: str) -> dict[str, Any]:
-    return {
-        "shipment_id": shipment,
-        "plan": leg_plan(plan.plan_id, plan.election_id, plan.legal_deadline_at, leg),
-        "ship": {
-            "status": Status.PLANNED.value,
-            "eta": leg.planned_arrival_at,
-            "transport_mode": leg.mode.value,
-        },
-    }
+def _new_leg(plan: KabPlan, leg: PlannedLeg, shipment: str) -> str:
+    return pack(
+        {
+            "shipment_id": shipment,
+            "plan": leg_plan(plan.plan_id, plan.election_id, plan.legal_deadline_at, leg),
+            "ship": {
+                "status": Status.PLANNED.value,
+                "eta": leg.planned_arrival_at,
+                "transport_mode": leg.mode.value,
+            },
+        }
+    )
 
 
-def _tps_row(t: TpsPlan) -> dict[str, Any]:
-    return {
-        "tps_id": t.tps_id,
-        "region": t.desa,
-        "dpt": t.dpt,
-        "direct": t.direct,
-        "planned_at": t.planned_at,
-        "required": {line_key(ln.item, ln.variant): ln.quantity for ln in t.required},
-        "accepted": {},
-        "shipments": [],
-        "ready": False,
-        "ready_at": None,
-    }
+def _tps_row(t: TpsPlan) -> str:
+    return pack(
+        {
+            "tps_id": t.tps_id,
+            "region": t.desa,
+            "dpt": t.dpt,
+            "direct": t.direct,
+            "planned_at": t.planned_at,
+            "required": {line_key(ln.item, ln.variant): ln.quantity for ln in t.required},
+            "accepted": {},
+            "shipments": [],
+            "ready": False,
+            "ready_at": None,
+        }
+    )
 
 
 def chunk_state(plan: KabPlan, chunk: ChunkPlan) -> dict[str, Any]:
@@ -147,7 +155,9 @@ def standalone_state(shipment: Shipment) -> dict[str, Any]:
         "kind": "standalone",
         "plan_id": shipment.plan_id,
         "election_id": shipment.election_id,
-        "legs": {shipment.shipment_id: {"shipment_id": shipment.shipment_id, "plan": plan, "ship": ship}},
+        "legs": {
+            shipment.shipment_id: pack({"shipment_id": shipment.shipment_id, "plan": plan, "ship": ship})
+        },
         "tps": {},
     }
 
@@ -156,7 +166,8 @@ def _key(ref: LegRef) -> str:
     return ref.leg_id if ref.leg_id is not None else ref.shipment_id
 
 
-def _materialise(leg: dict[str, Any]) -> Shipment:
+def _materialise(stored: Any) -> Shipment:
+    leg = stored_leg(stored)
     plan = leg["plan"]
     fields = {k: v for k, v in plan.items() if k not in ("hours", "planned_arrival_at", "tps_served")}
     return Shipment.model_validate({"shipment_id": leg["shipment_id"], **fields, **leg["ship"]})
@@ -180,14 +191,14 @@ def with_shipment(doc: dict[str, Any], shipment: Shipment) -> dict[str, Any]:
     key = _key(leg_ref(shipment.shipment_id))
     legs = dict(doc["legs"])
     ship = shipment.model_dump(mode="python", include=set(MUTABLE))
-    legs[key] = {**legs[key], "ship": ship}
+    legs[key] = pack({**stored_leg(legs[key]), "ship": ship})
     return {**doc, "legs": legs}
 
 
 def tps_counts(doc: dict[str, Any]) -> tuple[int, int]:
     """(TPS ready, TPS in the document)."""
     rows = doc.get("tps", {}).values()
-    return sum(1 for r in rows if r["ready"]), len(doc.get("tps", {}))
+    return sum(1 for r in rows if stored_row(r)["ready"]), len(doc.get("tps", {}))
 
 
 def supply_tps(
@@ -195,19 +206,23 @@ def supply_tps(
 ) -> tuple[dict[str, Any], TpsSuppliedV2 | None]:
     """Add a delivery's accepted quantities to one of the document's TPS; the supplied event when this
     delivery makes the TPS whole. A delivery already counted changes nothing."""
-    row = doc.get("tps", {}).get(number)
-    if row is None or delivered.shipment_id in row["shipments"]:
+    stored = doc.get("tps", {}).get(number)
+    if stored is None:
+        return doc, None
+    row = stored_row(stored)
+    if delivered.shipment_id in row["shipments"]:
         return doc, None
     accepted = dict(row["accepted"])
     for ln in delivered.lines:
         k = line_key(ln.item, ln.variant)
         accepted[k] = accepted.get(k, 0) + ln.accepted
     new_row = {**row, "accepted": accepted, "shipments": [*row["shipments"], delivered.shipment_id][-20:]}
-    supplied: TpsSuppliedV2 | None = None
-    tps = {**doc["tps"], number: new_row}
-    if not row["ready"] and all(accepted.get(k, 0) >= q for k, q in row["required"].items()):
+    becomes_ready = not row["ready"] and all(accepted.get(k, 0) >= q for k, q in row["required"].items())
+    if becomes_ready:
         new_row["ready"] = True
         new_row["ready_at"] = delivered.delivered_at
+    tps = {**doc["tps"], number: pack(new_row)}
+    if becomes_ready:
         state = {**doc, "tps": tps}
         ready, total = tps_counts(state)
         supplied = TpsSuppliedV2(

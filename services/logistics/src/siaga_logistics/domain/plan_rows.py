@@ -19,7 +19,7 @@ __all__ = ["AdmittedRows", "admit_rows"]
 
 def _requirement(row: TpsRow) -> tuple[tuple[ShipmentLine, ...], RowProblem | None]:
     """The TPS's allocation: the rows' own quantities, never below what its DPT needs."""
-    minimum = tps_requirement(row.dpt, list(row.contests))
+    minimum = tps_requirement(row.dpt, row.contests)
     if row.items is None:
         return tuple(minimum), None
     given = {line_key(ln.item, ln.variant): ln for ln in row.items}

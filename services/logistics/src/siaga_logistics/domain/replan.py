@@ -17,6 +17,9 @@ from siaga_schemas.events import logistics as ev
 
 from .legs import legs_in, shipment_in
 from .shipment import OPEN, Status
+from .stored import leg as stored_leg
+from .stored import pack
+from .stored import tps_row as stored_row
 
 __all__ = ["cancel_dropped", "planned_events", "replan_doc"]
 
@@ -35,22 +38,30 @@ def planned_events(state: dict[str, Any]) -> list[EventData]:
     return [s.planned_event() for s in legs_in(state)]
 
 
-def _tps_rows(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
+def _tps_rows(old: dict[str, Any], new: dict[str, Any]) -> tuple[dict[str, Any], bool]:
+    """The TPS rows of ``old`` with the plan's part of ``new``'s, and whether any of them changed."""
     out: dict[str, Any] = {}
-    for number, row in new.items():
-        prev = old.get(number)
-        if prev is None:
-            out[number] = row
+    changed = False
+    for number, stored in new.items():
+        before = old.get(number)
+        if before is None:
+            out[number] = stored
+            changed = True
             continue
+        prev, row = stored_row(before), stored_row(stored)
         merged = {**prev, **{k: row[k] for k in ("dpt", "direct", "planned_at", "required")}}
         covered = all(merged["accepted"].get(k, 0) >= q for k, q in merged["required"].items())
         if covered != prev["ready"]:
             merged["ready"] = covered
             merged["ready_at"] = prev["ready_at"] if covered else None
-        out[number] = merged
-    for number, row in old.items():
-        out.setdefault(number, row)
-    return out
+        if merged == prev:
+            out[number] = before
+        else:
+            out[number] = pack(merged)
+            changed = True
+    for number, stored in old.items():
+        out.setdefault(number, stored)
+    return out, changed
 
 
 def replan_doc(doc: dict[str, Any], fresh: dict[str, Any]) -> tuple[dict[str, Any], list[EventData]]:
@@ -59,13 +70,15 @@ def replan_doc(doc: dict[str, Any], fresh: dict[str, Any]) -> tuple[dict[str, An
     legs = dict(doc.get("legs", {}))
     events: list[EventData] = []
     changed_any = False
-    for key, leg in fresh["legs"].items():
-        current = legs.get(key)
-        if current is None:
-            legs[key] = leg
-            events.append(shipment_in({"legs": {key: leg}}, leg["shipment_id"]).planned_event())
+    for key, packed in fresh["legs"].items():
+        before = legs.get(key)
+        leg = stored_leg(packed)
+        if before is None:
+            legs[key] = packed
+            events.append(shipment_in({"legs": {key: packed}}, leg["shipment_id"]).planned_event())
             changed_any = True
             continue
+        current = stored_leg(before)
         changed = [f for f in _COMPARED if current["plan"].get(f) != leg["plan"].get(f)]
         if not changed:
             continue
@@ -77,7 +90,7 @@ def replan_doc(doc: dict[str, Any], fresh: dict[str, Any]) -> tuple[dict[str, An
             ship["eta"] = leg["plan"]["planned_arrival_at"]
         if ship.get("status") == Status.PLANNED.value and "transport_mode" in changed:
             ship["transport_mode"] = leg["plan"]["transport_mode"]
-        legs[key] = {**current, "plan": leg["plan"], "ship": ship}
+        legs[key] = pack({**current, "plan": leg["plan"], "ship": ship})
         s = shipment_in({"legs": legs}, leg["shipment_id"])
         if s.status in OPEN:
             events.append(
@@ -94,9 +107,8 @@ def replan_doc(doc: dict[str, Any], fresh: dict[str, Any]) -> tuple[dict[str, An
                     changed=["eta" if f == "planned_arrival_at" else f for f in changed],
                 )
             )
-    tps = _tps_rows(doc.get("tps", {}), fresh.get("tps", {}))
-    if tps != doc.get("tps", {}):
-        changed_any = True
+    tps, rows_changed = _tps_rows(doc.get("tps", {}), fresh.get("tps", {}))
+    changed_any = changed_any or rows_changed
     if not changed_any:
         return doc, []
     return {**doc, "legs": legs, "tps": tps}, events
@@ -112,19 +124,22 @@ def cancel_dropped(
     legs = dict(doc["legs"])
     events: list[EventData] = []
     for key in gone:
-        s = shipment_in({"legs": legs}, legs[key]["shipment_id"])
+        current = stored_leg(legs[key])
+        s = shipment_in({"legs": legs}, current["shipment_id"])
         if s.status not in OPEN:
             continue
         nxt, emitted = s.cancel(now, "tidak lagi dalam rencana distribusi (impor perbaikan)")
-        legs[key] = {
-            **legs[key],
-            "ship": {
-                **legs[key]["ship"],
-                "status": nxt.status.value,
-                "status_at": now,
-                "cancelled_at": now,
-                "cancel_reason": nxt.cancel_reason,
-            },
-        }
+        legs[key] = pack(
+            {
+                **current,
+                "ship": {
+                    **current["ship"],
+                    "status": nxt.status.value,
+                    "status_at": now,
+                    "cancelled_at": now,
+                    "cancel_reason": nxt.cancel_reason,
+                },
+            }
+        )
         events.extend(emitted)
     return ({**doc, "legs": legs}, events) if events else (doc, [])

@@ -13,6 +13,7 @@ from ..domain.plan_docs import row_from_compact, row_key, row_to_compact
 from ..domain.plan_spec import PlanSpec, rows_of, spec_field
 from ..domain.plan_types import KabPlan, PlannedLeg
 from ..domain.readiness import kab_rollup_id
+from ..domain.stored import leg as stored_leg
 from .common import Stores
 from .plan_import import import_kab, plan_merged, rows_id
 
@@ -139,7 +140,7 @@ async def load_plan(
         if doc is None:
             continue
         for s in legs_in(doc):
-            plan_part = doc["legs"][s.leg_id]["plan"] if s.leg_id in doc["legs"] else {}
+            plan_part = stored_leg(doc["legs"][s.leg_id])["plan"] if s.leg_id in doc["legs"] else {}
             legs.append(
                 {
                     "leg_id": s.leg_id,

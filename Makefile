@@ -14,13 +14,14 @@ BOOT := $(ROOT)/.cache/bootstrap
 UV := $(shell command -v uv 2>/dev/null || echo $(BOOT)/bin/uv)
 PYTEST_ARGS ?=
 
-.PHONY: help bootstrap sync infra run stop test lint typecheck docs bench bench-national clean-state
+.PHONY: help bootstrap sync infra run stop test lint typecheck docs bench bench-national bench-console clean-state
 
 help:
 	@echo "make run    start Kafka, FerretDB and all services with demo traffic"
 	@echo "make test   install what is needed, start the real servers, run ruff, mypy and pytest"
 	@echo "make bench  run the benchmarks (results in bench/results/)"
 	@echo "make bench-national FRACTIONS=0.01,0.1,1.0   the nation end to end at growing sizes"
+	@echo "make bench-console   the console's views: time to first render and transfer size"
 	@echo "make docs   regenerate JSON Schemas and AsyncAPI documents"
 	@echo "make stop   stop everything make run / make test started"
 
@@ -70,6 +71,9 @@ bench: infra
 FRACTIONS ?= 0.01,0.1
 bench-national: infra
 	$(UV) run --no-sync python -m bench national --fractions $(FRACTIONS)
+
+bench-console: infra
+	$(UV) run --no-sync python -m bench console
 
 clean-state: stop
 	rm -rf .devstack

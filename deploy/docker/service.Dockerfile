@@ -34,6 +34,7 @@ COPY deploy/simulator/pyproject.toml deploy/simulator/pyproject.toml
 COPY services/meetings/pyproject.toml services/meetings/pyproject.toml
 COPY services/logistics/pyproject.toml services/logistics/pyproject.toml
 COPY services/notifications/pyproject.toml services/notifications/pyproject.toml
+COPY services/console/pyproject.toml services/console/pyproject.toml
 RUN uv sync --frozen --no-dev --package "siaga-${SERVICE}" --no-install-workspace
 
 # 2. The workspace packages this service needs, then the service itself.

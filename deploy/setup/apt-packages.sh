@@ -2,20 +2,21 @@
 # Installs the Debian packages the deploy tests (tests/deploy) need, only when they are missing:
 #   docker-compose  -> `docker-compose config` validates docker-compose.yml without a container engine
 #   prometheus      -> `promtool` checks deploy/prometheus/prometheus.yml and unit-tests the alerting rules
-# Idempotent: does nothing (and needs no network) when both commands are already there.
+#   chromium        -> the headless browser the console's browser tests (tests/console) drive with Playwright
+# Idempotent: does nothing (and needs no network) when every command is already there.
 # Runs `apt-get update` at most once. Needs root (or sudo) when something has to be installed.
 set -euo pipefail
 
-declare -A COMMAND_OF=([docker-compose]=docker-compose [prometheus]=promtool)
+declare -A COMMAND_OF=([docker-compose]=docker-compose [prometheus]=promtool [chromium]=chromium)
 missing=()
-for pkg in docker-compose prometheus; do
+for pkg in docker-compose prometheus chromium; do
     if ! command -v "${COMMAND_OF[$pkg]}" > /dev/null 2>&1; then
         missing+=("$pkg")
     fi
 done
 
 if [ "${#missing[@]}" -eq 0 ]; then
-    echo "apt-packages: docker-compose and promtool present"
+    echo "apt-packages: docker-compose, promtool and chromium present"
     exit 0
 fi
 

@@ -47,6 +47,9 @@ SERVICES: dict[str, tuple[str, str, int]] = {
     "logistics": ("siaga_logistics.settings", "LogisticsSettings", 8102),
     "notifications": ("siaga_notifications.settings", "NotificationsSettings", 8103),
 }
+# The console: no database, no Kafka; it reaches the services by their compose names.
+CONSOLE = ("siaga_console.settings", "ConsoleSettings", 8104)
+IMAGES = {**SERVICES, "console": CONSOLE}  # everything built from the one service Dockerfile
 INFRASTRUCTURE = {"kafka", "mongo", "prometheus"}
 REQUIRED_ENV = {"KAFKA_BOOTSTRAP_SERVERS", "MONGODB_URL", "MONGODB_DATABASE", "HTTP_PORT"}
 NAMED_VOLUMES = {"kafka-data", "mongo-data", "prometheus-data"}
@@ -163,7 +166,7 @@ def test_compose_validation_rejects_a_broken_file(docker_compose: str, tmp_path:
 
 
 def test_compose_has_the_expected_services(compose: dict[str, Any]) -> None:
-    assert set(compose["services"]) == set(SERVICES) | INFRASTRUCTURE
+    assert set(compose["services"]) == set(IMAGES) | INFRASTRUCTURE
 
 
 def test_every_container_has_a_healthcheck(compose: dict[str, Any]) -> None:
@@ -176,7 +179,7 @@ def test_every_container_has_a_healthcheck(compose: dict[str, Any]) -> None:
 
 
 def test_service_healthchecks_probe_readiness(compose: dict[str, Any]) -> None:
-    for name in SERVICES:
+    for name in IMAGES:
         test = compose["services"][name]["healthcheck"]["test"]
         joined = " ".join(test)
         assert "urllib" in joined, name
@@ -234,11 +237,11 @@ def test_images_and_builds(compose: dict[str, Any]) -> None:
     assert re.fullmatch(r"apache/kafka:4\.1\.\d+", services["kafka"]["image"])
     assert re.fullmatch(r"mongo:8(\.\d+)*", services["mongo"]["image"])
     assert re.fullmatch(r"prom/prometheus:v\d+\.\d+\.\d+", services["prometheus"]["image"])
-    for name in SERVICES:
+    for name in IMAGES:
         build = services[name]["build"]
         assert Path(build["context"]).resolve() == ROOT, f"{name}: build context must be the repository root"
         assert (ROOT / build["dockerfile"]).resolve() == DOCKERFILE
-        assert build["args"] == {"SERVICE": name, "PORT": str(SERVICES[name][2])}
+        assert build["args"] == {"SERVICE": name, "PORT": str(IMAGES[name][2])}
 
 
 def test_kafka_is_a_kraft_combined_node(compose: dict[str, Any]) -> None:
@@ -486,7 +489,7 @@ def _expand(text: str, build_args: dict[str, str]) -> str:
     return re.sub(r"\$\{(\w+)\}", lambda m: build_args.get(m.group(1), m.group(0)), text)
 
 
-@pytest.mark.parametrize("service", sorted(SERVICES))
+@pytest.mark.parametrize("service", sorted(IMAGES))
 def test_service_image_recipe(service: str, compose: dict[str, Any]) -> None:
     """The one Dockerfile, read with the build arguments compose gives this service."""
     assert DOCKERFILE.is_file()
@@ -505,7 +508,7 @@ def test_service_image_recipe(service: str, compose: dict[str, Any]) -> None:
     assert "/health/ready" in args["HEALTHCHECK"]
     assert f"SERVICE_NAME={service}" in args["ENV"]
     assert json.loads(args["CMD"]) == ["sh", "-c", 'exec python -m "siaga_${SERVICE_NAME}"']
-    port = SERVICES[service][2]
+    port = IMAGES[service][2]
     assert args["EXPOSE"] == str(port)
     assert _port_of(compose["services"][service]) == port
 
@@ -535,10 +538,30 @@ def test_service_image_recipe(service: str, compose: dict[str, Any]) -> None:
         assert needed in copied, f"{needed} is not copied"
 
 
-@pytest.mark.parametrize("service", sorted(SERVICES))
+@pytest.mark.parametrize("service", sorted(IMAGES))
 def test_the_image_command_runs_a_module_that_exists(service: str) -> None:
     """``CMD ["python", "-m", "siaga_<svc>"]`` needs the package's ``__main__``."""
     assert importlib.util.find_spec(f"siaga_{service}.__main__") is not None, f"siaga_{service}/__main__.py"
+
+
+def test_the_console_reaches_the_services_by_their_compose_names(compose: dict[str, Any]) -> None:
+    """Its variables are ConsoleSettings fields with valid values; it waits for the services, holds no
+    secret in the file, and reads the same tokens file."""
+    from siaga_console.settings import ConsoleSettings
+
+    spec = compose["services"]["console"]
+    env = _env(spec)
+    accepted = {name.upper() for name in ConsoleSettings.model_fields}
+    assert not sorted(n for n in env if n.upper() not in accepted)
+    settings = ConsoleSettings.model_validate({k.lower(): v for k, v in env.items() if v is not None})
+    assert settings.http_port == _port_of(spec) == CONSOLE[2] and settings.service_name == "console"
+    assert settings.cookie_secure is True
+    for name in SERVICES:
+        url = getattr(settings, f"{name}_url")
+        assert url == f"http://{name}:{SERVICES[name][2]}", url
+    assert env["SESSION_SECRET"] is None  # passed through from the shell, never written here
+    assert set(spec["depends_on"]) == set(SERVICES)
+    assert _in_repo(env["AUTH_TOKENS_FILE"] or "", _volumes(spec)).resolve() == TOKENS_FILE
 
 
 # ---------------------------------------------------------------------------------------------- Prometheus

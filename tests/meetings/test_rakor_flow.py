@@ -137,6 +137,15 @@ async def test_seed_000_rakor_end_to_end(meetings_settings: MeetingsSettings) ->
         r = await c.get("/action-items", params={"region": "35"}, headers=auth(READER_BAWASLU_JATIM))
         assert r.status_code == 200 and len(r.json()) == 38
         assert (await c.get(f"/meetings/{mid}", headers=auth(READER_BAWASLU_JATIM))).status_code == 200
+        # the list: readable by the organiser's region and by invited parties, not by another province
+        r = await c.get("/meetings", headers=auth(READER_BAWASLU_JATIM))
+        assert r.status_code == 200 and [m["meeting_id"] for m in r.json()] == [mid]
+        r = await c.get("/meetings", headers=auth(OPERATOR_BAWASLU_BANGKALAN))
+        assert [m["meeting_id"] for m in r.json()] == [mid]
+        assert (await c.get("/meetings", headers=auth("dev:bawaslu:65:reader"))).json() == []
+        assert (
+            await c.get("/meetings", params={"within": "35"}, headers=auth("dev:bawaslu:65:reader"))
+        ).status_code == 403
 
         # Kota Kediri may not complete Bangkalan's item; Bangkalan completes its own
         r = await c.post(

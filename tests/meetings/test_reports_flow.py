@@ -113,6 +113,14 @@ async def test_seed_001_twice_weekly_reports(meetings_settings: MeetingsSettings
         r = await c.put(_report_url("35.71"), json={"values": KEDIRI}, headers=kediri)
         assert r.status_code == 200, r.text
         assert r.json()["versions"][0]["late"] is False and r.json()["status"] == "submitted"
+        # the list of schedules names the periods due so far, newest first, and the next one (at 08:30 the
+        # first period, due 09:00, is still the next one)
+        r = await c.get("/schedules", headers=kediri)
+        assert r.status_code == 200, r.text
+        listed = r.json()
+        assert [s["schedule_id"] for s in listed] == [SCHEDULE_ID]
+        assert listed[0]["recent_periods"] == [] and listed[0]["next_period"] == "2020-03-31"
+        assert (await c.get("/schedules", headers=auth("dev:kpu:65:reader"))).json() == []
         # scope: Kediri may not report for Bangkalan; a reader may not report at all
         assert (await c.put(_report_url("35.26"), json={"values": KEDIRI}, headers=kediri)).status_code == 403
         assert (

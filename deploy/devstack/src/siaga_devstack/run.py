@@ -42,6 +42,7 @@ class Service:
 
 
 SERVICES = (Service("meetings", 8101), Service("logistics", 8102), Service("notifications", 8103))
+CONSOLE = Service("console", 8104)  # the coordinators' web console: it owns no database and reads no topic
 RECEIVERS = "siaga_devstack.receivers"
 ADMIN_TOKEN = "dev:kpu:national:admin"  # noqa: S105 (a local-only dev token, accepted with AUTH_DEV_TOKENS)
 
@@ -112,11 +113,43 @@ def start_services(stack: Stack, extra_env: dict[str, str] | None = None) -> lis
                 pid_check=partial(pid_running, pid),
             )
         started.append(svc)
+    start_console(stack, started, env)
     return started
 
 
+def start_console(stack: Stack, services: list[Service], env: dict[str, str]) -> bool:
+    """The console, pointed at the services' HTTP APIs (it talks to nothing else)."""
+    if not CONSOLE.installed() or len(services) < len(SERVICES):
+        return False
+    pidfile = stack.paths.pidfile(CONSOLE.name)
+    if alive(pidfile, CONSOLE.module):
+        return True
+    require_free_port(CONSOLE.port, "the console", "CONSOLE port")
+    urls = {f"{s.name.upper()}_URL": s.url for s in services}
+    own = {  # the console needs no secret of the services: only where they are and which tokens to accept
+        **urls,
+        "AUTH_DEV_TOKENS": env["AUTH_DEV_TOKENS"],
+        "HTTP_PORT": str(CONSOLE.port),
+        "SERVICE_NAME": CONSOLE.name,
+        "LIVE_POLL_S": "2",
+    }
+    pid = spawn(
+        [sys.executable, "-m", CONSOLE.module], pidfile=pidfile, log=stack.paths.log(CONSOLE.name), env=own
+    )
+    wait_for(
+        partial(_ready, CONSOLE.url),
+        timeout=60,
+        what="the console",
+        log=stack.paths.log(CONSOLE.name),
+        pid_check=partial(pid_running, pid),
+    )
+    return True
+
+
 def stop_services(stack: Stack) -> list[str]:
-    stopped = [svc.name for svc in SERVICES if stop_pidfile(stack.paths.pidfile(svc.name), svc.module)]
+    stopped = [
+        svc.name for svc in (CONSOLE, *SERVICES) if stop_pidfile(stack.paths.pidfile(svc.name), svc.module)
+    ]
     if stop_pidfile(stack.paths.pidfile("receivers"), RECEIVERS):
         stopped.append("receivers")
     return stopped
@@ -192,6 +225,8 @@ def print_endpoints(stack: Stack, services: list[Service]) -> None:
         print(
             f"  {svc.name:14} API docs {svc.url}/docs   AsyncAPI {svc.url}/asyncapi.json   metrics {svc.url}/metrics"
         )
+    if CONSOLE.installed() and port_open(CONSOLE.port):
+        print(f"  console        {CONSOLE.url}/   (sign in with the demo token below)")
     print(
         f"  e-mail inbox   {stack.paths.state / 'inbox' / 'mail'}  (SMTP 127.0.0.1:{os.environ.get('SIAGA_SMTP_PORT', '8025')})"
     )

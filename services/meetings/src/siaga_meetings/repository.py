@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from siaga_runtime import AggregateStore
+from siaga_runtime import AggregateStore, Principal
 from siaga_schemas import is_within
 from siaga_schemas.errors import DomainError, ErrorKind
 from siaga_schemas.localtime import region_zone
@@ -25,6 +25,8 @@ __all__ = [
     "get_meeting",
     "get_obligation",
     "list_action_items",
+    "list_meetings",
+    "list_schedules",
     "list_templates",
     "rollup",
 ]
@@ -47,6 +49,41 @@ async def get_meeting(stores: Stores, meeting_id: str) -> Meeting:
     if doc is None:
         raise DomainError("meeting_id", f"meeting {meeting_id} does not exist", ErrorKind.NOT_FOUND)
     return Meeting.model_validate(doc)
+
+
+def _may_read_meeting(principal: Principal, doc: dict[str, Any]) -> bool:
+    """The organiser's region is readable, or the caller's region covers an invited party (as GET one)."""
+    if not principal.roles:
+        return False
+    if principal.can_read(doc["organiser"]["region"]):
+        return True
+    return any(principal.covers(p["region"]) for p in doc.get("invited_parties", []))
+
+
+async def list_meetings(
+    stores: Stores, principal: Principal, *, within: str | None, limit: int
+) -> list[Meeting]:
+    """Meetings the caller may read (optionally organised within a region), newest first."""
+
+    def wanted(d: dict[str, Any]) -> bool:
+        if within is not None and not is_within(d["organiser"]["region"], within):
+            return False
+        return _may_read_meeting(principal, d)
+
+    found = [Meeting.model_validate(d) async for d in stores.meetings.scan(wanted)]
+    return sorted(found, key=lambda m: (m.starts_at, m.meeting_id), reverse=True)[:limit]
+
+
+async def list_schedules(stores: Stores, principal: Principal) -> list[ReportSchedule]:
+    """Schedules the caller may read: owned within its region, or obligating a region it covers."""
+
+    def wanted(d: dict[str, Any]) -> bool:
+        if not principal.roles:
+            return False
+        return principal.can_read(d["owner"]["region"]) or any(principal.covers(r) for r in d["regions"])
+
+    found = [ReportSchedule.model_validate(d) async for d in stores.schedules.scan(wanted)]
+    return sorted(found, key=lambda s: s.schedule_id)
 
 
 async def get_action_item(stores: Stores, item_id: str) -> ActionItem:

@@ -72,6 +72,18 @@ def make_meetings_router(stores: Stores, clock: Clock, settings: MeetingsSetting
         require_institution(principal, body.organiser.institution)
         return await handlers.schedule_meeting(stores, body, limit=settings.max_invited_parties)
 
+    @router.get(
+        "/meetings", summary="Meetings you may read (organised or invited within your region), newest first"
+    )
+    async def list_meetings(
+        principal: Caller,
+        within: Annotated[RegionCode | None, Query(description="Organised within this region.")] = None,
+        limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    ) -> list[Meeting]:
+        if within is not None:
+            principal.require_read(within)
+        return await repository.list_meetings(stores, principal, within=within, limit=limit)
+
     @router.get("/meetings/{meeting_id}", summary="A meeting with attendance, minutes and recommendations")
     async def get(meeting_id: str, principal: Caller) -> Meeting:
         meeting = await repository.get_meeting(stores, meeting_id)

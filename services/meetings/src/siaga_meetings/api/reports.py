@@ -73,6 +73,31 @@ def make_reports_router(stores: Stores, clock: Clock, settings: MeetingsSettings
             principal.require_read(schedule.owner.region)
         return schedule
 
+    @router.get(
+        "/schedules",
+        summary="Reporting schedules you may read, with their latest periods due so far and the next one",
+    )
+    async def list_schedules(
+        principal: Caller, periods: Annotated[int, Query(ge=0, le=60)] = 8
+    ) -> list[dict[str, Any]]:
+        from siaga_schemas.localtime import region_zone
+
+        from ..domain.schedules import next_period, recent_period_ids
+
+        now = clock.now()
+        out = []
+        for s in await repository.list_schedules(stores, principal):
+            zone = region_zone(s.regions[0] if s.regions else s.owner.region)
+            upcoming = next_period(s, zone, now)
+            out.append(
+                {
+                    **s.model_dump(mode="json"),
+                    "recent_periods": recent_period_ids(s, zone, now, periods),
+                    "next_period": upcoming.period_id if upcoming else None,
+                }
+            )
+        return out
+
     @router.get("/schedules/{schedule_id}", summary="One reporting schedule")
     async def get_schedule(schedule_id: str, principal: Caller) -> ReportSchedule:
         return await readable_schedule(schedule_id, principal)

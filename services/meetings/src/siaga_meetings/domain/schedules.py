@@ -161,3 +161,11 @@ def next_period(s: ReportSchedule, zone: ZoneInfo, now: datetime) -> Period | No
     """The first period due after ``now`` (searching 8 days ahead)."""
     found = periods_due_between(s, zone, now + timedelta(microseconds=1), now + timedelta(days=8))
     return found[0] if found else None
+
+
+def recent_period_ids(s: ReportSchedule, zone: ZoneInfo, now: datetime, count: int) -> list[str]:
+    """The ids of the last ``count`` periods whose due time has passed, newest first."""
+    if count <= 0:
+        return []
+    start = datetime.combine(s.starts_on, time.min, zone)
+    return [p.period_id for p in reversed(periods_due_between(s, zone, start, now)[-count:])]

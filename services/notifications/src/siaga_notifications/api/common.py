@@ -87,6 +87,9 @@ class AlertView(_View):
     resolved_by: str | None
     resolve_reason: str | None
     chain_run: int = Field(description="How often the alert (re)started its escalation chain.")
+    primary_route: dict[str, Any] | None = Field(
+        None, description="The route the alert was grouped and escalated by: receiver, escalation, group_by."
+    )
     esc: dict[str, Any] = Field(description="Escalation state with the policy snapshot it follows.")
     history: list[dict[str, Any]] = Field(description="Lifecycle audit: raised, escalated, acknowledged...")
 

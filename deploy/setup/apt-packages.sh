@@ -1,22 +1,29 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the deploy tests (tests/deploy) need, only when they are missing:
 #   docker-compose  -> `docker-compose config` validates docker-compose.yml without a container engine
-#   prometheus      -> `promtool` checks deploy/prometheus/prometheus.yml and unit-tests the alerting rules
+#   prometheus      -> `promtool` checks deploy/prometheus/prometheus.yml and unit-tests the alerting rules,
+#                      and the `prometheus` server scrapes real service instances in tests/deploy/test_prometheus_live.py
 #   chromium        -> the headless browser the console's browser tests (tests/console) drive with Playwright
 # Idempotent: does nothing (and needs no network) when every command is already there.
 # Runs `apt-get update` at most once. Needs root (or sudo) when something has to be installed.
 set -euo pipefail
 
-declare -A COMMAND_OF=([docker-compose]=docker-compose [prometheus]=promtool [chromium]=chromium)
+declare -A COMMANDS_OF=([docker-compose]="docker-compose" [prometheus]="promtool prometheus" [chromium]="chromium")
+has_commands() {
+    local cmd
+    for cmd in ${COMMANDS_OF[$1]}; do
+        command -v "$cmd" > /dev/null 2>&1 || return 1
+    done
+}
 missing=()
 for pkg in docker-compose prometheus chromium; do
-    if ! command -v "${COMMAND_OF[$pkg]}" > /dev/null 2>&1; then
+    if ! has_commands "$pkg"; then
         missing+=("$pkg")
     fi
 done
 
 if [ "${#missing[@]}" -eq 0 ]; then
-    echo "apt-packages: docker-compose, promtool and chromium present"
+    echo "apt-packages: docker-compose, promtool, prometheus and chromium present"
     exit 0
 fi
 
@@ -35,7 +42,8 @@ if [ "$(id -u)" -ne 0 ]; then
     fi
 fi
 
-# The prometheus package ships a server daemon; we only want promtool. Where no policy-rc.d exists,
+# The prometheus package ships a server daemon; the tests run the binary themselves on loopback, so the
+# package's own service must not start. Where no policy-rc.d exists,
 # install a temporary one so that no service is started by the package scripts.
 POLICY=/usr/sbin/policy-rc.d
 added_policy=0
@@ -57,8 +65,8 @@ export DEBIAN_FRONTEND=noninteractive
 "${SUDO[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" > /dev/null
 
 for pkg in "${missing[@]}"; do
-    if ! command -v "${COMMAND_OF[$pkg]}" > /dev/null 2>&1; then
-        echo "apt-packages: ${pkg} installed but ${COMMAND_OF[$pkg]} is still not on PATH" >&2
+    if ! has_commands "$pkg"; then
+        echo "apt-packages: ${pkg} installed but ${COMMANDS_OF[$pkg]} is still not on PATH" >&2
         exit 1
     fi
 done

@@ -25,6 +25,7 @@ import pytest
 import yaml
 
 from ..conftest import Servers
+from .test_compose import compose, docker_compose  # noqa: F401 (its fixtures, for the other deploy tests)
 
 ROOT = Path(__file__).resolve().parents[2]
 PROMETHEUS_DIR = ROOT / "deploy" / "prometheus"

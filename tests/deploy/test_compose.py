@@ -50,9 +50,9 @@ SERVICES: dict[str, tuple[str, str, int]] = {
 # The console: no database, no Kafka; it reaches the services by their compose names.
 CONSOLE = ("siaga_console.settings", "ConsoleSettings", 8104)
 IMAGES = {**SERVICES, "console": CONSOLE}  # everything built from the one service Dockerfile
-INFRASTRUCTURE = {"kafka", "mongo", "prometheus"}
+INFRASTRUCTURE = {"kafka", "mongo", "prometheus", "grafana"}
 REQUIRED_ENV = {"KAFKA_BOOTSTRAP_SERVERS", "MONGODB_URL", "MONGODB_DATABASE", "HTTP_PORT"}
-NAMED_VOLUMES = {"kafka-data", "mongo-data", "prometheus-data"}
+NAMED_VOLUMES = {"kafka-data", "mongo-data", "prometheus-data", "grafana-data"}
 DOCKERFILE = ROOT / "deploy" / "docker" / "service.Dockerfile"
 # Where the image puts the repository (WORKDIR of the service Dockerfiles).
 IMAGE_APP_DIR = PurePosixPath("/app")
@@ -197,6 +197,7 @@ def test_dependencies_wait_for_healthy_containers(compose: dict[str, Any]) -> No
         depends = services[name].get("depends_on") or {}
         assert set(depends) == {"kafka", "mongo"}, f"{name} depends on {depends}"
     assert set(services["prometheus"].get("depends_on") or {}) == set(SERVICES)
+    assert set(services["grafana"].get("depends_on") or {}) == {"prometheus"}
     for name, service in services.items():
         for dependency, spec in (service.get("depends_on") or {}).items():
             assert isinstance(spec, dict), f"{name} -> {dependency}: no condition"
@@ -218,6 +219,7 @@ def test_named_volumes_are_declared_and_used(compose: dict[str, Any]) -> None:
     assert used["kafka-data"] == ("kafka", _env(services["kafka"])["KAFKA_LOG_DIRS"])
     assert used["mongo-data"] == ("mongo", "/data/db")
     assert used["prometheus-data"][0] == "prometheus"
+    assert used["grafana-data"] == ("grafana", "/var/lib/grafana")
     assert f"--storage.tsdb.path={used['prometheus-data'][1]}" in services["prometheus"]["command"]
 
 
@@ -237,6 +239,7 @@ def test_images_and_builds(compose: dict[str, Any]) -> None:
     assert re.fullmatch(r"apache/kafka:4\.1\.\d+", services["kafka"]["image"])
     assert re.fullmatch(r"mongo:8(\.\d+)*", services["mongo"]["image"])
     assert re.fullmatch(r"prom/prometheus:v\d+\.\d+\.\d+", services["prometheus"]["image"])
+    assert re.fullmatch(r"grafana/grafana:\d+\.\d+\.\d+", services["grafana"]["image"])
     for name in IMAGES:
         build = services[name]["build"]
         assert Path(build["context"]).resolve() == ROOT, f"{name}: build context must be the repository root"

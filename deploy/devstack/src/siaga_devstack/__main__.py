@@ -2,7 +2,7 @@
 
 up      install what is missing, start what is not running, wait until both servers are ready
 down    stop the services and servers the devstack started (by pidfile), nothing else
-status  show each server's endpoint, pid and readiness
+status  show each server's endpoint, pid and readiness (and each broker of a SIAGA_KAFKA_BROKERS=3 cluster)
 env     print KAFKA_BOOTSTRAP_SERVERS=... and MONGODB_URL=... for `eval "$(... env)"`
 run     `up`, then the services with demo traffic (make run)
 """
@@ -13,7 +13,7 @@ import argparse
 import sys
 import time
 
-from . import SERVERS, DevstackError, Stack
+from . import SERVERS, DevstackError, KafkaCluster, Stack
 
 
 def _up(stack: Stack) -> None:
@@ -40,6 +40,18 @@ def _status(stack: Stack) -> int:
             state = "stopped"
             code = 1
         print(f"{s.name:9} {s.endpoint:28} {state}")
+    if isinstance(stack.kafka, KafkaCluster) and not stack.endpoints().kafka_external:
+        health = stack.kafka.health()
+        for node, pid in zip(stack.kafka.nodes, stack.kafka.pids(), strict=True):
+            live = "live" if node.node_id in health.live else "NOT live"
+            state = f"running (pid {pid}), {live}" if pid else "stopped"
+            print(f"  broker {node.index} {node.bootstrap:26} {state}, log {node.log}")
+        lagging = len(health.under_replicated)
+        print(
+            f"  {health.partitions} partitions, {lagging} under-replicated"
+            + (f" ({health.error})" if health.error else "")
+        )
+        code |= 0 if health.settled(stack.kafka.node_ids) else 1
     return code
 
 

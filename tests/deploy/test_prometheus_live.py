@@ -123,6 +123,18 @@ def test_every_target_is_scraped_and_every_shipped_rule_evaluates_on_real_series
     assert {r["name"] for r in loaded} == {r["alert"] for r in rules}
     assert all(r["health"] == "ok" for r in loaded), [(r["name"], r.get("lastError")) for r in loaded]
 
+    def shared_partitions() -> dict[str, float] | None:
+        query = f'siaga_consumer_assigned_partitions{{job="meetings", topic="{topic}"}}'
+        result = monitoring.api("query", query=query)["data"]["result"]
+        held = {r["metric"]["instance"]: float(r["value"][1]) for r in result}
+        return held if sum(held.values()) == MEETINGS_REPORT_SUBMISSIONS.partitions else None
+
+    held = wait_until("the meetings instances holding every partition between them", shared_partitions)
+    assert set(held) == {i.target for i in monitoring.instances if i.job == "meetings"}
+    assert all(count > 0 for count in held.values()), held  # two instances, both with a share
+    rebalances = monitoring.api("query", query=f'siaga_consumer_rebalances_total{{topic="{topic}"}}')
+    assert {r["metric"]["instance"] for r in rebalances["data"]["result"]} == set(held)
+
     dead = wait_until("SiagaDeadLetters firing", lambda: _firing(monitoring, "SiagaDeadLetters"), cap_s=90)
     assert dead[0]["labels"]["topic"] == topic and dead[0]["labels"]["service"] == "meetings"
     assert not _firing(monitoring, "SiagaTargetDown")

@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 import pytest
 import uuid_utils
+from aiokafka.coordinator.assignors.roundrobin import RoundRobinPartitionAssignor
 from aiokafka.coordinator.assignors.sticky.sticky_assignor import StickyPartitionAssignor
 from prometheus_client import CollectorRegistry
 from prometheus_client.parser import text_string_to_metric_families
@@ -28,7 +29,10 @@ def test_instance_id_acks_protocol_and_assignor_settings() -> None:
     assert default.instance_id == f"{socket.gethostname()}-{os.getpid()}"
     assert default.producer_kwargs() == {"acks": "all", "enable_idempotence": True}
     assert default.kafka_group_protocol == "classic"
-    assert default.partition_assignors() == (StickyPartitionAssignor,)
+    assert default.partition_assignors() == (RoundRobinPartitionAssignor,)
+    assert RuntimeSettings(kafka_partition_assignor="sticky").partition_assignors() == (
+        StickyPartitionAssignor,
+    )
     assert RuntimeSettings(kafka_acks="1").producer_kwargs() == {"acks": 1, "enable_idempotence": False}
     assert RuntimeSettings(instance_id="meetings-a").instance_id == "meetings-a"
     several = RuntimeSettings(kafka_bootstrap_servers="127.0.0.1:19092, 127.0.0.1:19093")

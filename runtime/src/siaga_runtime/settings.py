@@ -71,11 +71,12 @@ class RuntimeSettings(BaseSettings):
         description="Consumer group protocol. Only 'classic' (JoinGroup/SyncGroup): aiokafka 0.14 has no "
         "KIP-848 'consumer' protocol (no ConsumerGroupHeartbeat API); see the README.",
     )
-    kafka_partition_assignor: Literal["sticky", "roundrobin", "range"] = Field(
-        "sticky",
-        description="Client-side partition assignor of the classic protocol. 'sticky' keeps partitions "
-        "where they were across a rebalance, so an instance joining or leaving moves only its share. Every "
-        "member of a group must offer the same one: change it for all instances at once.",
+    kafka_partition_assignor: Literal["roundrobin", "sticky", "range"] = Field(
+        "roundrobin",
+        description="Client-side partition assignor of the classic protocol. 'roundrobin' (the default) "
+        "spreads each topic's partitions evenly over the instances; 'sticky' keeps partitions where they "
+        "were across a rebalance, but delayed the services' end-to-end exercise here (see the README). "
+        "Every member of a group must offer the same one: change it for all instances at once.",
     )
     mongodb_url: SecretStr = Field(
         SecretStr("mongodb://127.0.0.1:27017"), description="MongoDB URL; may contain credentials."

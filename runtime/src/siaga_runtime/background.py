@@ -15,6 +15,7 @@ from faststream.kafka import KafkaBroker
 
 from .deadletter import DeadLetter
 from .errors import is_transient
+from .lease import LEASES_COLLECTION, Lease, LeaseKeeper
 from .metrics import RuntimeMetrics
 from .settings import RuntimeSettings
 
@@ -37,13 +38,34 @@ class BackgroundWork:
     _publishers: dict[str, Any]
     _periodic: list[tuple[str, float, Periodic]]
     _raw_producer: AIOKafkaProducer | None
+    leases: dict[str, LeaseKeeper]
+    db: Any
 
-    def every(self, seconds: float, task: Periodic, name: str) -> None:
-        """Run ``task`` every ``seconds`` while the service runs (sweepers, escalation timers)."""
+    def every(self, seconds: float, task: Periodic, name: str, *, leased: bool = False) -> None:
+        """Run ``task`` every ``seconds`` while the service runs (sweepers, escalation timers).
+
+        With ``leased`` only the instance holding the lease named ``name`` (``siaga_runtime.lease``, in the
+        service's ``_leases`` collection) runs it; the others take over within ``LEASE_TTL_S`` when it
+        dies. Without it every instance runs the task: it must be safe to run on several at once."""
         self._periodic.append((name, seconds, task))
+        if leased:
+            lease = Lease(
+                lambda: self.db[LEASES_COLLECTION],
+                name,
+                self.settings.instance_id,
+                self.settings.lease_ttl_s,
+            )
+            gauge = self.metrics.lease_owned.labels(name)
+            self.leases[name] = LeaseKeeper(lease, on_change=lambda held: gauge.set(1 if held else 0))
 
     async def _loop(self, name: str, seconds: float, task: Periodic) -> None:
+        keeper = self.leases.get(name)
         while not self.stopping.is_set():
+            if keeper is not None and not keeper.held:
+                keeper.changed.clear()
+                with contextlib.suppress(TimeoutError):  # wait for the lease (or stop)
+                    await asyncio.wait_for(keeper.changed.wait(), min(seconds, keeper.renew_s))
+                continue
             try:
                 await task()
             except asyncio.CancelledError:

@@ -82,6 +82,12 @@ class RuntimeMetrics:
             ["service", "topic", "partition"],
             registry=registry,
         )
+        self.lease_owned = Gauge(
+            "siaga_lease_owned",
+            "1 while this instance holds the lease of a periodic job (0: another instance runs it).",
+            ["lease"],
+            registry=registry,
+        )
         self.dependency_up = Gauge(
             "siaga_dependency_up",
             "1 when the dependency answered its last check.",

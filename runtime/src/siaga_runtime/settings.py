@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import socket
 import ssl
+import uuid
 from datetime import datetime
 from typing import Any, Literal
 from urllib.parse import urlsplit, urlunsplit
@@ -80,6 +83,17 @@ class RuntimeSettings(BaseSettings):
         gt=0,
         description="An outbox journal record this old is taken for a crashed replica's and published by "
         "whichever replica finds it.",
+    )
+    instance_id: str = Field(
+        default_factory=lambda: f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}",
+        description="This instance's id among the service's instances (the holder of its leases); "
+        "default: <host>-<pid>-<random>.",
+    )
+    lease_ttl_s: float = Field(
+        15.0,
+        gt=0,
+        description="How long a periodic job's lease lasts unless renewed (every third of it): the longest "
+        "a job stands still after its instance dies.",
     )
     startup_wait_s: float = Field(
         15.0,

@@ -1,12 +1,14 @@
 """``python -m bench``: the runtime benchmark, then the national end-to-end benchmark.
 
-``python -m bench runtime [args]`` or ``python -m bench national [args]`` runs one of them.
+``python -m bench runtime [args]`` or ``python -m bench national [args]`` runs one of them;
+``python -m bench chaos [args]`` the chaos run (``make chaos``).
 """
 
 from __future__ import annotations
 
 import sys
 
+from bench.chaos import main as chaos_main
 from bench.national.run import main as national_main
 from bench.runtime import main as runtime_main
 
@@ -14,6 +16,8 @@ from bench.runtime import main as runtime_main
 def main(argv: list[str]) -> int:
     if argv and argv[0] == "national":
         return national_main(argv[1:])
+    if argv and argv[0] == "chaos":
+        return chaos_main(argv[1:])
     if argv and argv[0] == "runtime":
         return runtime_main(argv[1:])
     if argv:

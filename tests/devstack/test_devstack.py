@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 from siaga_devstack import DevstackError, Stack, ensure_up, local_servers, status, stop
+from siaga_devstack.cluster import configured_brokers
 from siaga_devstack.paths import Paths
 from siaga_devstack.probes import hello_ok, kafka_ready, metadata_broker_count
 from siaga_devstack.process import require_free_port
@@ -57,9 +58,9 @@ def test_ensure_up_is_idempotent_and_reuses_running_servers() -> None:
     assert first == second
     assert not first.kafka_external and not first.mongodb_external
     assert pids == (stack.kafka.running(), stack.ferretdb.running())
-    host, port = first.kafka_bootstrap.split(":")
+    host, port = first.kafka_bootstrap.split(",")[0].split(":")
     assert kafka_ready(host, int(port))
-    assert metadata_broker_count(host, int(port)) == 1
+    assert metadata_broker_count(host, int(port)) == configured_brokers()  # SIAGA_KAFKA_BROKERS, default 1
     assert hello_ok("127.0.0.1", stack.ferretdb.port)
 
 
@@ -116,7 +117,7 @@ def test_external_servers_mean_nothing_local_is_started(
 
 
 def test_env_command_prints_shell_assignments(scratch_root: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if k not in ENV_VARS}
+    env = {k: v for k, v in os.environ.items() if k not in (*ENV_VARS, "SIAGA_KAFKA_BROKERS")}
     env |= {"SIAGA_ROOT": str(scratch_root), "SIAGA_KAFKA_PORT": "19999", "SIAGA_MONGO_PORT": "29999"}
     cli = subprocess.run(
         [sys.executable, "-m", "siaga_devstack", "env"], capture_output=True, text=True, env=env, check=True
@@ -146,7 +147,7 @@ def test_down_leaves_processes_it_did_not_start_alone(
 
 async def test_the_kafka_probe_works_inside_a_running_event_loop(servers: Servers, busy_port: int) -> None:
     """A benchmark calls ``ensure_up`` from its event loop: the probe must not need a loop of its own."""
-    host, port = servers.kafka_bootstrap.split(":")
+    host, port = servers.kafka_bootstrap.split(",")[0].split(":")
     assert kafka_ready(host, int(port))
     assert not kafka_ready("127.0.0.1", busy_port, timeout=0.5)
 

@@ -93,8 +93,7 @@ async def replay(settings: RuntimeSettings, letters: Sequence[StoredDeadLetter])
     """Re-publish dead letters to their source topics; returns how many were sent."""
     producer = AIOKafkaProducer(
         bootstrap_servers=settings.kafka_bootstrap_servers,
-        enable_idempotence=True,
-        acks="all",
+        **settings.producer_kwargs(),
         **settings.kafka_security_kwargs(),
     )
     await producer.start()

@@ -54,8 +54,6 @@ class ServiceRuntime(TopicWiring, BackgroundWork):
         self.broker = KafkaBroker(
             settings.kafka_bootstrap_servers,
             client_id=f"siaga-{settings.service_name}",
-            enable_idempotence=True,
-            acks="all",
             linger_ms=5,
             graceful_timeout=settings.shutdown_timeout_s,
             middlewares=[
@@ -65,6 +63,7 @@ class ServiceRuntime(TopicWiring, BackgroundWork):
             ],
             log_level=logging.DEBUG,
             security=settings.faststream_security(),
+            **settings.producer_kwargs(),
         )
         self.stopping = asyncio.Event()
         self.mongo: AsyncMongoClient[dict[str, Any]] | None = None
@@ -153,8 +152,7 @@ class ServiceRuntime(TopicWiring, BackgroundWork):
         self._raw_producer = AIOKafkaProducer(
             bootstrap_servers=s.kafka_bootstrap_servers,
             client_id=f"siaga-{s.service_name}-dlt",
-            enable_idempotence=True,
-            acks="all",
+            **s.producer_kwargs(),
             **s.kafka_security_kwargs(),
         )
         await self.retry.run(self._raw_producer.start, "dead-letter producer")

@@ -15,7 +15,12 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from .clock import AcceleratedClock, Clock, SystemClock
 
-__all__ = ["RuntimeSettings", "redact_url"]
+__all__ = ["RuntimeSettings", "default_instance_id", "redact_url"]
+
+
+def default_instance_id() -> str:
+    """``<hostname>-<pid>``: unique among the instances of a service on one host or across hosts."""
+    return f"{socket.gethostname()}-{os.getpid()}"
 
 
 def redact_url(url: str) -> str:
@@ -33,6 +38,12 @@ class RuntimeSettings(BaseSettings):
     model_config = SettingsConfigDict(env_file=None, extra="ignore", case_sensitive=False)
 
     service_name: str = Field("siaga", description="Service name, used in logs, metrics and event sources.")
+    instance_id: str = Field(
+        default_factory=default_instance_id,
+        min_length=1,
+        description="This instance of the service (several run side by side): the 'instance' label of its "
+        "metrics and the holder name of its leases. Default <hostname>-<pid>.",
+    )
     kafka_bootstrap_servers: str = Field("127.0.0.1:9092", description="Kafka bootstrap servers.")
     kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
     kafka_sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] = "SCRAM-SHA-512"
@@ -44,6 +55,29 @@ class RuntimeSettings(BaseSettings):
     kafka_group_prefix: str = Field("siaga", description="Consumer group ids are '<prefix>.<service>'.")
     kafka_topic_prefix: str = Field("", description="Prefix for every topic name (isolates test runs).")
     kafka_create_topics: bool = Field(True, description="Create registered topics at start-up.")
+    kafka_replication_factor: int | None = Field(
+        None,
+        ge=1,
+        description="Replication factor of the topics the service creates; unset: the cluster's "
+        "default.replication.factor (3 on the devstack's cluster and in compose's replicated profile).",
+    )
+    kafka_acks: Literal["all", "1", "0"] = Field(
+        "all",
+        description="Producer acknowledgements. 'all' (the default) waits for every in-sync replica, at "
+        "least min.insync.replicas, and enables the idempotent producer; '1' and '0' turn idempotence off "
+        "and can lose acknowledged events when a leader dies.",
+    )
+    kafka_group_protocol: Literal["classic"] = Field(
+        "classic",
+        description="Consumer group protocol. Only 'classic' (JoinGroup/SyncGroup): aiokafka 0.14 has no "
+        "KIP-848 'consumer' protocol (no ConsumerGroupHeartbeat API); see the README.",
+    )
+    kafka_partition_assignor: Literal["sticky", "roundrobin", "range"] = Field(
+        "sticky",
+        description="Client-side partition assignor of the classic protocol. 'sticky' keeps partitions "
+        "where they were across a rebalance, so an instance joining or leaving moves only its share. Every "
+        "member of a group must offer the same one: change it for all instances at once.",
+    )
     mongodb_url: SecretStr = Field(
         SecretStr("mongodb://127.0.0.1:27017"), description="MongoDB URL; may contain credentials."
     )
@@ -135,6 +169,25 @@ class RuntimeSettings(BaseSettings):
 
     def topic_name(self, name: str) -> str:
         return f"{self.kafka_topic_prefix}{name}"
+
+    def producer_kwargs(self) -> dict[str, Any]:
+        """``acks`` and idempotence for aiokafka producers (idempotence needs acks=all)."""
+        acks: int | str = "all" if self.kafka_acks == "all" else int(self.kafka_acks)
+        return {"acks": acks, "enable_idempotence": self.kafka_acks == "all"}
+
+    def partition_assignors(self) -> tuple[Any, ...]:
+        """The aiokafka assignor class of ``kafka_partition_assignor``."""
+        from aiokafka.coordinator.assignors.range import RangePartitionAssignor
+        from aiokafka.coordinator.assignors.roundrobin import RoundRobinPartitionAssignor
+        from aiokafka.coordinator.assignors.sticky.sticky_assignor import StickyPartitionAssignor
+
+        return (
+            {
+                "sticky": StickyPartitionAssignor,
+                "roundrobin": RoundRobinPartitionAssignor,
+                "range": RangePartitionAssignor,
+            }[self.kafka_partition_assignor],
+        )
 
     def group_id(self, suffix: str = "") -> str:
         return f"{self.kafka_group_prefix}.{self.service_name}{'.' + suffix if suffix else ''}"

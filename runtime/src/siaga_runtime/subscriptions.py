@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any, Union
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from aiokafka.errors import TopicAlreadyExistsError
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker, KafkaMessage
@@ -44,6 +45,24 @@ class Route:
     spec: TopicSpec
     models: tuple[type[EventData], ...]
     description: str
+
+
+async def default_replication_factor(admin: AIOKafkaAdminClient) -> int:
+    """The cluster's ``default.replication.factor`` (aiokafka's ``NewTopic`` cannot leave it to the broker);
+    1 when a broker does not say. Not capped at the live brokers: a topic created while a broker is away
+    would stay under-replicated for good, so creating it waits (retries) until the broker is back."""
+    cluster = await admin.describe_cluster()
+    brokers = [b["node_id"] for b in cluster.get("brokers", [])]
+    if not brokers:
+        return 1
+    key = "default.replication.factor"
+    resource = ConfigResource(ConfigResourceType.BROKER, str(brokers[0]), {key: None})
+    for response in await admin.describe_configs([resource]):
+        for res in response.to_object().get("resources", []):
+            for entry in res.get("config_entries", []):
+                if entry.get("config_names") == key and str(entry.get("config_value", "")).isdigit():
+                    return max(1, int(entry["config_value"]))
+    return 1
 
 
 class TopicWiring:
@@ -111,6 +130,7 @@ class TopicWiring:
             max_partition_fetch_bytes=self.settings.max_partition_fetch_bytes,
             ack_policy=AckPolicy.NACK_ON_ERROR,
             auto_offset_reset="earliest",
+            partition_assignment_strategy=self.settings.partition_assignors(),
             max_poll_interval_ms=600_000,
             title=f"{name}:consume",
             description=description or spec.description,
@@ -136,17 +156,18 @@ class TopicWiring:
         await admin.start()
         try:
             existing = set(await admin.list_topics())
+            replicas = self.settings.kafka_replication_factor or await default_replication_factor(admin)
             wanted = []
             for name, spec in names.items():
                 if name not in existing:
-                    wanted.append(NewTopic(name, spec.partitions, 1, topic_configs=spec.config()))
+                    wanted.append(NewTopic(name, spec.partitions, replicas, topic_configs=spec.config()))
                 dlt = dead_letter_topic(name)
                 if dlt not in existing:
                     wanted.append(
                         NewTopic(
                             dlt,
                             DEAD_LETTER_PARTITIONS,
-                            1,
+                            replicas,
                             topic_configs={"retention.ms": str(DEAD_LETTER_RETENTION_MS)},
                         )
                     )

@@ -2,6 +2,8 @@
 
 ``ensure_up()`` starts whatever is missing and returns the endpoints; a server named by
 ``KAFKA_BOOTSTRAP_SERVERS`` or ``MONGODB_URL`` is used as it is and nothing local is started for it.
+``SIAGA_KAFKA_BROKERS=3`` makes "kafka" a replicated 3-broker cluster (``siaga_devstack.cluster``);
+``start_cluster``/``stop_broker``/``start_broker`` drive one for fault tests.
 Every operation holds ``.devstack/devstack.lock``, so concurrent test sessions share one set of servers.
 """
 
@@ -11,27 +13,37 @@ import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+from .cluster import BROKERS_VAR, KafkaCluster, configured_brokers
 from .ferretdb import FerretDB
 from .kafka import KafkaNode
 from .paths import Paths
+from .probes import ClusterHealth
 from .process import DevstackError, locked
 
 __all__ = [
+    "BROKERS_VAR",
     "SERVERS",
+    "ClusterHealth",
     "DevstackError",
     "Endpoints",
+    "KafkaCluster",
     "ServerStatus",
     "Stack",
+    "cluster_health",
     "ensure_up",
     "kill_ferretdb",
     "kill_kafka",
     "local_servers",
     "restart_ferretdb",
     "restart_kafka",
+    "start_broker",
+    "start_cluster",
     "start_ferretdb",
     "start_kafka",
     "status",
     "stop",
+    "stop_broker",
+    "stop_cluster",
 ]
 
 SERVERS = ("kafka", "ferretdb")
@@ -63,14 +75,24 @@ def local_servers(env: Mapping[str, str] | None = None) -> tuple[str, ...]:
 
 
 class Stack:
-    """The two local servers of one checkout."""
+    """The two local servers of one checkout; "kafka" is one node, or a cluster with ``SIAGA_KAFKA_BROKERS``."""
 
-    def __init__(self, paths: Paths | None = None) -> None:
+    def __init__(self, paths: Paths | None = None, *, brokers: int | None = None) -> None:
         self.paths = paths or Paths.discover()
-        self.kafka = KafkaNode(self.paths)
+        brokers = configured_brokers() if brokers is None else brokers
+        self.kafka: KafkaNode | KafkaCluster = (
+            KafkaNode(self.paths) if brokers == 1 else KafkaCluster(self.paths, brokers)
+        )
         self.ferretdb = FerretDB(self.paths)
 
-    def server(self, name: str) -> KafkaNode | FerretDB:
+    @property
+    def cluster(self) -> KafkaCluster:
+        """The local Kafka cluster (``SIAGA_KAFKA_BROKERS`` ≥ 3); a clear error for a single node."""
+        if not isinstance(self.kafka, KafkaCluster):
+            raise DevstackError(f"the local Kafka is a single node: set {BROKERS_VAR}=3 for a cluster")
+        return self.kafka
+
+    def server(self, name: str) -> KafkaNode | KafkaCluster | FerretDB:
         if name == "kafka":
             return self.kafka
         if name == "ferretdb":
@@ -153,10 +175,56 @@ def kill_kafka() -> bool:
 
 
 def start_kafka() -> int:
-    """Start the local broker if it is not running; return its pid once it is ready."""
+    """Start the local broker (every broker of a cluster) if not running; return its (the first's) pid once
+    it is ready."""
     stack = Stack()
     with locked(stack.paths.lock):
+        if isinstance(stack.kafka, KafkaCluster):
+            return stack.kafka.start()[0]
         return stack.kafka.start()
+
+
+def _cluster(brokers: int | None) -> tuple[Stack, KafkaCluster]:
+    stack = Stack(brokers=brokers or max(configured_brokers(), 3))
+    return stack, stack.cluster
+
+
+def start_cluster(brokers: int | None = None) -> str:
+    """Start the local cluster (``SIAGA_KAFKA_BROKERS``, at least 3; or ``brokers``) unless it runs; return
+    its bootstrap servers once every broker is live and every partition in sync. Runs beside the single
+    node on its own ports (``SIAGA_KAFKA_CLUSTER_PORT``, ``SIAGA_KAFKA_CLUSTER_CONTROLLER_PORT``)."""
+    stack, cluster = _cluster(brokers)
+    with locked(stack.paths.lock):
+        cluster.start()
+    return cluster.bootstrap
+
+
+def stop_cluster(brokers: int | None = None, *, kill: bool = False) -> bool:
+    """Stop every broker of the local cluster; data is kept."""
+    stack, cluster = _cluster(brokers)
+    with locked(stack.paths.lock):
+        return cluster.stop(kill=kill)
+
+
+def stop_broker(index: int, *, kill: bool = False, brokers: int | None = None) -> ClusterHealth:
+    """Stop broker ``index`` (0-based; SIGTERM, or SIGKILL with ``kill``) of the local cluster; returns once
+    the other brokers' metadata no longer lists it."""
+    stack, cluster = _cluster(brokers)
+    with locked(stack.paths.lock):
+        return cluster.stop_broker(index, kill=kill)
+
+
+def start_broker(index: int, *, brokers: int | None = None) -> ClusterHealth:
+    """Start broker ``index`` of the local cluster again; returns once it is live and every partition's
+    replicas are all back in sync."""
+    stack, cluster = _cluster(brokers)
+    with locked(stack.paths.lock):
+        return cluster.start_broker(index)
+
+
+def cluster_health(brokers: int | None = None) -> ClusterHealth:
+    """The local cluster's live brokers and under-replicated partitions."""
+    return _cluster(brokers)[1].health()
 
 
 def kill_ferretdb() -> bool:

@@ -45,13 +45,34 @@ class KafkaNode:
         return self.paths.pidfile("kafka")
 
     @property
+    def logs_dir(self) -> Path:
+        """Where Kafka's log4j writes ``kafka.log`` (``-Dkafka.logs.dir``)."""
+        return self.paths.logs
+
+    @property
     def log(self) -> Path:
-        return self.paths.log("kafka")
+        return self.logs_dir / "kafka.log"
+
+    @property
+    def stdout_log(self) -> Path:
+        return self.logs_dir / "kafka-stdout.log"
+
+    @property
+    def config_path(self) -> Path:
+        return self.paths.kafka_config
+
+    @property
+    def data_dir(self) -> Path:
+        return self.paths.kafka_data
+
+    @property
+    def heap(self) -> tuple[str, ...]:
+        return HEAP
 
     @property
     def marker(self) -> str:
         """Part of our broker's command line: its config file, unique to this checkout."""
-        return str(self.paths.kafka_config)
+        return str(self.config_path)
 
     def installed(self) -> bool:
         stamp = self.paths.kafka_lib / ".stamp"
@@ -84,58 +105,63 @@ class KafkaNode:
     def _java(self, *args: str) -> list[str]:
         return [
             "java",
-            *HEAP,
+            *self.heap,
             "-XX:+UseG1GC",
             "-Djava.awt.headless=true",
-            f"-Dkafka.logs.dir={self.paths.logs}",
+            f"-Dkafka.logs.dir={self.logs_dir}",
             f"-Dlog4j2.configurationFile={self.paths.kafka_log_config}",
             "-cp",
             f"{self.paths.kafka_lib}/*",
             *args,
         ]
 
+    def properties(self) -> dict[str, str]:
+        """The broker's server.properties, as keys and values (a cluster node overrides some)."""
+        return {
+            "process.roles": "broker,controller",
+            "node.id": "1",
+            "listeners": f"PLAINTEXT://127.0.0.1:{self.port},CONTROLLER://127.0.0.1:{self.controller_port}",
+            "advertised.listeners": f"PLAINTEXT://127.0.0.1:{self.port}",
+            "controller.listener.names": "CONTROLLER",
+            "inter.broker.listener.name": "PLAINTEXT",
+            "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+            "controller.quorum.bootstrap.servers": f"127.0.0.1:{self.controller_port}",
+            "log.dirs": str(self.data_dir),
+            "num.partitions": "3",
+            "default.replication.factor": "1",
+            "auto.create.topics.enable": "true",
+            "offsets.topic.replication.factor": "1",
+            "offsets.topic.num.partitions": "10",
+            "transaction.state.log.replication.factor": "1",
+            "transaction.state.log.min.isr": "1",
+            "transaction.state.log.num.partitions": "10",
+            "share.coordinator.state.topic.replication.factor": "1",
+            "share.coordinator.state.topic.min.isr": "1",
+            "group.initial.rebalance.delay.ms": "0",
+            "log.retention.hours": "72",
+            "log.retention.bytes": "1073741824",
+            "log.segment.bytes": "67108864",
+            "log.retention.check.interval.ms": "300000",
+        }
+
     def config_text(self) -> str:
-        return "\n".join(
-            [
-                "# written by siaga_devstack on every start; edit deploy/devstack/src/siaga_devstack/kafka.py",
-                "process.roles=broker,controller",
-                "node.id=1",
-                f"listeners=PLAINTEXT://127.0.0.1:{self.port},CONTROLLER://127.0.0.1:{self.controller_port}",
-                f"advertised.listeners=PLAINTEXT://127.0.0.1:{self.port}",
-                "controller.listener.names=CONTROLLER",
-                "inter.broker.listener.name=PLAINTEXT",
-                "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
-                f"controller.quorum.bootstrap.servers=127.0.0.1:{self.controller_port}",
-                f"log.dirs={self.paths.kafka_data}",
-                "num.partitions=3",
-                "default.replication.factor=1",
-                "auto.create.topics.enable=true",
-                "offsets.topic.replication.factor=1",
-                "offsets.topic.num.partitions=10",
-                "transaction.state.log.replication.factor=1",
-                "transaction.state.log.min.isr=1",
-                "transaction.state.log.num.partitions=10",
-                "share.coordinator.state.topic.replication.factor=1",
-                "share.coordinator.state.topic.min.isr=1",
-                "group.initial.rebalance.delay.ms=0",
-                "log.retention.hours=72",
-                "log.retention.bytes=1073741824",
-                "log.segment.bytes=67108864",
-                "log.retention.check.interval.ms=300000",
-                "",
-            ]
+        header = (
+            "# written by siaga_devstack on every start; edit deploy/devstack/src/siaga_devstack/kafka.py"
         )
+        return "\n".join([header, *(f"{key}={value}" for key, value in self.properties().items()), ""])
+
+    def format_args(self) -> tuple[str, list[str]]:
+        """The cluster id and the storage tool's quorum option: a standalone (single-voter) quorum."""
+        return new_cluster_id(), ["--standalone"]
 
     def _format(self) -> None:
-        """Format the KRaft storage once (when meta.properties is absent), as a standalone controller quorum."""
-        if (self.paths.kafka_data / "meta.properties").exists():
+        """Format the KRaft storage once (when meta.properties is absent)."""
+        if (self.data_dir / "meta.properties").exists():
             return
-        self.paths.kafka_data.mkdir(parents=True, exist_ok=True)
-        cluster_id = new_cluster_id()
-        cmd = self._java(
-            "kafka.tools.StorageTool", "format", "-t", cluster_id, "-c", str(self.paths.kafka_config)
-        )
-        out = subprocess.run([*cmd, "--standalone"], capture_output=True, text=True, check=False)
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        cluster_id, quorum = self.format_args()
+        cmd = self._java("kafka.tools.StorageTool", "format", "-t", cluster_id, "-c", str(self.config_path))
+        out = subprocess.run([*cmd, *quorum], capture_output=True, text=True, check=False)
         if out.returncode != 0:
             raise DevstackError(
                 f"formatting Kafka's storage failed: {(out.stderr or out.stdout).strip()[-800:]}"
@@ -149,29 +175,33 @@ class KafkaNode:
         """A real Kafka protocol round trip (ApiVersions + Metadata with a live broker), not just an open port."""
         return kafka_ready("127.0.0.1", self.port)
 
-    def start(self, timeout: float = 120.0) -> int:
-        """Start the broker unless ours already runs; return when a client can use it. Returns the pid."""
+    port_vars = ("SIAGA_KAFKA_PORT", "SIAGA_KAFKA_CONTROLLER_PORT")
+
+    def launch(self) -> int:
+        """Spawn the broker unless ours already runs (without waiting for it). Returns the pid."""
         pid = self.running()
         if pid is None:
-            require_free_port(self.port, "Kafka", "SIAGA_KAFKA_PORT")
-            require_free_port(self.controller_port, "the Kafka controller", "SIAGA_KAFKA_CONTROLLER_PORT")
+            require_free_port(self.port, "Kafka", self.port_vars[0])
+            require_free_port(self.controller_port, "the Kafka controller", self.port_vars[1])
             if java_major_version() < 17:
                 raise DevstackError("Kafka 4 needs Java 17 or later; `java -version` reports an older one")
             self.install()
-            self.paths.kafka_config.parent.mkdir(parents=True, exist_ok=True)
-            self.paths.kafka_config.write_text(self.config_text())
+            self.config_path.parent.mkdir(parents=True, exist_ok=True)
+            self.config_path.write_text(self.config_text())
             self._format()
-            stdout_log = self.paths.log("kafka-stdout")
             pid = spawn(
-                self._java("kafka.Kafka", str(self.paths.kafka_config)), pidfile=self.pidfile, log=stdout_log
+                self._java("kafka.Kafka", str(self.config_path)), pidfile=self.pidfile, log=self.stdout_log
             )
-        elif self.paths.kafka_config.exists() and _ports(self.paths.kafka_config.read_text()) != _ports(
-            self.config_text()
-        ):
+        elif self.config_path.exists() and _ports(self.config_path.read_text()) != _ports(self.config_text()):
             raise DevstackError(
-                f"our Kafka (pid {pid}) listens on other ports than requested now; "
+                f"our Kafka (pid {pid}, {self.config_path}) listens on other ports than requested now; "
                 "stop it first: python -m siaga_devstack down kafka"
             )
+        return pid
+
+    def start(self, timeout: float = 120.0) -> int:
+        """Start the broker unless ours already runs; return when a client can use it. Returns the pid."""
+        pid = self.launch()
         started = pid
         wait_for(
             self.ready,
@@ -189,7 +219,12 @@ class KafkaNode:
 
 def _ports(config: str) -> set[str]:
     """The listener lines of a server.properties: what must match for a running broker to be reused."""
-    keys = ("listeners=", "advertised.listeners=", "controller.quorum.bootstrap.servers=")
+    keys = (
+        "listeners=",
+        "advertised.listeners=",
+        "controller.quorum.bootstrap.servers=",
+        "controller.quorum.voters=",
+    )
     return {line for line in config.splitlines() if line.startswith(keys)}
 
 

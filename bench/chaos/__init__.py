@@ -22,6 +22,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--window-s", type=float, default=90.0, help="seconds of traffic during which faults hit")
     p.add_argument("--settle-s", type=float, default=180.0, help="longest wait for delivery and drain after")
     p.add_argument("--port-base", type=int, default=29300)
+    p.add_argument("--brokers", type=int, default=3, help="3: a replicated KRaft cluster; 1: one node")
     p.add_argument("--state", default=str(Path(".devstack") / "chaos"))
     p.add_argument("--results-dir", default=str(RESULTS))
     args = p.parse_args(argv)
@@ -31,6 +32,7 @@ def main(argv: list[str] | None = None) -> int:
         window_s=args.window_s,
         settle_s=args.settle_s,
         port_base=args.port_base,
+        brokers=args.brokers,
         state=Path(args.state),
     )
     result = asyncio.run(run_chaos(config))

@@ -28,7 +28,7 @@ class Fault:
         return asdict(self)
 
 
-def plan_faults(rng: random.Random, window_s: float) -> list[Fault]:
+def plan_faults(rng: random.Random, window_s: float, brokers: int) -> list[Fault]:
     """One kill -9 per service, one broker restart, one FerretDB restart, at seeded times spread over the
     window (the two server restarts kept apart, so that each is seen on its own as well)."""
     faults = [
@@ -36,10 +36,10 @@ def plan_faults(rng: random.Random, window_s: float) -> list[Fault]:
         for s in SERVICES
     ]
     first, second = sorted((rng.uniform(0.15, 0.4), rng.uniform(0.55, 0.8)))
-    servers = ["broker", "ferretdb"]
+    servers = [("broker-restart", f"broker[{rng.randint(0, brokers - 1)}]"), ("ferretdb-restart", "ferretdb")]
     rng.shuffle(servers)
-    faults.append(Fault(round(first * window_s, 1), f"{servers[0]}-restart", servers[0]))
-    faults.append(Fault(round(second * window_s, 1), f"{servers[1]}-restart", servers[1]))
+    faults.append(Fault(round(first * window_s, 1), *servers[0]))
+    faults.append(Fault(round(second * window_s, 1), *servers[1]))
     return sorted(faults, key=lambda f: f.at_s)
 
 
@@ -49,16 +49,17 @@ async def inject(stack: Stack, fault: Fault, t0: float, *, down_s: float = 3.0) 
     fault.started_s = round(time.monotonic() - t0, 1)
     try:
         if fault.kind == "kill9":
-            service, slot = fault.target.rstrip("]").split("[")
-            inst = stack.of(service)[int(slot)]
+            service, slot = _indexed(fault.target)
+            inst = stack.of(service)[slot]
             inst.kill9()
             await asyncio.sleep(down_s)
             inst.start()
             await asyncio.to_thread(inst.wait_ready, 120.0)
         elif fault.kind == "broker-restart":
-            await asyncio.to_thread(stack.kafka.stop)
+            _, index = _indexed(fault.target)
+            await asyncio.to_thread(stack.stop_broker, index)
             await asyncio.sleep(down_s)
-            await asyncio.to_thread(stack.kafka.start)
+            await asyncio.to_thread(stack.start_broker, index)
         elif fault.kind == "ferretdb-restart":
             await asyncio.to_thread(stack.ferretdb.stop)
             await asyncio.sleep(down_s)
@@ -66,3 +67,9 @@ async def inject(stack: Stack, fault: Fault, t0: float, *, down_s: float = 3.0) 
     except Exception as exc:  # noqa: BLE001 - recorded: a fault that could not be injected fails the run
         fault.error = f"{type(exc).__name__}: {exc}"[:300]
     fault.ended_s = round(time.monotonic() - t0, 1)
+
+
+def _indexed(target: str) -> tuple[str, int]:
+    """``"notifications[1]"`` → ``("notifications", 1)``."""
+    name, index = target.rstrip("]").split("[")
+    return name, int(index)

@@ -5,8 +5,9 @@ the receiver and in the databases: 0 lost, 0 duplicated, every alert in the stat
 outbox drained, every dead letter accounted for.
 
 The run has its own FerretDB and Kafka (state under ``--state``, ports from ``--port-base``), so the shared
-devstack is never stopped. On one broker, stopping it is an outage the services must ride out; on the
-3-broker cluster it would be a failover.
+devstack is never stopped. Kafka is a 3-broker KRaft cluster (replication factor 3, ``min.insync.replicas``
+2, the services produce with ``acks=all``): stopping one broker is a failover. With ``--brokers 1`` it is
+one node, and stopping it an outage the services must ride out.
 """
 
 from __future__ import annotations
@@ -54,6 +55,7 @@ class ChaosConfig:
     window_s: float = 60.0  # traffic and faults
     settle_s: float = 120.0  # the longest wait for everything to be delivered and drained afterwards
     port_base: int = 29300
+    brokers: int = 3  # a replicated KRaft cluster; 1: one node (stopping it is an outage)
     state: Path = Path(".devstack") / "chaos"
 
 
@@ -93,7 +95,10 @@ async def _produce(stack: Stack, feed: Path, seconds: float) -> int:
     records = list(read_feed(feed))
     topic = f"{stack.prefix}.{LOGISTICS_STATUS_UPDATES.name}"
     producer = AIOKafkaProducer(
-        bootstrap_servers=stack.bootstrap, enable_idempotence=True, acks="all", request_timeout_ms=10_000
+        bootstrap_servers=stack.bootstrap.split(","),
+        enable_idempotence=True,
+        acks="all",
+        request_timeout_ms=10_000,
     )
     await _retrying_kafka(producer.start)
     started = time.monotonic()
@@ -185,13 +190,13 @@ async def run_chaos(config: ChaosConfig) -> dict[str, Any]:
     rng = random.Random(config.seed)
     prefix = f"ch{uuid.uuid4().hex[:8]}"
     state = config.state / prefix
-    stack = Stack(state, prefix, Ports(config.port_base))
+    stack = Stack(state, prefix, Ports(config.port_base), brokers=config.brokers)
     (plan, voting_day), feed = await asyncio.to_thread(_prepare, config, state)
     expected = {fingerprint({"alertname": "shipment-delayed", "shipment_id": s}) for s in feed.delayed}
     _say(f"{plan.tps} TPS, {feed.records} scans, {len(feed.delayed)} late shipments; starting the servers")
     receiver = Receivers(folder=stack.state, webhook_secret=SECRET)
     receiver.start(port=stack.ports.webhook)
-    faults: list[Fault] = plan_faults(rng, config.window_s)
+    faults: list[Fault] = plan_faults(rng, config.window_s, config.brokers)
     result: dict[str, Any] = {
         "started_at": datetime.now(UTC).isoformat(),
         "config": {k: str(v) for k, v in config.__dict__.items()},
@@ -214,8 +219,11 @@ async def run_chaos(config: ChaosConfig) -> dict[str, Any]:
         t0 = time.monotonic()
         traffic = asyncio.create_task(_produce(stack, feed.path, config.window_s * 0.6))
         injecting = [asyncio.create_task(inject(stack, f, t0)) for f in faults]
-        await asyncio.sleep(config.window_s * 0.5)
-        delayed = await _delay(stack, feed.delayed)
+        delayed = 0
+        waves = [feed.delayed[i::3] for i in range(3)]  # late shipments in 3 waves, so faults meet deliveries
+        for share, wave in zip((0.25, 0.5, 0.75), waves, strict=True):
+            await asyncio.sleep(max(0.0, t0 + share * config.window_s - time.monotonic()))
+            delayed += await _delay(stack, wave)
         sent = await traffic
         await asyncio.gather(*injecting)
         _say("faults done; waiting until everything is delivered and drained")
@@ -224,6 +232,12 @@ async def run_chaos(config: ChaosConfig) -> dict[str, Any]:
         seen = receiver_figures(stack.receiver_log, expected)
         db = await database_figures(stack.mongodb_url, prefix, SERVICES, expected, set(seen["notified_ids"]))
         seen.pop("notified_ids")
+        skipped = {
+            f"{i.service}[{i.slot}]": await asyncio.to_thread(
+                i.metric, "siaga_events_duplicates_skipped_total"
+            )
+            for i in stack.instances
+        }
         leases = {
             f"{i.service}[{i.slot}]": await asyncio.to_thread(i.metric, "siaga_lease_owned")
             for i in stack.instances
@@ -238,6 +252,7 @@ async def run_chaos(config: ChaosConfig) -> dict[str, Any]:
                 "databases": db,
                 "broker": broker,
                 "leases_held_at_end": leases,
+                "duplicates_skipped_by_consumers": skipped,
                 "instance_starts": {f"{i.service}[{i.slot}]": i.starts for i in stack.instances},
             }
         )
@@ -290,6 +305,7 @@ def write_report(result: dict[str, Any], out: Path) -> None:
         "| figure | value |",
         "|---|---|",
         *(f"| {k} | {val} |" for k, val in v.items() if k != "faults_failed"),
+        f"| brokers | {result['config']['brokers']} |",
         f"| scans produced | {result['scans_sent']} |",
         f"| late shipments (checkpoint ETA passed) | {result['traffic']['late_shipments']} |",
         f"| posts received (valid signature) | {result['receiver']['received']} |",
@@ -316,6 +332,8 @@ def write_report(result: dict[str, Any], out: Path) -> None:
         f"- partitions by topic: {result['broker']['partitions']}",
         f"- leases held at the end (siaga_lease_owned per instance): {result['leases_held_at_end']}",
         f"- instance starts: {result['instance_starts']}",
+        "- redelivered events the consumers recognised and skipped (counters since each instance's last "
+        f"start): {result['duplicates_skipped_by_consumers']}",
         "",
     ]
     (out / "chaos.md").write_text("\n".join(lines))

@@ -1,6 +1,6 @@
-"""The chaos run's servers: its own FerretDB and Kafka (started by the devstack API with their own state, on
-ports of their own), the webhook receiver, and two instances of each service as real subprocesses that
-can be killed with SIGKILL and started again."""
+"""The chaos run's servers: its own FerretDB and Kafka (a 3-broker KRaft cluster, or one node), started by
+the devstack API with their own state on ports of their own, and two instances of each service as real
+subprocesses that can be killed with SIGKILL and started again."""
 
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import httpx
+from siaga_devstack.cluster import KafkaCluster
 from siaga_devstack.ferretdb import FerretDB
 from siaga_devstack.kafka import KafkaNode
 from siaga_devstack.paths import Paths, find_root
@@ -41,14 +41,15 @@ class Ports:
 
     @property
     def kafka(self) -> int:
+        """The first broker's port (the others follow)."""
         return self.base + 11
 
     @property
     def kafka_controller(self) -> int:
-        return self.base + 12
+        return self.base + 31
 
     def service(self, name: str, slot: int) -> int:
-        return self.base + 20 + 2 * SERVICES.index(name) + slot
+        return self.base + 40 + 2 * SERVICES.index(name) + slot
 
 
 @dataclass
@@ -123,13 +124,33 @@ class Stack:
     state: Path
     prefix: str
     ports: Ports = field(default_factory=Ports)
+    brokers: int = 3
     instances: list[Instance] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.state.mkdir(parents=True, exist_ok=True)
         paths = Paths(find_root(), state_dir=self.state)
         self.ferretdb = FerretDB(paths, port=self.ports.ferretdb)
-        self.kafka = KafkaNode(paths, port=self.ports.kafka, controller_port=self.ports.kafka_controller)
+        self.kafka: KafkaNode | KafkaCluster = (
+            KafkaNode(paths, port=self.ports.kafka, controller_port=self.ports.kafka_controller)
+            if self.brokers == 1
+            else KafkaCluster(
+                paths, self.brokers, port=self.ports.kafka, controller_port=self.ports.kafka_controller
+            )
+        )
+
+    def stop_broker(self, index: int) -> None:
+        """One broker away: a failover on the cluster, an outage on one node."""
+        if isinstance(self.kafka, KafkaCluster):
+            self.kafka.stop_broker(index)
+        else:
+            self.kafka.stop()
+
+    def start_broker(self, index: int) -> None:
+        if isinstance(self.kafka, KafkaCluster):
+            self.kafka.start_broker(index)
+        else:
+            self.kafka.start()
 
     @property
     def bootstrap(self) -> str:
@@ -198,6 +219,3 @@ class Stack:
             inst.stop()
         self.kafka.stop()
         self.ferretdb.stop()
-
-    def servers_pids(self) -> dict[str, Any]:
-        return {"ferretdb": self.ferretdb.running(), "kafka": self.kafka.running()}

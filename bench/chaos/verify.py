@@ -99,9 +99,10 @@ def _count(values: Any) -> dict[str, int]:
 
 async def broker_figures(bootstrap: str, prefix: str) -> dict[str, Any]:
     """Records per topic of this run, dead letters per dead-letter topic, and each group's lag."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    hosts = bootstrap.split(",")  # aiokafka reads one comma-separated string as one host
+    admin = AIOKafkaAdminClient(bootstrap_servers=hosts)
     await admin.start()
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    consumer = AIOKafkaConsumer(bootstrap_servers=hosts, enable_auto_commit=False)
     await consumer.start()
     try:
         topics = [t for t in await admin.list_topics() if t.startswith(prefix + ".")]

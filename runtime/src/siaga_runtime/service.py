@@ -52,7 +52,7 @@ class ServiceRuntime(TopicWiring, BackgroundWork):
         self.registry = CollectorRegistry()
         self.metrics = RuntimeMetrics(self.registry, settings.service_name)
         self.broker = KafkaBroker(
-            settings.kafka_bootstrap_servers,
+            settings.bootstrap_servers(),
             client_id=f"siaga-{settings.service_name}",
             linger_ms=5,
             graceful_timeout=settings.shutdown_timeout_s,
@@ -150,7 +150,7 @@ class ServiceRuntime(TopicWiring, BackgroundWork):
         if s.kafka_create_topics:
             await self.retry.run(self.ensure_topics, "create topics")
         self._raw_producer = AIOKafkaProducer(
-            bootstrap_servers=s.kafka_bootstrap_servers,
+            bootstrap_servers=s.bootstrap_servers(),
             client_id=f"siaga-{s.service_name}-dlt",
             **s.producer_kwargs(),
             **s.kafka_security_kwargs(),

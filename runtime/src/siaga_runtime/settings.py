@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import socket
 import ssl
-import uuid
 from datetime import datetime
 from typing import Any, Literal
 from urllib.parse import urlsplit, urlunsplit
@@ -118,11 +117,6 @@ class RuntimeSettings(BaseSettings):
         description="An outbox journal record this old is taken for a crashed replica's and published by "
         "whichever replica finds it.",
     )
-    instance_id: str = Field(
-        default_factory=lambda: f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}",
-        description="This instance's id among the service's instances (the holder of its leases); "
-        "default: <host>-<pid>-<random>.",
-    )
     lease_ttl_s: float = Field(
         15.0,
         gt=0,
@@ -166,6 +160,10 @@ class RuntimeSettings(BaseSettings):
         if self.clock_start is None:
             return SystemClock()
         return AcceleratedClock(self.clock_start, self.clock_factor, epoch=self.clock_epoch)
+
+    def bootstrap_servers(self) -> list[str]:
+        """``KAFKA_BOOTSTRAP_SERVERS`` as a list: aiokafka takes a comma-separated string for one host."""
+        return [h.strip() for h in self.kafka_bootstrap_servers.split(",") if h.strip()]
 
     def topic_name(self, name: str) -> str:
         return f"{self.kafka_topic_prefix}{name}"

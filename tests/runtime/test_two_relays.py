@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 
 import pytest
@@ -44,7 +45,7 @@ async def db(servers: Servers, isolation: str) -> AsyncIterator[Any]:
         await client.close()
 
 
-def _delivered(doc: dict[str, Any] | None, n: int) -> Decision:
+def _delivered(doc: dict[str, Any] | None, *, n: int) -> Decision:
     data = ShipmentStatusReported(
         shipment_id=f"shp-{n}", status="delivered", observed_at=T0, source_system="t"
     )
@@ -65,7 +66,7 @@ async def test_two_instances_recovering_a_dead_instances_outbox_at_once_make_one
     journal = OutboxJournal(db["_outbox_journal"])
     dead = AggregateStore(db["shipments"], source="/siaga/logistics", journal=journal, name="shipments")
     for n in range(30):  # written, never published: the instance is killed before its relay runs
-        await dead.mutate(f"shp-{n}", lambda d, n=n: _delivered(d, n))
+        await dead.mutate(f"shp-{n}", partial(_delivered, n=n))
     assert await db["_outbox_journal"].count_documents({}) == 30
 
     sent: list[list[bytes]] = [[], []]
@@ -91,11 +92,11 @@ async def test_two_instances_recovering_a_dead_instances_outbox_at_once_make_one
     found = await asyncio.gather(
         a.recover_once(older_than=timedelta(0)), b.recover_once(older_than=timedelta(0))
     )
-    assert found == [30, 30]
+    assert list(found) == [30, 30]
     while a.backlog or b.backlog:
         await asyncio.gather(a.drain_once(), b.drain_once())
     assert await db["_outbox_journal"].count_documents({}) == 0  # drained (each retired once or twice)
-    published = [Envelope.model_validate_json(v) for v in sent[0] + sent[1]]
+    published: list[Envelope[Any]] = [Envelope.model_validate_json(v) for v in sent[0] + sent[1]]
     ids = {e.id for e in published}
     assert len(ids) == 30 and len(published) == 60  # every event twice, with the same id
 

@@ -15,7 +15,7 @@ from faststream.kafka import KafkaBroker
 
 from .deadletter import DeadLetter
 from .errors import is_transient
-from .lease import LEASES_COLLECTION, Lease, LeaseKeeper
+from .lease import LEASES_COLLECTION, Lease, LeaseKeeper, LeaseLost
 from .metrics import RuntimeMetrics
 from .settings import RuntimeSettings
 
@@ -67,7 +67,16 @@ class BackgroundWork:
                     await asyncio.wait_for(keeper.changed.wait(), min(seconds, keeper.renew_s))
                 continue
             try:
+                if keeper is not None:
+                    # the fence: a holder whose lease moved on while it stalled (its own clock says it
+                    # still holds it) is refused here, before it sweeps, by one point read
+                    await keeper.lease.check()
                 await task()
+            except LeaseLost as lost:
+                log.warning("%s: %s; another instance runs it", name, lost)
+                if keeper is not None and keeper.on_change is not None:
+                    keeper.on_change(False)
+                continue
             except asyncio.CancelledError:
                 raise
             except Exception as exc:

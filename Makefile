@@ -24,6 +24,7 @@ help:
 	@echo "make chaos  two instances of each service, kill -9, broker and FerretDB restarts (bench/results/chaos.md)"
 	@echo "make docs   regenerate JSON Schemas and AsyncAPI documents"
 	@echo "make stop   stop everything make run / make test started"
+	@echo "SIAGA_KAFKA_BROKERS=3 make run|test   the same on a replicated 3-broker Kafka cluster (RF 3, min ISR 2)"
 
 $(BOOT)/bin/uv:
 	python3 -m venv $(BOOT)

@@ -38,10 +38,12 @@ async def test_health_metrics_and_asyncapi(settings_for: Callable[[str], Runtime
     _, app = _app(settings_for("ops"))
     async with app.router.lifespan_context(app):  # type: ignore[attr-defined]
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://ops") as client:  # type: ignore[arg-type]
-            assert (await client.get("/health/live")).json() == {"status": "ok"}
+            instance = settings_for("ops").instance_id
+            assert (await client.get("/health/live")).json() == {"status": "ok", "instance": instance}
             ready = await client.get("/health/ready")
             assert ready.status_code == 200 and ready.json() == {
                 "status": "ok",
+                "instance": instance,
                 "mongodb": True,
                 "kafka": True,
             }

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+import contextlib
+from collections.abc import Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
@@ -18,11 +19,30 @@ LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0,
 
 
 class RuntimeMetrics:
-    """One set of runtime metrics per service, in the service's own registry."""
+    """One set of runtime metrics per service instance, in the instance's own registry.
 
-    def __init__(self, registry: CollectorRegistry, service: str) -> None:
+    Every instance is its own scrape target, so Prometheus' ``instance`` target label tells instances
+    apart; ``siaga_instance_info`` maps a target to the instance id (``INSTANCE_ID``) its logs and leases
+    carry.
+    """
+
+    def __init__(self, registry: CollectorRegistry, service: str, instance_id: str = "") -> None:
         self.registry = registry
         self.service = service
+        self.instance_id = instance_id
+        self.instance_info = Gauge(
+            "siaga_instance_info",
+            "Always 1: the service and instance id of this scrape target.",
+            ["service", "instance_id"],
+            registry=registry,
+        )
+        self.instance_info.labels(service, instance_id).set(1)
+        self.lease_owned = Gauge(
+            "siaga_lease_owned",
+            "1 while this instance holds the lease (the right to run one periodic job), 0 otherwise.",
+            ["lease"],
+            registry=registry,
+        )
         self.events_applied = Counter(
             "siaga_events_applied_total",
             "Events whose effect was applied.",
@@ -57,7 +77,10 @@ class RuntimeMetrics:
             "siaga_outbox_backlog_events", "Events saved but not yet published.", registry=registry
         )
         self.outbox_oldest_age = Gauge(
-            "siaga_outbox_oldest_age_seconds", "Age of the oldest unpublished event.", registry=registry
+            "siaga_outbox_oldest_age_seconds",
+            "Age of the oldest event this instance saved but has not yet published (0: none waiting); "
+            "read at scrape time, so it grows while the relay is stuck.",
+            registry=registry,
         )
         self.outbox_published = Counter(
             "siaga_outbox_published_total", "Events published by the outbox relay.", registry=registry
@@ -82,10 +105,16 @@ class RuntimeMetrics:
             ["service", "topic", "partition"],
             registry=registry,
         )
-        self.lease_owned = Gauge(
-            "siaga_lease_owned",
-            "1 while this instance holds the lease of a periodic job (0: another instance runs it).",
-            ["lease"],
+        self.rebalances = Counter(
+            "siaga_consumer_rebalances_total",
+            "Partition assignments this instance's consumer of a topic received (one per group rebalance).",
+            ["service", "topic"],
+            registry=registry,
+        )
+        self.assigned_partitions = Gauge(
+            "siaga_consumer_assigned_partitions",
+            "Partitions of the topic assigned to this instance's consumer now.",
+            ["service", "topic"],
             registry=registry,
         )
         self.dependency_up = Gauge(
@@ -94,6 +123,21 @@ class RuntimeMetrics:
             ["dependency"],
             registry=registry,
         )
+
+    def set_lease(self, lease: str, owned: bool) -> None:
+        """Record whether this instance holds ``lease`` now (``siaga_lease_owned``)."""
+        self.lease_owned.labels(lease).set(1 if owned else 0)
+
+    def partitions_revoked(self, topic: str, partitions: Iterable[int]) -> None:
+        """Forget the lag of partitions this instance no longer consumes (another instance reports it)."""
+        for partition in partitions:
+            with contextlib.suppress(KeyError):
+                self.consumer_lag.remove(self.service, topic, str(partition))
+        self.assigned_partitions.labels(self.service, topic).set(0)
+
+    def partitions_assigned(self, topic: str, count: int) -> None:
+        self.rebalances.labels(self.service, topic).inc()
+        self.assigned_partitions.labels(self.service, topic).set(count)
 
 
 class StoreCollector(Collector):

@@ -18,10 +18,12 @@ __all__ = ["Liveness", "ProblemDescription", "Readiness", "make_operations_route
 
 class Liveness(BaseModel):
     status: Literal["ok"] = Field(description="Always ok while the process answers.")
+    instance: str = Field(description="This instance's id (INSTANCE_ID; default <hostname>-<pid>).")
 
 
 class Readiness(BaseModel):
     status: Literal["ok", "unavailable"] = Field(description="ok when every dependency answers.")
+    instance: str = Field(description="This instance's id (INSTANCE_ID; default <hostname>-<pid>).")
     mongodb: bool = Field(description="MongoDB (FerretDB) answered a ping.")
     kafka: bool = Field(description="Kafka answered.")
 
@@ -51,7 +53,7 @@ def make_operations_router(runtime: ServiceRuntime, asyncapi: Any) -> APIRouter:
 
     @router.get("/health/live", summary="The process is alive")
     async def live() -> Liveness:
-        return Liveness(status="ok")
+        return Liveness(status="ok", instance=runtime.settings.instance_id)
 
     @router.get(
         "/health/ready",
@@ -63,7 +65,9 @@ def make_operations_router(runtime: ServiceRuntime, asyncapi: Any) -> APIRouter:
     async def ready() -> Readiness:
         status = await runtime.readiness()
         ok = all(status.values()) and runtime.started
-        body = Readiness(status="ok" if ok else "unavailable", **status)
+        body = Readiness(
+            status="ok" if ok else "unavailable", instance=runtime.settings.instance_id, **status
+        )
         if not ok:
             return JSONResponse(body.model_dump(), status_code=503)  # type: ignore[return-value]
         return body

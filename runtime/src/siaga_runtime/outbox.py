@@ -280,8 +280,11 @@ class OutboxRelay:
             e for d in docs if d is not None for e in d.get("_outbox", ()) if e.get("j") == record.journal_id
         ]
 
+    def oldest_age(self) -> float:
+        """Seconds since the oldest queued, not yet published entry was saved (0 when none waits)."""
+        oldest = next((t for t in map(_journal_time, self._queue) if t is not None), None)
+        return max((datetime.now(UTC) - oldest).total_seconds(), 0.0) if oldest else 0.0
+
     def _report(self) -> None:
         self.metrics.outbox_backlog.set(self.backlog)
-        oldest = next((t for t in map(_journal_time, self._queue) if t is not None), None)
-        age = (datetime.now(UTC) - oldest).total_seconds() if oldest else 0.0
-        self.metrics.outbox_oldest_age.set(max(age, 0.0))
+        self.metrics.outbox_oldest_age.set(self.oldest_age())

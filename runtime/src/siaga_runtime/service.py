@@ -50,9 +50,9 @@ class ServiceRuntime(TopicWiring, BackgroundWork):
         self.clock: Clock = clock or settings.make_clock()
         self.source = f"/siaga/{settings.service_name}"
         self.registry = CollectorRegistry()
-        self.metrics = RuntimeMetrics(self.registry, settings.service_name)
+        self.metrics = RuntimeMetrics(self.registry, settings.service_name, settings.instance_id)
         self.broker = KafkaBroker(
-            settings.bootstrap_servers(),
+            settings.bootstrap_list(),
             client_id=f"siaga-{settings.service_name}",
             linger_ms=5,
             graceful_timeout=settings.shutdown_timeout_s,
@@ -77,6 +77,7 @@ class ServiceRuntime(TopicWiring, BackgroundWork):
             self.metrics,
             stale_after=settings.outbox_stale_after_s,
         )
+        self.metrics.outbox_oldest_age.set_function(self.relay.oldest_age)
         self.retry = TransientRetry(self.metrics, self.stopping)
         self.dead_letters = DeadLetterSink(self._publish_raw, settings.service_name, self._count_dead_letter)
         self._publishers: dict[str, Any] = {}
@@ -136,8 +137,9 @@ class ServiceRuntime(TopicWiring, BackgroundWork):
     async def start(self) -> None:
         s = self.settings
         log.info(
-            "starting %s with kafka=%s mongodb=%s",
+            "starting %s (instance %s) with kafka=%s mongodb=%s",
             s.service_name,
+            s.instance_id,
             s.kafka_bootstrap_servers,
             s.mongodb_url_redacted(),
         )

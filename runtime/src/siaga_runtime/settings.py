@@ -168,6 +168,10 @@ class RuntimeSettings(BaseSettings):
     def topic_name(self, name: str) -> str:
         return f"{self.kafka_topic_prefix}{name}"
 
+    def bootstrap_list(self) -> list[str]:
+        """``KAFKA_BOOTSTRAP_SERVERS`` as a list: FastStream takes a comma-separated string for one host."""
+        return [b.strip() for b in self.kafka_bootstrap_servers.split(",") if b.strip()]
+
     def producer_kwargs(self) -> dict[str, Any]:
         """``acks`` and idempotence for aiokafka producers (idempotence needs acks=all)."""
         acks: int | str = "all" if self.kafka_acks == "all" else int(self.kafka_acks)

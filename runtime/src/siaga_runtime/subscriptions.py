@@ -5,10 +5,11 @@ from ``TopicWiring``."""
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Union
 
+from aiokafka import ConsumerRebalanceListener, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from aiokafka.errors import TopicAlreadyExistsError
@@ -63,6 +64,23 @@ async def default_replication_factor(admin: AIOKafkaAdminClient) -> int:
                 if entry.get("config_names") == key and str(entry.get("config_value", "")).isdigit():
                     return max(1, int(entry["config_value"]))
     return 1
+
+
+class PartitionMetrics(ConsumerRebalanceListener):  # type: ignore[misc]
+    """Counts this instance's rebalances of a topic's consumer and forgets the lag of revoked partitions
+    (the instance they move to reports it), so lag summed over instances counts each partition once."""
+
+    def __init__(self, metrics: RuntimeMetrics, topic: str) -> None:
+        self.metrics = metrics
+        self.topic = topic
+
+    async def on_partitions_revoked(self, revoked: Iterable[TopicPartition]) -> None:
+        self.metrics.partitions_revoked(
+            self.topic, [tp.partition for tp in revoked if tp.topic == self.topic]
+        )
+
+    async def on_partitions_assigned(self, assigned: Iterable[TopicPartition]) -> None:
+        self.metrics.partitions_assigned(self.topic, sum(1 for tp in assigned if tp.topic == self.topic))
 
 
 class TopicWiring:
@@ -131,6 +149,7 @@ class TopicWiring:
             ack_policy=AckPolicy.NACK_ON_ERROR,
             auto_offset_reset="earliest",
             partition_assignment_strategy=self.settings.partition_assignors(),
+            listener=PartitionMetrics(self.metrics, name),
             max_poll_interval_ms=600_000,
             title=f"{name}:consume",
             description=description or spec.description,
@@ -184,8 +203,6 @@ class TopicWiring:
         last: dict[tuple[str, int], int] = {}
         for r in records:
             last[(r.topic, r.partition)] = max(last.get((r.topic, r.partition), -1), r.offset)
-        from aiokafka import TopicPartition
-
         for (topic, partition), offset in last.items():
             high = consumer.highwater(TopicPartition(topic, partition))
             if high is not None:

@@ -34,9 +34,9 @@ def test_instance_id_acks_protocol_and_assignor_settings() -> None:
     several = RuntimeSettings(kafka_bootstrap_servers="127.0.0.1:19092, 127.0.0.1:19093")
     assert several.bootstrap_list() == ["127.0.0.1:19092", "127.0.0.1:19093"]
     with pytest.raises(ValidationError, match="kafka_group_protocol"):
-        RuntimeSettings(kafka_group_protocol="consumer")  # type: ignore[arg-type]
+        RuntimeSettings(kafka_group_protocol="consumer")
     with pytest.raises(ValidationError, match="kafka_acks"):
-        RuntimeSettings(kafka_acks="2")  # type: ignore[arg-type]
+        RuntimeSettings(kafka_acks="2")
 
 
 def _samples(text: str, name: str) -> dict[frozenset[tuple[str, str]], float]:
@@ -116,8 +116,8 @@ async def test_two_instances_share_the_partitions_and_each_reports_its_own(
     topic = f"{base['kafka_topic_prefix']}{LOGISTICS_STATUS_UPDATES.name}"
     first, first_app = _instance(RuntimeSettings(**{**base, "instance_id": "instances-a"}))
     second, second_app = _instance(RuntimeSettings(**{**base, "instance_id": "instances-b"}))
-    transport_a = httpx.ASGITransport(app=first_app)  # type: ignore[arg-type]
-    transport_b = httpx.ASGITransport(app=second_app)  # type: ignore[arg-type]
+    transport_a = httpx.ASGITransport(app=first_app)
+    transport_b = httpx.ASGITransport(app=second_app)
     async with (
         first_app.router.lifespan_context(first_app),
         httpx.AsyncClient(transport=transport_a, base_url="http://a") as a,

@@ -12,7 +12,6 @@ from typing import Any
 import pytest
 from pymongo import AsyncMongoClient
 from siaga_notifications.channels import ChannelSender, Outgoing
-from siaga_notifications.channels.base import IDEMPOTENCY_HEADER
 from siaga_notifications.domain.deliveries import new_delivery
 from siaga_notifications.workers.delivery import DeliveryWorker
 from siaga_runtime import AggregateStore, Decision, ManualClock
@@ -125,18 +124,13 @@ async def test_a_delivery_retried_after_its_instance_died_carries_the_same_idemp
     """Instance a claims the delivery and sends it, then dies before recording the outcome. Once its claim
     expires, instance b sends it again: the receiver sees the same key twice and acts once."""
     import httpx
+    from siaga_devstack.receivers import Receivers
     from siaga_notifications.channels.webhook import WebhookSender
 
     clock = ManualClock(T0)
-    seen: list[tuple[str | None, str]] = []
-
-    def handler(request: httpx.Request) -> httpx.Response:
-        seen.append((request.headers.get(IDEMPOTENCY_HEADER), request.headers["X-Siaga-Notification-Id"]))
-        return httpx.Response(200)
-
-    webhook = WebhookSender(
-        httpx.AsyncClient(transport=httpx.MockTransport(handler)), b"secret", "http://receiver.test/siaga"
-    )
+    receivers = Receivers(webhook_secret="secret")
+    port = receivers.start()
+    webhook = WebhookSender(httpx.AsyncClient(), b"secret", f"http://127.0.0.1:{port}/siaga")
     store = AggregateStore(collection, source="/siaga/notifications", clock=clock, name="deliveries")
     d = _delivery(1)
     await store.mutate(d["_id"], _create(d))
@@ -158,8 +152,11 @@ async def test_a_delivery_retried_after_its_instance_died_carries_the_same_idemp
     assert await b._send_ids([d["_id"]]) == 0  # a's claim still holds: b does not send
     clock.advance(timedelta(seconds=31))
     assert await b._send_ids([d["_id"]]) == 1
-    assert [k for k, _ in seen] == [d["_id"], d["_id"]]
-    assert len({k for k, _ in seen}) == 1  # one effect at a receiver that keeps the keys it acted on
+    posts = receivers.webhooks
+    assert [p["idempotency_key"] for p in posts] == [d["_id"], d["_id"]]
+    assert all(p["signature_valid"] for p in posts)
+    assert [p["repeat"] for p in posts] == [False, True]  # the receiver acts on the first only
     stored = await store.get(d["_id"])
     assert stored is not None and stored["state"] == "delivered" and stored["attempts"] == 2
     await webhook.close()
+    receivers.stop()

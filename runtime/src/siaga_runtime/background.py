@@ -8,6 +8,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
@@ -55,8 +56,7 @@ class BackgroundWork:
                 self.settings.instance_id,
                 self.settings.lease_ttl_s,
             )
-            gauge = self.metrics.lease_owned.labels(name)
-            self.leases[name] = LeaseKeeper(lease, on_change=lambda held: gauge.set(1 if held else 0))
+            self.leases[name] = LeaseKeeper(lease, on_change=partial(self.metrics.set_lease, name))
 
     async def _loop(self, name: str, seconds: float, task: Periodic) -> None:
         keeper = self.leases.get(name)

@@ -152,7 +152,7 @@ class ServiceRuntime(TopicWiring, BackgroundWork):
         if s.kafka_create_topics:
             await self.retry.run(self.ensure_topics, "create topics")
         self._raw_producer = AIOKafkaProducer(
-            bootstrap_servers=s.bootstrap_servers(),
+            bootstrap_servers=s.bootstrap_list(),
             client_id=f"siaga-{s.service_name}-dlt",
             **s.producer_kwargs(),
             **s.kafka_security_kwargs(),

@@ -161,10 +161,6 @@ class RuntimeSettings(BaseSettings):
             return SystemClock()
         return AcceleratedClock(self.clock_start, self.clock_factor, epoch=self.clock_epoch)
 
-    def bootstrap_servers(self) -> list[str]:
-        """``KAFKA_BOOTSTRAP_SERVERS`` as a list: aiokafka takes a comma-separated string for one host."""
-        return [h.strip() for h in self.kafka_bootstrap_servers.split(",") if h.strip()]
-
     def topic_name(self, name: str) -> str:
         return f"{self.kafka_topic_prefix}{name}"
 

@@ -194,7 +194,8 @@ async def run_chaos(config: ChaosConfig) -> dict[str, Any]:
     (plan, voting_day), feed = await asyncio.to_thread(_prepare, config, state)
     expected = {fingerprint({"alertname": "shipment-delayed", "shipment_id": s}) for s in feed.delayed}
     _say(f"{plan.tps} TPS, {feed.records} scans, {len(feed.delayed)} late shipments; starting the servers")
-    receiver = Receivers(folder=stack.state, webhook_secret=SECRET)
+    # a slow receiver (0.5 s per post): a sender killed meanwhile sent without recording it
+    receiver = Receivers(folder=stack.state, webhook_secret=SECRET, webhook_delay_s=0.5)
     receiver.start(port=stack.ports.webhook)
     faults: list[Fault] = plan_faults(rng, config.window_s, config.brokers)
     result: dict[str, Any] = {

@@ -108,6 +108,9 @@ class Receivers:
     whatsapp_token: str = WHATSAPP_TOKEN
     whatsapp_phone_id: str = WHATSAPP_PHONE_ID
     fail_webhooks: int = 0
+    # seconds between recording a webhook post and answering it (a slow receiver: a sender killed meanwhile
+    # has delivered without knowing it, and sends again)
+    webhook_delay_s: float = 0.0
     webhooks: list[dict[str, Any]] = field(default_factory=list)
     telegram: list[dict[str, Any]] = field(default_factory=list)
     whatsapp: list[dict[str, Any]] = field(default_factory=list)
@@ -201,6 +204,8 @@ class Receivers:
                 "payload": payload,
             },
         )
+        if self.webhook_delay_s:
+            time.sleep(self.webhook_delay_s)  # this request's own thread (a ThreadingHTTPServer)
         if failing:
             return 503
         return 200 if valid else 401

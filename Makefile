@@ -14,7 +14,7 @@ BOOT := $(ROOT)/.cache/bootstrap
 UV := $(shell command -v uv 2>/dev/null || echo $(BOOT)/bin/uv)
 PYTEST_ARGS ?=
 
-.PHONY: help bootstrap sync infra run stop test lint typecheck docs bench bench-national bench-console clean-state
+.PHONY: help bootstrap sync infra run stop test lint typecheck docs bench bench-national bench-console chaos clean-state
 
 help:
 	@echo "make run    start Kafka, FerretDB and all services with demo traffic"
@@ -22,6 +22,7 @@ help:
 	@echo "make bench  run the benchmarks (results in bench/results/)"
 	@echo "make bench-national FRACTIONS=0.01,0.1,1.0   the nation end to end at growing sizes"
 	@echo "make bench-console   the console's views: time to first render and transfer size"
+	@echo "make chaos  two instances of each service, kill -9, broker and FerretDB restarts (bench/results/chaos.md)"
 	@echo "make docs   regenerate JSON Schemas and AsyncAPI documents"
 	@echo "make stop   stop everything make run / make test started"
 	@echo "SIAGA_KAFKA_BROKERS=3 make run|test   the same on a replicated 3-broker Kafka cluster (RF 3, min ISR 2)"
@@ -75,6 +76,13 @@ bench-national: infra
 
 bench-console: infra
 	$(UV) run --no-sync python -m bench console
+
+# Two instances of each service on their own 3-broker cluster and FerretDB (ports 29300-29399), faults at
+# seeded random times, everything counted after: make chaos CHAOS_ARGS="--fraction 0.002 --seed 3"
+CHAOS_ARGS ?=
+chaos: sync
+	bash deploy/setup/apt-packages.sh
+	$(UV) run --no-sync python -m bench chaos $(CHAOS_ARGS)
 
 clean-state: stop
 	rm -rf .devstack

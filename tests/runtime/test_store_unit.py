@@ -549,3 +549,34 @@ async def test_a_batch_over_many_documents_is_applied_a_few_documents_at_a_time_
     assert await box.relay.drain_once() == 5 and box.journals.docs == {}
     again = await box.store.apply(items, _track, scope="p")
     assert (again.applied, again.duplicates) == (0, 10)
+
+
+def _needs_dispatch(doc: dict[str, Any] | None, env: Envelope[Any]) -> Decision:
+    """A rule that, like logistics', refuses a checkpoint of a shipment never dispatched."""
+    seen = list((doc or {}).get("seen", []))
+    if env.data.status == "checkpoint" and "dispatched" not in seen:
+        raise ValueError("the shipment was never dispatched")
+    if env.data.status in seen:
+        return Decision(state=None)  # a repeat changes nothing
+    return Decision(state={"seen": [*seen, env.data.status]})
+
+
+async def test_a_rejection_decided_on_a_cached_copy_is_decided_again_on_a_fresh_read() -> None:
+    """Two instances over one collection: a holds the shipment cached from before b dispatched it (its
+    partition moved to b and back). a's checkpoint is not refused on that stale copy."""
+    coll = FakeCollection("shipments")
+    a = AggregateStore(coll, source="/a", clock=ManualClock(T0))
+    b = AggregateStore(coll, source="/b", clock=ManualClock(T0))
+    await a.mutate("shp-1", lambda d: Decision(state={"seen": []}))  # a writes it, and caches it
+    await b.apply([_at(_event("shp-1", "dispatched", 1), 1)], _needs_dispatch, scope="p")
+    result = await a.apply([_at(_event("shp-1", "checkpoint", 2), 2)], _needs_dispatch, scope="p")
+    assert result.rejected == []
+    assert result.applied == 1
+    assert (await a.get("shp-1") or {})["seen"] == ["dispatched", "checkpoint"]
+
+
+async def test_a_rule_still_refuses_an_event_on_the_fresh_document() -> None:
+    store = AggregateStore(FakeCollection("shipments"), source="/a", clock=ManualClock(T0))
+    await store.mutate("shp-1", lambda d: Decision(state={"seen": []}))
+    result = await store.apply([_at(_event("shp-1", "checkpoint", 2), 1)], _needs_dispatch, scope="p")
+    assert [str(exc) for _, exc in result.rejected] == ["the shipment was never dispatched"]

@@ -8,6 +8,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
@@ -15,6 +16,7 @@ from faststream.kafka import KafkaBroker
 
 from .deadletter import DeadLetter
 from .errors import is_transient
+from .lease import LEASES_COLLECTION, Lease, LeaseKeeper, LeaseLost
 from .metrics import RuntimeMetrics
 from .settings import RuntimeSettings
 
@@ -37,15 +39,44 @@ class BackgroundWork:
     _publishers: dict[str, Any]
     _periodic: list[tuple[str, float, Periodic]]
     _raw_producer: AIOKafkaProducer | None
+    leases: dict[str, LeaseKeeper]
+    db: Any
 
-    def every(self, seconds: float, task: Periodic, name: str) -> None:
-        """Run ``task`` every ``seconds`` while the service runs (sweepers, escalation timers)."""
+    def every(self, seconds: float, task: Periodic, name: str, *, leased: bool = False) -> None:
+        """Run ``task`` every ``seconds`` while the service runs (sweepers, escalation timers).
+
+        With ``leased`` only the instance holding the lease named ``name`` (``siaga_runtime.lease``, in the
+        service's ``_leases`` collection) runs it; the others take over within ``LEASE_TTL_S`` when it
+        dies. Without it every instance runs the task: it must be safe to run on several at once."""
         self._periodic.append((name, seconds, task))
+        if leased:
+            lease = Lease(
+                lambda: self.db[LEASES_COLLECTION],
+                name,
+                self.settings.instance_id,
+                self.settings.lease_ttl_s,
+            )
+            self.leases[name] = LeaseKeeper(lease, on_change=partial(self.metrics.set_lease, name))
 
     async def _loop(self, name: str, seconds: float, task: Periodic) -> None:
+        keeper = self.leases.get(name)
         while not self.stopping.is_set():
+            if keeper is not None and not keeper.held:
+                keeper.changed.clear()
+                with contextlib.suppress(TimeoutError):  # wait for the lease (or stop)
+                    await asyncio.wait_for(keeper.changed.wait(), min(seconds, keeper.renew_s))
+                continue
             try:
+                if keeper is not None:
+                    # the fence: a holder whose lease moved on while it stalled (its own clock says it
+                    # still holds it) is refused here, before it sweeps, by one point read
+                    await keeper.lease.check()
                 await task()
+            except LeaseLost as lost:
+                log.warning("%s: %s; another instance runs it", name, lost)
+                if keeper is not None and keeper.on_change is not None:
+                    keeper.on_change(False)
+                continue
             except asyncio.CancelledError:
                 raise
             except Exception as exc:

@@ -222,6 +222,9 @@ class BatchWrites:
         result = ApplyResult()
         pending = list(routed)
         rejected_ids: set[str] = set()
+        # documents decided again on a fresh read: a cached copy rejected an event or changed nothing, and
+        # another instance may have written the document since (a partition that moved, an API call)
+        rechecked: set[str] = set()
         journal_id: str | None = None
         journal_opened = False
         published: list[OutboxEntry] = []
@@ -230,6 +233,7 @@ class BatchWrites:
             rounds += 1
             if rounds > MAX_CONFLICT_ROUNDS:
                 raise RuntimeError(f"{self.name}: still conflicting after {MAX_CONFLICT_ROUNDS} rounds")
+            cached = {it.doc_id for it in pending if it.doc_id in self._docs}
             if absent and rounds == 1:
                 current = {it.doc_id: d for it in pending if (d := self._docs.get(it.doc_id)) is not None}
             else:
@@ -240,7 +244,7 @@ class BatchWrites:
             applied: dict[str, list[AnyEnvelope]] = {}
             dups: dict[str, int] = {}
             emitted: dict[str, list[AnyEnvelope]] = {}
-            new_rejections: list[tuple[AnyEnvelope, Exception]] = []
+            new_rejections: list[tuple[str, AnyEnvelope, Exception]] = []
             async for it in paced(pending):
                 doc_id, event = it.doc_id, it.event
                 by_doc.setdefault(doc_id, []).append(it)
@@ -255,8 +259,7 @@ class BatchWrites:
                     decision = decide(doc, event)
                 except Exception as exc:  # noqa: BLE001 - a domain rule or a bug: this event only, never the batch
                     if event.id not in rejected_ids:
-                        rejected_ids.add(event.id)
-                        new_rejections.append((event, exc))
+                        new_rejections.append((doc_id, event, exc))
                     continue
                 applied.setdefault(doc_id, []).append(event)
                 if decision.state is None:
@@ -266,16 +269,33 @@ class BatchWrites:
                     journal_id = self.journal.new_id() if self.journal is not None else ""
                 working[doc_id] = self._next_doc(doc, doc_id, decision.state, mark, envelopes, journal_id)
                 emitted.setdefault(doc_id, []).extend(envelopes)
-            if new_rejections:
-                result.rejected.extend(new_rejections)
+            doubtful = {
+                doc_id
+                for doc_id in working
+                if doc_id in cached
+                and doc_id not in rechecked
+                and (
+                    (doc_id in applied and working[doc_id] is originals[doc_id])  # decided: no change
+                    or any(r[0] == doc_id for r in new_rejections)
+                )
+            }
+            for doc_id in doubtful:  # read again and decided again next round; nothing written now
+                self.forget(doc_id)
+                working[doc_id] = originals[doc_id]
+                emitted.pop(doc_id, None)
+            rechecked |= doubtful
+            rejections = [(ev, exc) for doc_id, ev, exc in new_rejections if doc_id not in doubtful]
+            if rejections:
+                rejected_ids.update(ev.id for ev, _ in rejections)
+                result.rejected.extend(rejections)
                 if before_write is not None:
-                    await before_write(new_rejections)
+                    await before_write(rejections)
             if emitted and not journal_opened and self.journal is not None and journal_id:
                 await self.journal.open(journal_id, self.name, (it.doc_id for it in routed))
                 journal_opened = True
             lost = await self._write(originals, working)
             for doc_id in working:
-                if doc_id in lost:
+                if doc_id in lost or doc_id in doubtful:
                     continue
                 result.applied += len(applied.get(doc_id, ()))
                 result.duplicates += dups.get(doc_id, 0)
@@ -289,7 +309,7 @@ class BatchWrites:
                     result.written_docs += 1
                     published.extend(e for e in written["_outbox"] if e.get("j") == journal_id and envs)
             result.conflicts += len(lost)
-            pending = [it for doc_id in lost for it in by_doc[doc_id]]
+            pending = [it for doc_id in lost | doubtful for it in by_doc[doc_id]]
         if journal_opened:
             self._hand_over(journal_id, published)
         return result

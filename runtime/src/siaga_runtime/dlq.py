@@ -53,7 +53,7 @@ async def read_dead_letters(
     """Everything currently in a dead-letter topic (read without a consumer group, so nothing is committed)."""
     consumer = AIOKafkaConsumer(
         topic,
-        bootstrap_servers=settings.kafka_bootstrap_servers,
+        bootstrap_servers=settings.bootstrap_list(),
         auto_offset_reset="earliest",
         enable_auto_commit=False,
         group_id=None,
@@ -92,7 +92,7 @@ def _select(
 async def replay(settings: RuntimeSettings, letters: Sequence[StoredDeadLetter]) -> int:
     """Re-publish dead letters to their source topics; returns how many were sent."""
     producer = AIOKafkaProducer(
-        bootstrap_servers=settings.kafka_bootstrap_servers,
+        bootstrap_servers=settings.bootstrap_list(),
         **settings.producer_kwargs(),
         **settings.kafka_security_kwargs(),
     )

@@ -41,6 +41,10 @@ class DocCache:
         self.hits_packed = 0
         self.misses = 0
 
+    def __contains__(self, doc_id: object) -> bool:
+        """Whether a copy of the document is held (not counted as a lookup)."""
+        return doc_id in self._decoded or doc_id in self._packed
+
     def get(self, doc_id: str) -> Doc | None:
         entry = self._decoded.get(doc_id)
         if entry is not None:

@@ -29,6 +29,7 @@ from .clock import Clock
 from .consumer import TransientRetry
 from .deadletter import DeadLetterSink
 from .journal import OutboxJournal
+from .lease import LeaseKeeper
 from .metrics import RuntimeMetrics, StoreCollector
 from .outbox import OutboxRelay
 from .settings import RuntimeSettings
@@ -86,6 +87,7 @@ class ServiceRuntime(TopicWiring, BackgroundWork):
         self.published: dict[str, Route] = {}
         self.received: dict[str, Route] = {}
         self._periodic: list[tuple[str, float, Periodic]] = []
+        self.leases: dict[str, LeaseKeeper] = {}
         self._tasks: list[asyncio.Task[None]] = []
         self._raw_producer: AIOKafkaProducer | None = None
         self._consuming: asyncio.Task[None] | None = None
@@ -150,7 +152,7 @@ class ServiceRuntime(TopicWiring, BackgroundWork):
         if s.kafka_create_topics:
             await self.retry.run(self.ensure_topics, "create topics")
         self._raw_producer = AIOKafkaProducer(
-            bootstrap_servers=s.kafka_bootstrap_servers,
+            bootstrap_servers=s.bootstrap_list(),
             client_id=f"siaga-{s.service_name}-dlt",
             **s.producer_kwargs(),
             **s.kafka_security_kwargs(),
@@ -173,6 +175,8 @@ class ServiceRuntime(TopicWiring, BackgroundWork):
         background: a service whose MongoDB is away still serves ``/health/ready`` (503) meanwhile."""
         await self.retry.run(self.relay.start, "outbox recovery")
         await self.broker.start()
+        for keeper in self.leases.values():
+            keeper.start()
         for name, seconds, task in self._periodic:
             self._tasks.append(asyncio.create_task(self._loop(name, seconds, task), name=name))
         self.consuming = True
@@ -190,6 +194,8 @@ class ServiceRuntime(TopicWiring, BackgroundWork):
         for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
+        for keeper in self.leases.values():  # released: another instance takes over at once
+            await keeper.stop()
         for sub in self._subscribers:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(sub.stop(), budget / 2)

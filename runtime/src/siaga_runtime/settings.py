@@ -118,6 +118,12 @@ class RuntimeSettings(BaseSettings):
         description="An outbox journal record this old is taken for a crashed replica's and published by "
         "whichever replica finds it.",
     )
+    lease_ttl_s: float = Field(
+        15.0,
+        gt=0,
+        description="How long a periodic job's lease lasts unless renewed (every third of it): the longest "
+        "a job stands still after its instance dies.",
+    )
     startup_wait_s: float = Field(
         15.0,
         gt=0,

@@ -172,7 +172,7 @@ class TopicWiring:
         specs = list(self._topics.values())
         names = {self.settings.topic_name(t.name): t for t in specs}
         admin = AIOKafkaAdminClient(
-            bootstrap_servers=self.settings.kafka_bootstrap_servers, **self.settings.kafka_security_kwargs()
+            bootstrap_servers=self.settings.bootstrap_list(), **self.settings.kafka_security_kwargs()
         )
         await admin.start()
         try:

@@ -27,6 +27,9 @@ def find_root(start: Path | None = None) -> Path:
 @dataclass(frozen=True)
 class Paths:
     root: Path
+    # server state (data, logs, pids) elsewhere than ``<root>/.devstack``: a second set of servers with
+    # its own state (the chaos test's FerretDB), sharing the root's caches and binaries
+    state_dir: Path | None = None
 
     @classmethod
     def discover(cls) -> Paths:
@@ -73,7 +76,7 @@ class Paths:
     # state (data, logs, pids)
     @property
     def state(self) -> Path:
-        return self.root / ".devstack"
+        return self.state_dir if self.state_dir is not None else self.root / ".devstack"
 
     @property
     def kafka_data(self) -> Path:

@@ -2,7 +2,9 @@
 speaks three shapes on loopback:
 
 - signed webhooks (any other path): whether the HMAC-SHA256 signature (``X-Siaga-Signature: sha256=<hex>``
-  of ``<X-Siaga-Timestamp>.<body>``) checked out;
+  of ``<X-Siaga-Timestamp>.<body>``) checked out, the post's ``Idempotency-Key`` and whether that key was
+  acted on before (``repeat``: an at-least-once redelivery, which a real receiver drops; this one answers
+  200 and acts on the first only);
 - the Telegram Bot API: ``POST /bot<token>/sendMessage`` and ``/answerCallbackQuery``, answered as Telegram
   does (``{"ok": true, "result": ...}``; 401 for another token, 400 for a body Telegram would refuse);
 - the WhatsApp Business Cloud API: ``POST /<version>/<phone-number-id>/messages`` with a bearer token,
@@ -106,12 +108,16 @@ class Receivers:
     whatsapp_token: str = WHATSAPP_TOKEN
     whatsapp_phone_id: str = WHATSAPP_PHONE_ID
     fail_webhooks: int = 0
+    # seconds between recording a webhook post and answering it (a slow receiver: a sender killed meanwhile
+    # has delivered without knowing it, and sends again)
+    webhook_delay_s: float = 0.0
     webhooks: list[dict[str, Any]] = field(default_factory=list)
     telegram: list[dict[str, Any]] = field(default_factory=list)
     whatsapp: list[dict[str, Any]] = field(default_factory=list)
     port: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+    _acted: set[str] = field(default_factory=set)  # Idempotency-Keys of webhook posts answered 2xx
     _server: ThreadingHTTPServer | None = None
 
     def _record(self, shape: str, entry: dict[str, Any]) -> None:
@@ -181,16 +187,26 @@ class Receivers:
             payload: Any = json.loads(raw)
         except ValueError:
             payload = raw.decode(errors="replace")
+        key = headers.get("Idempotency-Key")
+        with self._lock:
+            failing = len(self.webhooks) < self.fail_webhooks
+            repeat = key is not None and key in self._acted
+            if key is not None and valid and not failing:
+                self._acted.add(key)
         self._record(
             "webhooks",
             {
                 "path": path,
                 "signature_valid": valid,
                 "id": headers.get("X-Siaga-Notification-Id"),
+                "idempotency_key": key,
+                "repeat": repeat,
                 "payload": payload,
             },
         )
-        if len(self.webhooks) <= self.fail_webhooks:
+        if self.webhook_delay_s:
+            time.sleep(self.webhook_delay_s)  # this request's own thread (a ThreadingHTTPServer)
+        if failing:
             return 503
         return 200 if valid else 401
 

@@ -68,8 +68,8 @@ def build_app(settings: LogisticsSettings | None = None, *, clock: Clock | None 
     async def risk_sweep() -> None:
         await handlers.sweep_risk(stores, runtime.clock)
 
-    runtime.every(settings.delay_sweep_interval_s, delay_sweep, "logistics-delay-sweep")
-    runtime.every(settings.risk_sweep_interval_s, risk_sweep, "logistics-risk-sweep")
+    runtime.every(settings.delay_sweep_interval_s, delay_sweep, "logistics-delay-sweep", leased=True)
+    runtime.every(settings.risk_sweep_interval_s, risk_sweep, "logistics-risk-sweep", leased=True)
     app = make_http_app(
         runtime,
         title="Siaga logistics",

@@ -52,7 +52,7 @@ def build_app(settings: MeetingsSettings | None = None, *, clock: Clock | None =
     async def install_templates() -> None:
         await handlers.ensure_builtin_templates(stores)
 
-    runtime.every(settings.sweep_interval_s, sweep, "meetings-overdue-sweep")
+    runtime.every(settings.sweep_interval_s, sweep, "meetings-overdue-sweep", leased=True)
     app = make_http_app(
         runtime,
         title="Siaga meetings",

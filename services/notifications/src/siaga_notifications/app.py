@@ -139,7 +139,7 @@ def _workers(
     links: ActionLinks,
 ) -> list[DeliveryWorker]:
     """One delivery worker per channel, each with its own due index, rate limit and loop."""
-    owner = f"{settings.service_name}-{uuid.uuid4().hex[:12]}"
+    owner = f"{settings.service_name}-{settings.instance_id}-{uuid.uuid4().hex[:6]}"
     workers = []
     for name in CHANNELS:
         worker = DeliveryWorker(
@@ -160,6 +160,8 @@ def _workers(
             links=links,
         )
         workers.append(worker)
+        # not leased: every instance sends, and each attempt is claimed by a guarded write on the delivery
+        # (``domain.deliveries.claim``), so two instances sweeping the same timers send once
         runtime.every(settings.delivery_poll_s, worker.run_once, f"deliver-{name}")
     return workers
 
@@ -206,7 +208,7 @@ def build_app(
         on_deliveries=enqueue,
         metrics=metrics,
     )
-    runtime.every(settings.sweep_interval_s, engine.tick, "notifications-sweep")
+    runtime.every(settings.sweep_interval_s, engine.tick, "notifications-sweep", leased=True)
     links = ActionLinks(ack_key(settings), settings.public_url, settings.ack_link_ttl_s)
     workers.extend(_workers(runtime, settings, stores, channels, metrics, bucket, links))
     app = make_http_app(

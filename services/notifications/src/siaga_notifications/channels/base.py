@@ -7,7 +7,10 @@ from typing import Any, Protocol
 
 from .links import Action
 
-__all__ = ["ChannelError", "ChannelSender", "Outgoing"]
+__all__ = ["IDEMPOTENCY_HEADER", "ChannelError", "ChannelSender", "Outgoing"]
+
+# The header every HTTP delivery carries: the notification id, the same on every attempt from any instance.
+IDEMPOTENCY_HEADER = "Idempotency-Key"
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,7 +1,10 @@
 """A Telegram-bot-compatible HTTP channel: ``POST {base}/bot{token}/sendMessage``, with an inline keyboard
 (acknowledge, silence 1 h, mute until resolved) on firing notifications whose buttons come back as
 callback queries (``api/public.py``), answered with ``answerCallbackQuery``. The token is part of the URL,
-so errors report only the exception class and status, never the URL."""
+so errors report only the exception class and status, never the URL.
+
+A message carries ``Idempotency-Key: <notification id>`` (the same on every attempt), for a chat gateway
+or proxy in front of the bot API to drop a repeated attempt; the Telegram Bot API itself ignores it."""
 
 from __future__ import annotations
 
@@ -9,7 +12,7 @@ from typing import Any
 
 import httpx
 
-from .base import ChannelError, Outgoing, http_status_error
+from .base import IDEMPOTENCY_HEADER, ChannelError, Outgoing, http_status_error
 from .text import BUTTONS, actions_text, button_label
 
 __all__ = ["TelegramSender", "callback_data", "keyboard", "telegram_text"]
@@ -49,11 +52,15 @@ class TelegramSender:
         self._base = base_url.rstrip("/")
         self._token = token
 
-    async def _call(self, method: str, body: dict[str, Any]) -> dict[str, Any]:
+    async def _call(
+        self, method: str, body: dict[str, Any], headers: dict[str, str] | None = None
+    ) -> dict[str, Any]:
         if not self._token:
             raise ChannelError("telegram is not configured (no bot token)", retryable=False)
         try:
-            resp = await self._client.post(f"{self._base}/bot{self._token}/{method}", json=body)
+            resp = await self._client.post(
+                f"{self._base}/bot{self._token}/{method}", json=body, headers=headers
+            )
         except httpx.HTTPError as exc:
             raise ChannelError(type(exc).__name__) from None
         if resp.status_code >= 300:
@@ -77,7 +84,7 @@ class TelegramSender:
         markup = keyboard(message)
         if markup is not None:
             body["reply_markup"] = markup
-        await self._call("sendMessage", body)
+        await self._call("sendMessage", body, {IDEMPOTENCY_HEADER: message.notification_id})
 
     async def answer_callback(self, callback_query_id: str, text: str) -> None:
         """Tell Telegram the button press was handled (the client stops its spinner and shows ``text``)."""

@@ -1,6 +1,11 @@
 """Signed webhooks: ``X-Siaga-Signature: sha256=<hex HMAC-SHA256 of "<timestamp>.<body>">`` with the
 timestamp in ``X-Siaga-Timestamp`` (receivers reject stale timestamps to stop replays). A firing
-notification's ``actions`` carry each alert's signed ``acknowledge_url`` (bound to the contact)."""
+notification's ``actions`` carry each alert's signed ``acknowledge_url`` (bound to the contact).
+
+Every post carries ``Idempotency-Key: <notification id>``: a delivery is at-least-once (a receiver that got
+the post but answered after the timeout, an instance killed between sending and recording), and every
+attempt of one notification, from any instance, carries the same key. Receivers keep the keys they have
+acted on and drop a repeat."""
 
 from __future__ import annotations
 
@@ -11,7 +16,7 @@ import time
 
 import httpx
 
-from .base import ChannelError, Outgoing, http_status_error
+from .base import IDEMPOTENCY_HEADER, ChannelError, Outgoing, http_status_error
 
 __all__ = ["WebhookSender", "sign"]
 
@@ -51,6 +56,7 @@ class WebhookSender:
             "X-Siaga-Timestamp": timestamp,
             "X-Siaga-Signature": sign(self._secret, timestamp, body),
             "X-Siaga-Notification-Id": message.notification_id,
+            IDEMPOTENCY_HEADER: message.notification_id,
         }
         try:
             resp = await self._client.post(url, content=body, headers=headers)

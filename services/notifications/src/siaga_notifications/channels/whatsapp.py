@@ -1,7 +1,10 @@
 """WhatsApp Business through the Cloud API: ``POST {base}/{phone-number-id}/messages`` with a bearer token.
 A firing notification is an ``interactive`` message with reply buttons (acknowledge, silence 1 h, mute
 until resolved), whose replies come back on the incoming webhook (``api/public.py``); other notifications,
-and answers to a reply, are ``text`` messages. Errors name the status only, never the token."""
+and answers to a reply, are ``text`` messages. Errors name the status only, never the token.
+
+A notification's request carries ``Idempotency-Key: <notification id>`` (the same on every attempt), for a
+gateway in front of the Cloud API to drop a repeated attempt; the Cloud API itself ignores it."""
 
 from __future__ import annotations
 
@@ -9,7 +12,7 @@ from typing import Any
 
 import httpx
 
-from .base import ChannelError, Outgoing, http_status_error
+from .base import IDEMPOTENCY_HEADER, ChannelError, Outgoing, http_status_error
 from .text import BUTTONS, actions_text, button_label
 
 __all__ = ["WhatsAppSender", "interactive", "reply_id"]
@@ -59,14 +62,17 @@ class WhatsAppSender:
         self._phone = phone_number_id
         self._token = token
 
-    async def _post(self, body: dict[str, Any]) -> None:
+    async def _post(self, body: dict[str, Any], key: str | None = None) -> None:
         if not self._token or not self._phone:
             raise ChannelError("whatsapp is not configured (no phone number id or token)", retryable=False)
         try:
             resp = await self._client.post(
                 f"{self._base}/{self._phone}/messages",
                 json={"messaging_product": "whatsapp", "recipient_type": "individual", **body},
-                headers={"Authorization": f"Bearer {self._token}"},
+                headers={
+                    "Authorization": f"Bearer {self._token}",
+                    **({IDEMPOTENCY_HEADER: key} if key else {}),
+                },
             )
         except httpx.HTTPError as exc:
             raise ChannelError(type(exc).__name__) from None
@@ -78,12 +84,14 @@ class WhatsAppSender:
             raise ChannelError("contact has no whatsapp number", retryable=False)
         if message.actions:
             await self._post(
-                {"to": message.address, "type": "interactive", "interactive": interactive(message)}
+                {"to": message.address, "type": "interactive", "interactive": interactive(message)},
+                message.notification_id,
             )
             return
         text = f"*{message.title}*\n\n{message.body}"[:MAX_TEXT]
         await self._post(
-            {"to": message.address, "type": "text", "text": {"body": text, "preview_url": False}}
+            {"to": message.address, "type": "text", "text": {"body": text, "preview_url": False}},
+            message.notification_id,
         )
 
     async def reply(self, to: str, text: str, context_id: str | None = None) -> None:

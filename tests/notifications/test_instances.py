@@ -1,0 +1,162 @@
+"""Several instances of the delivery worker over one deliveries collection (the real MongoDB-wire server):
+each notification is sent once however many instances race for it, and a delivery sent again after its
+instance died carries the same Idempotency-Key, so the receiver acts on it once."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from pymongo import AsyncMongoClient
+from siaga_notifications.channels import ChannelSender, Outgoing
+from siaga_notifications.domain.deliveries import new_delivery
+from siaga_notifications.workers.delivery import DeliveryWorker
+from siaga_runtime import AggregateStore, Decision, ManualClock
+
+from ..conftest import Servers
+from .support import T0
+
+pytestmark = pytest.mark.integration
+
+
+class Counting(ChannelSender):
+    """A receiver that counts every send by notification id and keeps the keys it acted on."""
+
+    name = "webhook"
+
+    def __init__(self) -> None:
+        self.sent: dict[str, int] = {}
+        self.acted: set[str] = set()
+
+    async def send(self, message: Outgoing) -> None:
+        await asyncio.sleep(0)  # let the racing instance run in between
+        self.sent[message.notification_id] = self.sent.get(message.notification_id, 0) + 1
+        self.acted.add(message.notification_id)
+
+    async def close(self) -> None:
+        return None
+
+
+@pytest.fixture
+async def collection(servers: Servers, isolation: str) -> AsyncIterator[Any]:
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(servers.mongodb_url, tz_aware=True)
+    try:
+        yield client[f"{isolation}_notifications"]["deliveries"]
+    finally:
+        await client.drop_database(f"{isolation}_notifications")
+        await client.close()
+
+
+def _worker(collection: Any, clock: ManualClock, owner: str, sender: ChannelSender) -> DeliveryWorker:
+    # each instance has its own store (its own cache), as two processes would
+    store = AggregateStore(collection, source="/siaga/notifications", clock=clock, name="deliveries")
+    return DeliveryWorker(
+        "webhook",
+        store,
+        clock,
+        owner,
+        sender=lambda: sender,
+        rate_per_s=10_000,
+        timeout_s=5,
+        max_attempts=5,
+        backoff_s=1,
+        backoff_max_s=10,
+        lease_s=30,
+    )
+
+
+def _delivery(n: int) -> dict[str, Any]:
+    base = {
+        "group_id": f"grp-{n}",
+        "group_key": f"alertname=shipment-delayed,shipment_id=shp-{n}",
+        "notify_seq": 1,
+        "step": 0,
+        "status": "firing",
+        "severity": "critical",
+        "region": "65.01",
+        "fingerprints": [f"{n:016x}"],
+        "alert_ids": [f"al-{n}"],
+        "firing_count": 1,
+        "resolved_count": 0,
+    }
+    d = new_delivery(
+        base,
+        channel="webhook",
+        contact_id="ct-desk",
+        receiver="desk",
+        address=None,
+        language="id",
+        title=f"Pengiriman {n} terlambat",
+        body="Pengiriman terlambat",
+        now=T0,
+    )
+    return {**d, "_id": d["notification_id"]}
+
+
+def _create(doc: dict[str, Any]) -> Any:
+    return lambda _: Decision(state=doc)
+
+
+async def test_two_instances_racing_over_the_same_deliveries_send_each_once(collection: Any) -> None:
+    clock = ManualClock(T0)
+    receiver = Counting()
+    store = AggregateStore(collection, source="/siaga/notifications", clock=clock, name="deliveries")
+    docs = [_delivery(n) for n in range(40)]
+    for d in docs:
+        await store.mutate(d["_id"], _create(d))
+    ids = [d["_id"] for d in docs]
+    a = _worker(collection, clock, "instance-a", receiver)
+    b = _worker(collection, clock, "instance-b", receiver)
+    # the engine's hand-over, the timer sweep and the safety-net scan of both instances, all at once
+    sent = await asyncio.gather(a._send_ids(ids), b._send_ids(ids), a.scan_once(), b.scan_once())
+    assert sum(sent) == len(ids)
+    assert receiver.sent == dict.fromkeys(ids, 1)
+    stored = [await store.get(i) for i in ids]
+    assert all(d is not None and d["state"] == "delivered" and d["attempts"] == 1 for d in stored)
+
+
+async def test_a_delivery_retried_after_its_instance_died_carries_the_same_idempotency_key(
+    collection: Any,
+) -> None:
+    """Instance a claims the delivery and sends it, then dies before recording the outcome. Once its claim
+    expires, instance b sends it again: the receiver sees the same key twice and acts once."""
+    import httpx
+    from siaga_devstack.receivers import Receivers
+    from siaga_notifications.channels.webhook import WebhookSender
+
+    clock = ManualClock(T0)
+    receivers = Receivers(webhook_secret="secret")
+    port = receivers.start()
+    webhook = WebhookSender(httpx.AsyncClient(), b"secret", f"http://127.0.0.1:{port}/siaga")
+    store = AggregateStore(collection, source="/siaga/notifications", clock=clock, name="deliveries")
+    d = _delivery(1)
+    await store.mutate(d["_id"], _create(d))
+
+    class DiesAfterSending:
+        name = "webhook"
+
+        async def send(self, message: Outgoing) -> None:
+            await webhook.send(message)
+            raise asyncio.CancelledError  # kill -9 right after the receiver got it
+
+        async def close(self) -> None:
+            return None
+
+    a = _worker(collection, clock, "instance-a", DiesAfterSending())
+    with pytest.raises(asyncio.CancelledError):
+        await a.deliver_one(d["_id"], 1, DiesAfterSending())
+    b = _worker(collection, clock, "instance-b", webhook)
+    assert await b._send_ids([d["_id"]]) == 0  # a's claim still holds: b does not send
+    clock.advance(timedelta(seconds=31))
+    assert await b._send_ids([d["_id"]]) == 1
+    posts = receivers.webhooks
+    assert [p["idempotency_key"] for p in posts] == [d["_id"], d["_id"]]
+    assert all(p["signature_valid"] for p in posts)
+    assert [p["repeat"] for p in posts] == [False, True]  # the receiver acts on the first only
+    stored = await store.get(d["_id"])
+    assert stored is not None and stored["state"] == "delivered" and stored["attempts"] == 2
+    await webhook.close()
+    receivers.stop()

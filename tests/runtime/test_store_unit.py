@@ -3,6 +3,8 @@ the same behaviour on the real servers is covered by the integration tests)."""
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import zlib
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -68,6 +70,7 @@ class _Outbox:
         self.journal = OutboxJournal(self.journals)
         self.sent: list[Envelope[Any]] = []
         self.fail = False
+        self.fail_times = 0  # the next calls that fail, then Kafka is back
         self.relay = OutboxRelay(
             self.journal, {"shipments": self.coll}.get, self.enqueue, RuntimeMetrics(CollectorRegistry(), "t")
         )
@@ -81,6 +84,9 @@ class _Outbox:
         )
 
     async def enqueue(self, topic: str, key: bytes, value: bytes, headers: dict[str, str]) -> Any:
+        if self.fail_times > 0:
+            self.fail_times -= 1
+            raise ConnectionError("Kafka went away for a moment")
         if self.fail:
             raise ConnectionError("Kafka went away")
         self.sent.append(Envelope.model_validate_json(value))
@@ -351,6 +357,24 @@ async def test_entries_out_of_a_journal_still_being_published_are_not_carried_by
     await restarted.stop()
     assert sorted(e.partitionkey for e in box.sent) == rest  # the acknowledged one is not sent again
     assert box.journals.docs == {}
+
+
+async def test_the_running_relay_backs_off_through_failures_and_publishes_once_kafka_is_back(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    box = _Outbox()
+    await box.relay.start()
+    box.fail_times = 2
+    with caplog.at_level(logging.WARNING, logger="siaga_runtime.outbox"):
+        await box.store.apply([_at(_event("shp-1", "delivered"), 0)], _track, scope="p")
+        for _ in range(200):  # bounded: the backoff is 0.2 s then 0.4 s
+            if box.sent:
+                break
+            await asyncio.sleep(0.05)
+        await box.relay.stop()
+    assert len(box.sent) == 1 and box.journals.docs == {}
+    retries = [r.getMessage() for r in caplog.records if "retrying in" in r.getMessage()]
+    assert len(retries) == 2 and "ConnectionError" in retries[0]
 
 
 async def test_a_crash_before_the_journal_is_retired_publishes_again_with_the_same_id_and_in_order() -> None:

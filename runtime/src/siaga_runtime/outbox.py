@@ -40,6 +40,7 @@ from typing import Any
 
 import uuid_utils
 from siaga_schemas import CONTENT_TYPE
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, wait_exponential
 
 from .journal import JournalRecord, OutboxJournal
 from .metrics import RuntimeMetrics
@@ -49,6 +50,13 @@ from .packing import unpack
 __all__ = ["Enqueue", "OutboxEntry", "OutboxRelay", "entry_for"]
 
 log = logging.getLogger(__name__)
+
+
+def _log_relay_retry(state: RetryCallState) -> None:
+    exc = state.outcome.exception() if state.outcome is not None else None
+    delay = state.next_action.sleep if state.next_action is not None else 0.0
+    log.warning("outbox relay: publishing failed (%s); retrying in %.1fs", type(exc).__name__, delay)
+
 
 # enqueue(topic, key, value, headers) -> the broker's acknowledgement, to be awaited. Records are handed to
 # the producer in the order of the calls, which keeps each key's order.
@@ -145,26 +153,31 @@ class OutboxRelay:
                 await self._task
 
     async def _run(self) -> None:
-        backoff = 0.2
         while True:
-            try:
-                sent = await self.drain_once()
-                backoff = 0.2
-            except Exception as exc:  # noqa: BLE001 - the relay outlives any failure; it backs off and logs
-                if self._stopping:
-                    return
-                log.warning(
-                    "outbox relay: publishing failed (%s); retrying in %.1fs", type(exc).__name__, backoff
-                )
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, 5.0)
-                continue
-            if self._stopping and not self._queue:
+            sent = await self._drain_retrying()
+            if sent is None or (self._stopping and not self._queue):
                 return
             if sent == 0 and not self._queue:
                 self._wake.clear()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), self.idle_interval)
+
+    async def _drain_retrying(self) -> int | None:
+        """One round, retried with exponential backoff (0.2 s doubling to 5 s) for as long as the service
+        runs: the relay outlives any failure. None once a failure meets a stopping service."""
+        retrying = AsyncRetrying(
+            retry=retry_if_exception(lambda exc: not self._stopping),
+            wait=wait_exponential(multiplier=0.2, min=0.2, max=5.0),
+            before_sleep=_log_relay_retry,
+            reraise=True,
+        )
+        try:
+            async for attempt in retrying:
+                with attempt:
+                    return await self.drain_once()
+        except Exception:  # noqa: BLE001 - only once stopping: the rest is recovered on restart
+            return None
+        return None  # pragma: no cover - AsyncRetrying either returns from an attempt or raises
 
     async def _recovery_loop(self) -> None:
         while not self._stopping:

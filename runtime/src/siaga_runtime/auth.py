@@ -28,11 +28,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
-import yaml
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel, ConfigDict
 from siaga_schemas import is_within, region_info
 from siaga_schemas.common import Institution
+from siaga_schemas.yamlfile import YamlFileError, load_yaml_list
 
 from .bodies import UNREADABLE, json_body
 
@@ -43,6 +44,7 @@ __all__ = [
     "Caller",
     "Principal",
     "Role",
+    "TokensFileError",
     "Writer",
     "admits",
     "current_principal",
@@ -102,6 +104,22 @@ class Principal:
             raise HTTPException(status.HTTP_403_FORBIDDEN, f"{self.subject} may not {what} region {region}")
 
 
+class TokensFileError(YamlFileError):
+    """A tokens file that cannot be used: the message names the file and the line."""
+
+
+class _TokenEntry(BaseModel):
+    """One principal of the tokens file (``AUTH_TOKENS_FILE``), as written there."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True, coerce_numbers_to_str=True)
+
+    token_sha256: str
+    subject: str
+    institution: Institution
+    region: str | None = None
+    roles: frozenset[str] = frozenset()
+
+
 def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
@@ -115,17 +133,11 @@ class Authenticator:
     def from_file(cls, path: str | None, *, dev_tokens: bool = False) -> Authenticator:
         entries: dict[str, Principal] = {}
         if path:
-            raw: Any = yaml.safe_load(Path(path).read_text()) or []
-            for i, item in enumerate(raw):
-                try:
-                    entries[str(item["token_sha256"])] = Principal(
-                        subject=str(item["subject"]),
-                        institution=Institution(item["institution"]),
-                        region=item.get("region"),
-                        roles=frozenset(item.get("roles", [])),
-                    )
-                except (KeyError, ValueError) as exc:
-                    raise ValueError(f"{path}: entry {i}: {exc}") from None
+            text = Path(path).read_text()
+            for item in load_yaml_list(_TokenEntry, text, path, error=TokensFileError, what="principals"):
+                entries[item.token_sha256] = Principal(
+                    subject=item.subject, institution=item.institution, region=item.region, roles=item.roles
+                )
         return cls(entries, dev_tokens=dev_tokens)
 
     def authenticate(self, token: str) -> Principal | None:

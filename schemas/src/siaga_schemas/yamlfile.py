@@ -11,10 +11,10 @@ from __future__ import annotations
 from typing import Any, TypeVar
 
 import yaml
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, TypeAdapter, ValidationError
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-__all__ = ["YamlFileError", "load_yaml_model"]
+__all__ = ["YamlFileError", "load_yaml_list", "load_yaml_model"]
 
 M = TypeVar("M", bound=BaseModel)
 _Path = tuple[str | int, ...]
@@ -73,7 +73,11 @@ def _strip_loc(loc: tuple[Any, ...]) -> tuple[Any, ...]:
     return tuple(p for p in loc if not (isinstance(p, str) and ("[" in p or p.startswith("function-"))))
 
 
-def _compose(text: str, source: str, error: type[YamlFileError]) -> tuple[Any, dict[_Path, int]]:
+def _compose(
+    text: str, source: str, error: type[YamlFileError], *, empty: Any = None
+) -> tuple[Any, dict[_Path, int]]:
+    """The file's value and the line of every path in it; ``empty`` is the value of a file holding no
+    value (only comments), ``None``: such a file is refused."""
     loader = yaml.SafeLoader(text)
     try:
         try:
@@ -84,7 +88,9 @@ def _compose(text: str, source: str, error: type[YamlFileError]) -> tuple[Any, d
                 source, mark.line + 1 if mark else None, f"not valid YAML: {exc.problem or exc}"
             ) from None
         if node is None:
-            raise error(source, 1, "the file is empty")
+            if empty is None:
+                raise error(source, 1, "the file is empty")
+            return empty, {}
         builder = _Builder(loader, source, error)
         try:
             return builder.build(node, ()), builder.lines
@@ -109,14 +115,35 @@ def load_yaml_model(
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        err = exc.errors(include_url=False)[0]
-        loc = _strip_loc(tuple(err["loc"]))
-        msg = str(err["msg"])
-        if not loc and msg.startswith("Value error, "):
-            detail = msg.removeprefix("Value error, ")
-            dotted = detail.split(":", 1)[0]
-            parts = tuple(int(p) if p.isdigit() else p for p in dotted.split("."))
-            raise error(source, _line_for(lines, parts), detail) from None
-        field = ".".join(str(p) for p in loc) or "<root>"
-        more = f" (+{exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
-        raise error(source, _line_for(lines, loc), f"{field}: {msg}{more}") from None
+        raise _located(exc, lines, source, error) from None
+
+
+def load_yaml_list(
+    model: type[M], text: str, source: str, *, error: type[YamlFileError] = YamlFileError, what: str = ""
+) -> list[M]:
+    """``text`` parsed as a list of ``model`` (an empty file: no items); ``error`` names the line of the
+    first problem, as ``load_yaml_model`` does (the location starts with the item's index)."""
+    data, lines = _compose(text, source, error, empty=[])
+    if not isinstance(data, list):
+        raise error(source, 1, f"the file must be a list{f' of {what}' if what else ''}")
+    try:
+        return TypeAdapter(list[model]).validate_python(data)  # type: ignore[valid-type]
+    except ValidationError as exc:
+        raise _located(exc, lines, source, error) from None
+
+
+def _located(
+    exc: ValidationError, lines: dict[_Path, int], source: str, error: type[YamlFileError]
+) -> YamlFileError:
+    """The first error of ``exc`` as ``error``, at the line of its location."""
+    err = exc.errors(include_url=False)[0]
+    loc = _strip_loc(tuple(err["loc"]))
+    msg = str(err["msg"])
+    if not loc and msg.startswith("Value error, "):
+        detail = msg.removeprefix("Value error, ")
+        dotted = detail.split(":", 1)[0]
+        parts = tuple(int(p) if p.isdigit() else p for p in dotted.split("."))
+        return error(source, _line_for(lines, parts), detail)
+    field = ".".join(str(p) for p in loc) or "<root>"
+    more = f" (+{exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
+    return error(source, _line_for(lines, loc), f"{field}: {msg}{more}")

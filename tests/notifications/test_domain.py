@@ -114,7 +114,7 @@ def test_only_a_raise_starts_timer_work() -> None:
     sig = signal_for(delayed)
     assert sig is not None
     assert projection.route(delayed) == sig.fingerprint
-    timers = projection.decide(delayed)
+    timers = projection.when(delayed)
     assert (f"alert:{sig.fingerprint}", T0) in timers and any(t.startswith("group:") for t, _ in timers)
     delivered = Envelope.wrap(
         ShipmentDelivered.model_construct(  # type: ignore[call-arg]  # only what the projection reads
@@ -126,7 +126,7 @@ def test_only_a_raise_starts_timer_work() -> None:
     resolve = signal_for(delivered)
     assert resolve is not None and resolve.kind == "resolve" and resolve.fingerprint == sig.fingerprint
     assert projection.route(delivered) is None
-    assert projection.decide(delivered) == []
+    assert projection.when(delivered) == []
 
 
 def test_a_resolve_before_its_raise_leaves_nothing_behind_and_the_raise_still_works() -> None:

@@ -2,7 +2,8 @@
 
 - ``ServiceRuntime``: broker, MongoDB client, stores, batch subscribers, outbox relay, timers, shutdown.
 - ``AggregateStore`` / ``Decision``: single-document writes carrying state, dedup record and outbox.
-- ``Projection``: how a topic's events change one kind of document.
+- ``Projection[State, Event]`` / ``TimerProjection``: how a topic's events change one kind of document,
+  or schedule timers.
 - ``DueIndex``: durable timers found by point reads (time buckets), for sweeps that scale.
 - ``make_http_app``: FastAPI with health, metrics, AsyncAPI and scoped bearer auth; errors as RFC 9457
   problem details (``Problem``), authorization decided before body validation (``scope_from_body``).
@@ -21,7 +22,7 @@ from .auth import (
     scope_from_body,
 )
 from .clock import AcceleratedClock, Clock, ManualClock, SystemClock
-from .consumer import BatchPipeline, Projection
+from .consumer import BatchPipeline, Projection, TimerProjection
 from .errors import EventRejected, is_transient
 from .examples import example_json, example_of
 from .http import asyncapi_document, make_http_app
@@ -63,6 +64,7 @@ __all__ = [
     "RuntimeSettings",
     "ServiceRuntime",
     "SystemClock",
+    "TimerProjection",
     "Writer",
     "admits",
     "asyncapi_document",

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
 from typing import Any, Generic, Protocol, TypeVar
@@ -24,33 +24,62 @@ from siaga_schemas import (
     decode_event,
     registry,
 )
+from siaga_schemas.decision import Decide, Event, State
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, wait_exponential
 
 from .batch_writes import paced
 from .deadletter import DeadLetter, DeadLetterSink
+from .due_pages import DuePages, TimerRoute
 from .errors import EventRejected, is_transient
 from .logs import bind
 from .metrics import RuntimeMetrics
 from .records import ApplyResult, BeforeWrite, Position, Routed
 
-__all__ = ["AnyProjection", "Applier", "BatchPipeline", "Projection", "TransientRetry"]
+__all__ = [
+    "AnyProjection",
+    "Applier",
+    "BatchPipeline",
+    "ConsumedRecord",
+    "Projection",
+    "TimerProjection",
+    "TransientRetry",
+]
 
 log = logging.getLogger(__name__)
 
 
-D_contra = TypeVar("D_contra", contravariant=True)
 T = TypeVar("T")
-D = TypeVar("D")
+# The protocol's own parameters: its decide reads the event (hence covariant) and returns the state.
+S = TypeVar("S", bound=Mapping[str, Any])
+E_co = TypeVar("E_co", covariant=True)
 
 
-class Applier(Protocol[D_contra]):
-    """What a projection writes through, typed by what it decides with: an ``AggregateStore`` (a reducer,
-    ``store.Decide``), a ``DueIndex`` (``timers.TimerRoute``) or a service's own (e.g. a rollup)."""
+class ConsumedRecord(Protocol):
+    """What the pipeline reads of a consumed Kafka record (aiokafka's ``ConsumerRecord``)."""
+
+    @property
+    def topic(self) -> str: ...
+    @property
+    def partition(self) -> int: ...
+    @property
+    def offset(self) -> int: ...
+    @property
+    def key(self) -> bytes | None: ...
+    @property
+    def value(self) -> bytes | None: ...
+    @property
+    def headers(self) -> Sequence[tuple[str, bytes]] | None: ...
+
+
+class Applier(Protocol[S, E_co]):
+    """What a projection writes through, typed by the documents it holds and the events it decides on:
+    an ``AggregateStore`` (``Applier[Doc, AnyEnvelope]``) or a service's own (a rollup, a write-once
+    store) that decides with the projection's ``decide``."""
 
     async def apply(
         self,
         items: Sequence[Routed],
-        decide: D_contra,
+        decide: Decide[S, E_co],
         /,
         *,
         scope: str = "",
@@ -59,26 +88,43 @@ class Applier(Protocol[D_contra]):
 
 
 @dataclass(frozen=True, slots=True)
-class Projection(Generic[D]):
+class Projection(Generic[State, Event]):
     """How one kind of document reacts to a topic: which document an event targets, and what changes.
 
     ``route`` returns the document id, or ``None`` when this projection ignores the event; ``decide`` is
-    what the store applies it with, and its type must be the one the store takes (checked by mypy).
+    the reducer the store applies it with. ``Projection[State, Event]`` makes mypy check that the three
+    agree: ``route`` takes an ``Event``, ``decide`` takes a ``State`` and an ``Event`` and returns a
+    ``Decision[State]``, and ``store`` is an ``Applier[State, Event]``. The pipeline routes every decoded
+    event, so a projection it consumes with (``AnyProjection``) has ``Event = AnyEnvelope``.
     """
 
     name: str
-    store: Applier[D]
-    route: Callable[[AnyEnvelope], str | None]
-    decide: D
+    store: Applier[State, Event]
+    route: Callable[[Event], str | None]
+    decide: Decide[State, Event]
 
     async def apply(self, items: Sequence[Routed], before_write: BeforeWrite | None = None) -> ApplyResult:
         """Apply routed events through the store with this projection's decide (and name as its scope)."""
         return await self.store.apply(items, self.decide, scope=self.name, before_write=before_write)
 
 
+@dataclass(frozen=True, slots=True)
+class TimerProjection:
+    """How a topic's events schedule timers: ``route`` picks the events (``None``: ignored), ``when``
+    says which documents are due when (``due_pages.TimerRoute``); scheduling is idempotent."""
+
+    name: str
+    index: DuePages
+    route: Callable[[AnyEnvelope], str | None]
+    when: TimerRoute
+
+    async def apply(self, items: Sequence[Routed], before_write: BeforeWrite | None = None) -> ApplyResult:
+        return await self.index.apply(items, self.when, scope=self.name, before_write=before_write)
+
+
 class AnyProjection(Protocol):
-    """A projection of any decide type, as the pipeline sees it: ``Projection[D]`` ties its store to its
-    decide type; what consumes a topic only names it, routes events and applies them."""
+    """A projection as the pipeline sees it, whatever its document type (``Projection[State,
+    AnyEnvelope]``, ``TimerProjection``): it has a name, routes decoded events and applies them."""
 
     @property
     def name(self) -> str: ...
@@ -161,8 +207,10 @@ class BatchPipeline:
         self.accept = accept
         self.handler_retries = handler_retries
 
-    async def _decode(self, records: Sequence[Any]) -> tuple[list[tuple[Any, AnyEnvelope]], list[DeadLetter]]:
-        good: list[tuple[Any, AnyEnvelope]] = []
+    async def _decode(
+        self, records: Sequence[ConsumedRecord]
+    ) -> tuple[list[tuple[ConsumedRecord, AnyEnvelope]], list[DeadLetter]]:
+        good: list[tuple[ConsumedRecord, AnyEnvelope]] = []
         bad: list[DeadLetter] = []
         ignored = 0
         async for r in paced(records):  # a large batch must not hold the event loop (see ``batch_writes``)
@@ -180,7 +228,9 @@ class BatchPipeline:
         return good, bad
 
     @staticmethod
-    def _letter(record: Any, reason: DeadLetterReason, error_class: str, message: str) -> DeadLetter:
+    def _letter(
+        record: ConsumedRecord, reason: DeadLetterReason, error_class: str, message: str
+    ) -> DeadLetter:
         return DeadLetter(
             topic=record.topic,
             partition=record.partition,
@@ -193,7 +243,7 @@ class BatchPipeline:
             message=message,
         )
 
-    async def process(self, records: Sequence[Any]) -> None:
+    async def process(self, records: Sequence[ConsumedRecord]) -> None:
         if not records:
             return
         topic = records[0].topic
@@ -237,7 +287,7 @@ class BatchPipeline:
         self.metrics.batch_size.labels(self.service, topic).observe(len(records))
         self.metrics.batch_duration.labels(self.service, topic).observe(time.perf_counter() - started)
 
-    def _rejection(self, record: Any, env: AnyEnvelope, exc: Exception) -> DeadLetter:
+    def _rejection(self, record: ConsumedRecord, env: AnyEnvelope, exc: Exception) -> DeadLetter:
         reason = (
             DeadLetterReason.SCHEMA_VIOLATION
             if isinstance(exc, EventRejected | ValueError)

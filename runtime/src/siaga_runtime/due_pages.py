@@ -16,7 +16,7 @@ from pymongo.errors import DuplicateKeyError
 from siaga_schemas import AnyEnvelope
 
 from .clock import Clock, SystemClock
-from .records import ApplyResult, Routed
+from .records import ApplyResult, BeforeWrite, Routed
 
 __all__ = ["CURSOR", "HOUR", "DuePages", "TimerRoute", "as_aware"]
 
@@ -217,9 +217,9 @@ class DuePages:
         when: TimerRoute,
         *,
         scope: str = "",
-        before_write: Any = None,
+        before_write: BeforeWrite | None = None,
     ) -> ApplyResult:
-        """Projection entry point (``Projection(name, due_index, route, when)``): schedule what events ask.
+        """Projection entry point (``TimerProjection(name, due_index, route, when)``): schedule what events ask.
 
         Scheduling is idempotent, so a redelivered event only re-adds ids already present (``scope`` and
         ``before_write`` are the store's, with nothing to do here).

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
 from siaga_schemas import AnyEnvelope
-from siaga_schemas.decision import Decision, Doc
+from siaga_schemas.decision import Change, Decide, Doc
 
 from .outbox_entry import OutboxEntry
 
@@ -84,8 +84,8 @@ class ApplyResult:
         self.applied_types.update(other.applied_types)
 
 
-Decide = Callable[[Doc | None, AnyEnvelope], Decision]  # a reducer: (document, event) -> decision
-Change = Callable[[Doc | None], Decision]  # one change of one document (merge, mutate)
+# ``Decide`` (a reducer: (document, event) -> decision) and ``Change`` (one change of one document) are
+# the contracts' (``siaga_schemas.decision``), generic in the document and event types; re-exported here.
 # Told, once a journal's documents are written, which entries it holds (in write order).
 OutboxListener = Callable[[str, Sequence[OutboxEntry]], None]
 # Called with the events a batch rejected before that batch is written (their dead letters go first).

@@ -10,7 +10,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from siaga_runtime import AggregateStore, ApplyResult, Change, Decide, Decision, Doc, Projection, Routed
+from siaga_runtime import (
+    AggregateStore,
+    ApplyResult,
+    Change,
+    Decide,
+    Decision,
+    Doc,
+    Projection,
+    Routed,
+    TimerProjection,
+)
 from siaga_runtime.consumer import AnyProjection
 from siaga_runtime.records import BeforeWrite
 from siaga_schemas import AnyEnvelope
@@ -55,7 +65,8 @@ class ReadinessRollup:
         return None
 
     @staticmethod
-    def _count(doc: Doc | None, env: AnyEnvelope) -> Decision:
+    def count(doc: Doc | None, env: AnyEnvelope) -> Decision[Doc]:
+        """The decide of the readiness projection: a chunk's counts into its kab/kota row."""
         d = env.data
         if not isinstance(d, ev.TpsSuppliedV2) or doc is None:
             return Decision(state=None)  # a plan's own rollup is written by its import
@@ -66,14 +77,13 @@ class ReadinessRollup:
     async def apply(
         self,
         items: Sequence[Routed],
-        decide: None,
+        decide: Decide[Doc, AnyEnvelope],
         /,
         *,
         scope: str = "",
         before_write: BeforeWrite | None = None,
     ) -> ApplyResult:
-        del decide  # the rollup decides itself (``_count``)
-        result = await self.readiness.apply(items, self._count, scope=scope, before_write=before_write)
+        result = await self.readiness.apply(items, decide, scope=scope, before_write=before_write)
         kabs = await self.readiness.current({it.doc_id for it in items})
         provinces: dict[tuple[str, str], dict[str, tuple[int, int, int]]] = {}
         for doc in kabs.values():
@@ -247,9 +257,9 @@ def _route_eta(event: AnyEnvelope) -> str | None:
 def own_event_projections(stores: Stores) -> list[AnyProjection]:  # each with its own decide type
     rollup = ReadinessRollup(stores.readiness)
     return [
-        Projection("readiness", rollup, rollup.route, None),
+        Projection("readiness", rollup, rollup.route, rollup.count),
         Projection("pods", WriteOnce(stores.pods), _route_pod, _pod),
         Projection("standalone-supply", stores.shipments, _route_foreign_supply, _foreign_supply),
         Projection("delayed", stores.delayed, _route_delayed, list_delayed),
-        Projection("eta-timers", stores.timers, _route_eta, eta_timers),
+        TimerProjection("eta-timers", stores.timers, _route_eta, eta_timers),
     ]

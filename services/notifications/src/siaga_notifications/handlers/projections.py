@@ -6,8 +6,7 @@ import logging
 from datetime import datetime
 from typing import Any
 
-from siaga_runtime import Clock, Decide, Decision, Doc, DueIndex, Projection
-from siaga_runtime.due_pages import TimerRoute
+from siaga_runtime import Clock, Decision, Doc, DueIndex, Projection, TimerProjection
 from siaga_schemas import AnyEnvelope
 
 from ..domain import alerts as alert_rules
@@ -19,7 +18,7 @@ from ..repository import Stores
 log = logging.getLogger(__name__)
 
 
-def alert_projection(stores: Stores, config: RoutingConfig, clock: Clock) -> Projection[Decide]:
+def alert_projection(stores: Stores, config: RoutingConfig, clock: Clock) -> Projection[Doc, AnyEnvelope]:
     def route(env: AnyEnvelope) -> str | None:
         sig = signal_for(env)
         return sig.fingerprint if sig else None
@@ -32,7 +31,7 @@ def alert_projection(stores: Stores, config: RoutingConfig, clock: Clock) -> Pro
     return Projection("alerts", stores.alerts, route, decide)
 
 
-def notice_projection(stores: Stores, config: RoutingConfig, clock: Clock) -> Projection[Decide]:
+def notice_projection(stores: Stores, config: RoutingConfig, clock: Clock) -> Projection[Doc, AnyEnvelope]:
     """Resolves the informational notice an event makes moot (see ``sources.notice_cleared``)."""
 
     def route(env: AnyEnvelope) -> str | None:
@@ -59,10 +58,10 @@ def _step0_join(sig: AlertSignal, config: RoutingConfig, index: int) -> dict[str
 
 def group_projections(
     stores: Stores, config: RoutingConfig, clock: Clock, fanout: int
-) -> list[Projection[Decide]]:
+) -> list[Projection[Doc, AnyEnvelope]]:
     """One projection per possible matched route (``continue`` fans an alert out to several groups)."""
 
-    def make(index: int) -> Projection[Decide]:
+    def make(index: int) -> Projection[Doc, AnyEnvelope]:
         def route(env: AnyEnvelope) -> str | None:
             sig = signal_for(env)
             spec = _step0_join(sig, config, index) if sig else None
@@ -80,9 +79,7 @@ def group_projections(
     return [make(i) for i in range(fanout)]
 
 
-def timer_projection(
-    timers: DueIndex, config: RoutingConfig, clock: Clock, fanout: int
-) -> Projection[TimerRoute]:
+def timer_projection(timers: DueIndex, config: RoutingConfig, clock: Clock, fanout: int) -> TimerProjection:
     """After the alert and its groups are written, make the engine look at both right away."""
 
     def route(env: AnyEnvelope) -> str | None:
@@ -104,7 +101,7 @@ def timer_projection(
                 timers_for.append((f"group:{spec['group_id']}", now))
         return timers_for
 
-    return Projection("timers", timers, route, when)
+    return TimerProjection("timers", timers, route, when)
 
 
 def route_count(config: RoutingConfig) -> int:

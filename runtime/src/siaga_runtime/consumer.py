@@ -14,7 +14,7 @@ import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
-from typing import Any, Generic, Protocol, TypeVar
+from typing import Generic, Protocol, TypeVar
 
 from siaga_schemas import (
     AnyEnvelope,
@@ -50,7 +50,7 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 # The protocol's own parameters: its decide reads the event (hence covariant) and returns the state.
-S = TypeVar("S", bound=Mapping[str, Any])
+S = TypeVar("S", bound=Mapping[str, object])
 E_co = TypeVar("E_co", covariant=True)
 
 

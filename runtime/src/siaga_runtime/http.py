@@ -36,8 +36,8 @@ def make_http_app(
     title: str,
     description: str,
     routers: Sequence[APIRouter] = (),
-    on_startup: Sequence[Callable[[], Awaitable[Any]]] = (),
-    on_shutdown: Sequence[Callable[[], Awaitable[Any]]] = (),
+    on_startup: Sequence[Callable[[], Awaitable[object]]] = (),
+    on_shutdown: Sequence[Callable[[], Awaitable[object]]] = (),
     authenticator: Authenticator | None = None,
 ) -> FastAPI:
     """Compose a service's FastAPI app; the lifespan starts and stops the runtime, and runs the service's

@@ -24,7 +24,7 @@ __all__ = ["Change", "Decide", "Decision", "Doc", "Event", "State"]
 # A stored document: the state a service decides, plus the store's reserved fields, as read from BSON.
 Doc = dict[str, Any]
 
-State = TypeVar("State", bound=Mapping[str, Any], default=Doc)
+State = TypeVar("State", bound=Mapping[str, object], default=Doc)
 Event = TypeVar("Event", default=AnyEnvelope)
 
 

@@ -7,11 +7,10 @@ import secrets
 import uuid
 from datetime import timedelta
 from functools import partial
-from typing import Any
 
 import httpx
 from fastapi import FastAPI
-from siaga_runtime import Clock, DueIndex, ServiceRuntime, make_http_app
+from siaga_runtime import Clock, Doc, DueIndex, ServiceRuntime, make_http_app
 from siaga_runtime.consumer import AnyProjection
 from siaga_schemas import Envelope
 from siaga_schemas.events.notifications import AlertNotification
@@ -194,7 +193,7 @@ def build_app(
     metrics = NotificationMetrics(runtime.registry)
     workers: list[DeliveryWorker] = []
 
-    async def enqueue(deliveries: list[Any]) -> None:
+    async def enqueue(deliveries: list[Doc]) -> None:
         for worker in workers:
             await worker.enqueue(deliveries)
 

@@ -9,9 +9,8 @@ newer one, it only joins the shipment's history.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
-from siaga_runtime import Clock, Decide, Decision, EventRejected
+from siaga_runtime import Clock, Decide, Decision, Doc, EventRejected
 from siaga_schemas import AnyEnvelope, EventData, is_within
 from siaga_schemas.errors import DomainError
 from siaga_schemas.events.logistics import (
@@ -81,7 +80,7 @@ def _step(s: ShipmentStatusReported, now: datetime) -> Transition:
 
 
 def make_status_decider(clock: Clock) -> Decide:
-    def decide(doc: dict[str, Any] | None, envelope: AnyEnvelope) -> Decision:
+    def decide(doc: Doc | None, envelope: AnyEnvelope) -> Decision:
         s = envelope.data
         assert isinstance(s, ShipmentStatusReported)
         try:

@@ -11,7 +11,7 @@ from siaga_schemas import AnyEnvelope
 
 from ..domain import alerts as alert_rules
 from ..domain import groups as group_rules
-from ..domain.routing import RoutingConfig
+from ..domain.routing import Route, RoutingConfig
 from ..domain.sources import AlertSignal, notice_cleared, signal_for
 from ..repository import Stores
 
@@ -105,7 +105,7 @@ def timer_projection(timers: DueIndex, config: RoutingConfig, clock: Clock, fano
 
 
 def route_count(config: RoutingConfig) -> int:
-    def count(r: Any) -> int:
+    def count(r: Route) -> int:
         return 1 + sum(count(c) for c in r.routes)
 
     return count(config.route)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from functools import partial
 from typing import Any
@@ -46,7 +46,7 @@ class Engine:
         default_language: str,
         timers: DueIndex | None = None,
         full_scan_interval_s: float = 60.0,
-        on_deliveries: Callable[[list[Doc]], Any] | None = None,
+        on_deliveries: Callable[[list[Doc]], Awaitable[None]] | None = None,
         metrics: NotificationMetrics | None = None,
     ) -> None:
         self.stores = stores

@@ -27,7 +27,10 @@ FLAGS = [
 ]
 
 
-@pytest.fixture(scope="session")
+# Module scope, not session: the console's services stop after its tests, and Playwright's sync API holds
+# an event loop running in this thread for as long as it is open, which would make every later asyncio
+# test fail with "cannot be called from a running event loop".
+@pytest.fixture(scope="module")
 def stack(servers: Servers) -> Iterator[Stack]:
     s = Stack(servers.kafka_bootstrap, servers.mongodb_url)
     s.start()
@@ -40,7 +43,7 @@ def stack(servers: Servers) -> Iterator[Stack]:
         s.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def playwright_driver() -> Iterator[Any]:
     if not CHROMIUM.exists():
         pytest.fail("/usr/bin/chromium is missing: deploy/setup/apt-packages.sh installs it")

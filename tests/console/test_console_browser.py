@@ -75,6 +75,14 @@ def test_kabkota_operator_sees_and_acts_for_kota_kediri_only(
     assert cards.count() >= 1
     assert all("Kota Kediri" in t or "Kediri" in t for t in cards.all_inner_texts())
     assert page.locator("article.alert form[action$='/acknowledge']").count() >= 1
+    # acknowledge one of them and mute it until it resolves: no reminders either
+    card = page.locator("article.alert:visible:has(button[value=mute])").first
+    fp = card.get_attribute("data-fingerprint")
+    card.locator("button[value=mute]").click()
+    page.wait_for_url(re.compile(r".*ok=mute"))
+    assert "sampai selesai" in page.locator("p.msg.ok").inner_text()
+    muted = next(a for a in api_alerts(stack, OPERATOR_KEDIRI) if a["fingerprint"] == fp)
+    assert muted["status"] == "acknowledged" and muted["ack_until_resolved"] is True
 
 
 def test_province_organiser_sees_every_kabkota_of_jawa_timur(

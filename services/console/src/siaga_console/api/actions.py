@@ -5,7 +5,7 @@ with the person's own token, so its audit names them."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Form, Path
 from fastapi.responses import RedirectResponse
@@ -27,22 +27,30 @@ def _outcome(exc: ServiceError) -> str:
 def make_actions_router() -> APIRouter:
     router = APIRouter()
 
-    async def respond(ctx: Context, fp: str, action: str, csrf: str, comment: str) -> RedirectResponse:
+    async def respond(
+        ctx: Context, fp: str, action: str, csrf: str, comment: str, *, mute: bool = False
+    ) -> RedirectResponse:
         if not ctx.session.csrf_ok(csrf):
             return back_to("/peringatan", err="csrf")
+        body: dict[str, object] = {"comment": comment.strip() or None}
+        if mute:
+            body["until_resolved"] = True  # no reminders either, until the alert resolves
         try:
-            await ctx.console.services.post(
-                "notifications", f"/alerts/{fp}/{action}", ctx.token, {"comment": comment.strip() or None}
-            )
+            await ctx.console.services.post("notifications", f"/alerts/{fp}/{action}", ctx.token, body)
         except ServiceError as exc:
             return back_to("/peringatan", err=_outcome(exc))
-        return back_to("/peringatan", ok=action)
+        return back_to("/peringatan", ok="mute" if mute else action)
 
     @router.post("/peringatan/{fingerprint}/acknowledge", include_in_schema=False)
     async def acknowledge(
-        fingerprint: Fingerprint, ctx: Ctx, csrf: Csrf, comment: Text = ""
+        fingerprint: Fingerprint,
+        ctx: Ctx,
+        csrf: Csrf,
+        comment: Text = "",
+        do: Annotated[Literal["acknowledge", "mute"], Form()] = "acknowledge",
     ) -> RedirectResponse:
-        return await respond(ctx, fingerprint, "acknowledge", csrf, comment)
+        """The plain acknowledgement, or (``do=mute``) one that also mutes the alert until it resolves."""
+        return await respond(ctx, fingerprint, "acknowledge", csrf, comment, mute=do == "mute")
 
     @router.post("/peringatan/{fingerprint}/resolve", include_in_schema=False)
     async def resolve(fingerprint: Fingerprint, ctx: Ctx, csrf: Csrf, comment: Text = "") -> RedirectResponse:

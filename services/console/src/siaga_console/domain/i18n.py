@@ -52,6 +52,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "id": "Peringatan dikonfirmasi; eskalasi berhenti.",
         "en": "Acknowledged; escalation stopped.",
     },
+    "ok.mute": {
+        "id": "Peringatan dikonfirmasi dan dibisukan sampai selesai; eskalasi dan pengingat berhenti.",
+        "en": "Acknowledged and muted until resolved; escalation and reminders stopped.",
+    },
     "ok.resolve": {"id": "Peringatan diselesaikan.", "en": "Alert resolved."},
     "ok.silence": {"id": "Peringatan dibisukan.", "en": "Alert silenced."},
     # readiness
@@ -158,6 +162,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     "al.history": {"id": "Riwayat", "en": "History"},
     "al.deliveries": {"id": "Pengiriman pesan", "en": "Deliveries"},
     "al.ack": {"id": "Konfirmasi", "en": "Acknowledge"},
+    "al.mute": {"id": "Konfirmasi & bisukan sampai selesai", "en": "Acknowledge & mute until resolved"},
     "al.resolve": {"id": "Selesaikan", "en": "Resolve"},
     "al.silence": {"id": "Bisukan", "en": "Silence"},
     "al.comment": {"id": "Catatan", "en": "Comment"},

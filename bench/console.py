@@ -38,9 +38,18 @@ VIEWS = {
     "Rakor (1 rakor with its action items)": "/rakor",
     "Peringatan (open alerts of the scenario)": "/peringatan",
 }
-TIMING = """() => {
+TIMING = """async () => {
+  // The first contentful paint may be recorded after the load event: wait for it (at most 5 s).
+  const paint = () => performance.getEntriesByName('first-contentful-paint')[0];
+  const fcp = paint() || await new Promise(resolve => {
+    const seen = new PerformanceObserver(list => {
+      const e = list.getEntriesByName('first-contentful-paint')[0];
+      if (e) { seen.disconnect(); resolve(e); }
+    });
+    seen.observe({type: 'paint', buffered: true});
+    setTimeout(() => { seen.disconnect(); resolve(paint() || null); }, 5000);
+  });
   const nav = performance.getEntriesByType('navigation')[0];
-  const fcp = performance.getEntriesByName('first-contentful-paint')[0];
   const res = performance.getEntriesByType('resource');
   return {
     ttfb: nav.responseStart - nav.requestStart,

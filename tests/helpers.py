@@ -70,6 +70,19 @@ async def serve(app: FastAPI, name: str) -> AsyncIterator[tuple[FastAPI, httpx.A
             yield app, client
 
 
+@asynccontextmanager
+async def scratch_collection(mongodb_url: str, database: str, name: str) -> AsyncIterator[Any]:
+    """A collection of a database of its own on the real server, dropped afterwards."""
+    from pymongo import AsyncMongoClient
+
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(mongodb_url, tz_aware=True)
+    try:
+        yield client[database][name]
+    finally:
+        await client.drop_database(database)
+        await client.close()
+
+
 async def read_to_end(bootstrap: str, topic: str) -> list[Any]:
     """Every record now in ``topic`` (read up to the end offsets taken once the partitions are assigned)."""
     consumer = AIOKafkaConsumer(

@@ -10,13 +10,13 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from pymongo import AsyncMongoClient
 from siaga_notifications.channels import ChannelSender, Outgoing
 from siaga_notifications.domain.deliveries import new_delivery
 from siaga_notifications.workers.delivery import DeliveryWorker
 from siaga_runtime import AggregateStore, Decision, ManualClock
 
 from ..conftest import Servers
+from ..helpers import scratch_collection
 from .support import T0
 
 pytestmark = pytest.mark.integration
@@ -42,12 +42,8 @@ class Counting(ChannelSender):
 
 @pytest.fixture
 async def collection(servers: Servers, isolation: str) -> AsyncIterator[Any]:
-    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(servers.mongodb_url, tz_aware=True)
-    try:
-        yield client[f"{isolation}_notifications"]["deliveries"]
-    finally:
-        await client.drop_database(f"{isolation}_notifications")
-        await client.close()
+    async with scratch_collection(servers.mongodb_url, f"{isolation}_notifications", "deliveries") as c:
+        yield c
 
 
 def _worker(collection: Any, clock: ManualClock, owner: str, sender: ChannelSender) -> DeliveryWorker:

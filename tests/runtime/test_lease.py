@@ -10,10 +10,10 @@ from typing import Any
 
 import pytest
 from prometheus_client import CollectorRegistry
-from pymongo import AsyncMongoClient
 from siaga_runtime.lease import Lease, LeaseKeeper, LeaseLost
 
 from ..conftest import Servers
+from ..helpers import scratch_collection
 
 pytestmark = pytest.mark.integration
 
@@ -32,12 +32,8 @@ class Wall:
 
 @pytest.fixture
 async def leases(servers: Servers, isolation: str) -> AsyncIterator[Any]:
-    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(servers.mongodb_url, tz_aware=True)
-    try:
-        yield client[f"{isolation}_lease"]["_leases"]
-    finally:
-        await client.drop_database(f"{isolation}_lease")
-        await client.close()
+    async with scratch_collection(servers.mongodb_url, f"{isolation}_lease", "_leases") as c:
+        yield c
 
 
 async def test_of_many_instances_racing_for_a_lease_exactly_one_holds_it(leases: Any) -> None:

@@ -9,10 +9,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from pymongo import AsyncMongoClient
 from siaga_runtime import DueIndex, ManualClock
 
 from ..conftest import Servers
+from ..helpers import scratch_collection
 
 T0 = datetime(2024, 11, 26, 8, 0, 10, tzinfo=UTC)
 BUCKET = timedelta(seconds=30)
@@ -20,12 +20,8 @@ BUCKET = timedelta(seconds=30)
 
 @pytest.fixture
 async def collection(servers: Servers, isolation: str) -> AsyncIterator[Any]:
-    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(servers.mongodb_url, tz_aware=True)
-    try:
-        yield client[f"{isolation}_timers"]["due"]
-    finally:
-        await client.drop_database(f"{isolation}_timers")
-        await client.close()
+    async with scratch_collection(servers.mongodb_url, f"{isolation}_timers", "due") as c:
+        yield c
 
 
 def _index(collection: Any, clock: ManualClock) -> DueIndex:

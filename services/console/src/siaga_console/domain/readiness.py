@@ -182,21 +182,38 @@ def shipment_rows(shipments: list[dict[str, Any]]) -> list[ShipmentRow]:
     """Late shipments as the logistics API lists them (most severe first), with slack to H-1 in hours."""
     out = []
     for s in shipments:
-        dest_region = s.get("destination_region") or (s.get("destination") or {}).get("region")
         slack = s.get("slack_seconds")
         out.append(
-            ShipmentRow(
-                title=_leg_title(s),
-                destination=region_name(dest_region),
-                leg=_leg_kinds(s),
-                mode=str(s.get("transport_mode") or ""),
+            _row(
+                s,
                 severity=str(s.get("delay_severity") or ""),
-                eta=local_time(s.get("eta"), dest_region),
-                slack_hours=round(slack / 3600, 1) if isinstance(slack, int | float) else None,
+                at=s.get("eta"),
+                slack_s=slack if isinstance(slack, int | float) else None,
                 status=str(s.get("status") or ""),
             )
         )
     return out
+
+
+def _destination(s: dict[str, Any]) -> Any:
+    return s.get("destination_region") or (s.get("destination") or {}).get("region")
+
+
+def _row(
+    s: dict[str, Any], *, severity: str, at: Any, slack_s: float | None, status: str, item: str = ""
+) -> ShipmentRow:
+    """A shipment as the console lists it: its leg by name, its time in the destination's local time."""
+    return ShipmentRow(
+        title=_leg_title(s),
+        destination=region_name(_destination(s)),
+        leg=_leg_kinds(s),
+        mode=str(s.get("transport_mode") or ""),
+        severity=severity,
+        eta=local_time(at, _destination(s)),
+        slack_hours=round(slack_s / 3600, 1) if slack_s is not None else None,
+        status=status,
+        item=item,
+    )
 
 
 def short_rows(
@@ -211,18 +228,14 @@ def short_rows(
         s = shipments.get(str(labels.get("shipment_id")))
         if s is None:
             continue
-        dest_region = s.get("destination_region") or (s.get("destination") or {}).get("region")
         deadline = s.get("legal_deadline_at")
         slack = (datetime.fromisoformat(deadline) - now).total_seconds() if deadline and now else None
         out.append(
-            ShipmentRow(
-                title=_leg_title(s),
-                destination=region_name(dest_region),
-                leg=_leg_kinds(s),
-                mode=str(s.get("transport_mode") or ""),
+            _row(
+                s,
                 severity=str(labels.get("category") or "short"),
-                eta=local_time(s.get("delivered_at") or s.get("arrived_at"), dest_region),
-                slack_hours=round(slack / 3600, 1) if slack is not None else None,
+                at=s.get("delivered_at") or s.get("arrived_at"),
+                slack_s=slack,
                 status=str(a.get("status") or ""),
                 item=str(labels.get("item") or ""),
             )

@@ -54,12 +54,11 @@ def targets(result: dict[str, Any]) -> dict[str, tuple[bool, str]]:
         for x in (imp.get("wall_s"), imp.get("caught_up_after_s"), dist.get("wall_s"), rep.get("seconds"))
     )
     p99 = lat.get("p99")
+    # sustained: scans over the time until logistics had also consumed the events they caused
+    sustained = dist.get("logistics_scans_per_s_caught_up") or dist.get("logistics_events_per_s", 0)
     return {
         "import >= 5,000 TPS/s": (tps_s >= 5000, f"{tps_s:,} TPS/s"),
-        "logistics >= 2,000 events/s": (
-            dist.get("logistics_events_per_s", 0) >= 2000,
-            f"{dist.get('logistics_events_per_s', 0):,} events/s",
-        ),
+        "logistics >= 2,000 events/s": (sustained >= 2000, f"{sustained:,} scans/s, caught up"),
         "notifications replay >= 5,000 events/s": (
             rep.get("events_per_s", 0) >= 5000,
             f"{rep.get('events_per_s', 0):,} events/s",
@@ -122,6 +121,7 @@ def _run_detail(r: dict[str, Any]) -> list[str]:
         f"| the same file imported again: plans unchanged, events emitted | {re.get('plans_unchanged')} of {imp.get('plans_created')}, {re.get('events_emitted')} events, {re.get('wall_s')} s |",
         f"| distribution scans (dispatched, checkpoint, delivered with proof) | {dist.get('records', 0):,}, produced in {dist.get('produce_s')} s |",
         f"| logistics applied them all | {dist.get('logistics_s')} s ({dist.get('logistics_events_per_s', 0):,} scans/s; complete: {dist.get('logistics_complete')}) |",
+        f"| logistics caught up with its own events too (rollups, readiness, timers) | {dist.get('logistics_caught_up_s')} s after the first scan ({dist.get('logistics_scans_per_s_caught_up')} scans/s) |",
         _store_line(dist),
         f"| notifications caught up with the {dist.get('events_emitted', 0):,} events they caused | {dist.get('notifications_caught_up_s')} s after the first scan (complete: {dist.get('notifications_complete')}) |",
         f"| readiness read back (national): TPS ready / total, expected ready | {ready.get('tps_ready', 0):,} / {ready.get('tps_total', 0):,}, expected {ready.get('expected_ready', 0):,} |",

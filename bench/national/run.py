@@ -148,6 +148,10 @@ async def _distribute(run: Run, feed: Feed, budget: float, result: dict[str, Any
     started = time.monotonic()
     sent, produce_s = await produce_feed(run, feed.path)
     applied = await wait_consumed(log, status_topic(run), sent, budget, since=started, base=base_log)
+    # the scans' own consequences (rollups, readiness, timers) are part of the distribution: the phase ends
+    # once logistics' consumer group has no lag left, so the latency phase starts on a caught-up system
+    own = await _logistics_caught_up(run, budget)
+    own_done_s = round(time.monotonic() - started, 1)
     stores_after = await asyncio.to_thread(store_counts, log, "shipments")
     batches = await asyncio.to_thread(log.metric, "siaga_consumer_batch_records_count", status_topic(run))
     emitted = await end_offsets(run, topic) - before
@@ -158,6 +162,8 @@ async def _distribute(run: Run, feed: Feed, budget: float, result: dict[str, Any
         "logistics_s": applied.seconds,
         "logistics_events_per_s": round(sent / max(applied.seconds, 1e-9)),
         "logistics_complete": applied.complete,
+        "logistics_caught_up_s": own_done_s if own is not None else None,
+        "logistics_scans_per_s_caught_up": round(sent / max(own_done_s, 1e-9)) if own is not None else None,
         "events_emitted": emitted,
         "notifications_caught_up_s": caught.seconds,
         "notifications_complete": caught.complete,

@@ -13,7 +13,7 @@ import pytest
 from siaga_notifications.channels import ChannelSender, Outgoing
 from siaga_notifications.domain.deliveries import new_delivery
 from siaga_notifications.workers.delivery import DeliveryWorker
-from siaga_runtime import AggregateStore, Decision, ManualClock
+from siaga_runtime import AggregateStore, Decision, DueIndex, ManualClock
 
 from ..conftest import Servers
 from ..helpers import scratch_collection
@@ -46,7 +46,13 @@ async def collection(servers: Servers, isolation: str) -> AsyncIterator[Any]:
         yield c
 
 
-def _worker(collection: Any, clock: ManualClock, owner: str, sender: ChannelSender) -> DeliveryWorker:
+def _worker(
+    collection: Any,
+    clock: ManualClock,
+    owner: str,
+    sender: ChannelSender,
+    timers: DueIndex | None = None,
+) -> DeliveryWorker:
     # each instance has its own store (its own cache), as two processes would
     store = AggregateStore(collection, source="/siaga/notifications", clock=clock, name="deliveries")
     return DeliveryWorker(
@@ -61,6 +67,7 @@ def _worker(collection: Any, clock: ManualClock, owner: str, sender: ChannelSend
         backoff_s=1,
         backoff_max_s=10,
         lease_s=30,
+        timers=timers,
     )
 
 
@@ -156,3 +163,43 @@ async def test_a_delivery_retried_after_its_instance_died_carries_the_same_idemp
     assert stored is not None and stored["state"] == "delivered" and stored["attempts"] == 2
     await webhook.close()
     receivers.stop()
+
+
+async def test_a_new_delivery_is_sent_at_once_and_its_timer_recovers_it_only_if_the_send_never_happened(
+    servers: Servers, isolation: str
+) -> None:
+    """The engine's hand-over sends at once, and the durable timer is set one send timeout (5 s) later: a
+    sweep meanwhile hands nothing over (no second read and claim racing the send). A delivery whose
+    instance died after setting its timer but before sending is sent by the sweep once that timer is due."""
+    database = f"{isolation}_notifications"
+    async with (
+        scratch_collection(servers.mongodb_url, database, "deliveries") as deliveries,
+        scratch_collection(servers.mongodb_url, database, "timers") as timer_docs,
+    ):
+        clock = ManualClock(T0)
+        timers = DueIndex(timer_docs, bucket=timedelta(seconds=1), clock=clock)
+        store = AggregateStore(deliveries, source="/siaga/notifications", clock=clock, name="deliveries")
+        sent_now, lost = _delivery(1), _delivery(2)
+        for d in (sent_now, lost):
+            await store.mutate(d["_id"], _create(d))
+        receiver = Counting()
+        worker = _worker(deliveries, clock, "instance-a", receiver, timers)
+
+        await worker.enqueue([sent_now])
+        await asyncio.gather(*worker._tasks)
+        assert receiver.sent == {sent_now["_id"]: 1}
+        clock.advance(timedelta(seconds=2))
+        assert await timers.sweep(_nothing) == 0  # not due yet: nothing being sent is handed over again
+
+        # instance b's enqueue of the other delivery set its timer, and b died before its send ran
+        await timers.schedule([(lost["_id"], lost["next_attempt_at"] + timedelta(seconds=5))])
+        clock.advance(timedelta(seconds=5))
+        assert await worker._sweep_timers() == 1  # both timers are due; the first finds its delivery sent
+        assert receiver.sent == {sent_now["_id"]: 1, lost["_id"]: 1}
+        assert await worker._sweep_timers() == 0
+        stored = [await store.get(d["_id"]) for d in (sent_now, lost)]
+        assert all(d is not None and d["state"] == "delivered" and d["attempts"] == 1 for d in stored)
+
+
+async def _nothing(ids: list[str]) -> None:
+    raise AssertionError(f"handed over {ids}")

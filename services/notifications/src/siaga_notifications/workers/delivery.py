@@ -12,7 +12,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from aiolimiter import AsyncLimiter
 from siaga_runtime import AggregateStore, Clock, Doc, DueIndex
@@ -108,15 +108,22 @@ class DeliveryWorker:
         self._queue_lock = asyncio.Lock()  # one batch at a time: the rate limit holds across callers
 
     async def enqueue(self, deliveries: Sequence[Doc]) -> None:
-        """New deliveries for this channel: make them due (durably), then send them now."""
+        """New deliveries for this channel (already saved): send them now, and set each a durable timer
+        one send timeout later, which finds it delivered (a read) unless this process died first.
+
+        The timer is not due at once: the sweep would then hand over the deliveries being sent, and
+        scheduling into the bucket it is sweeping makes both redo their writes. Nor does the send wait for
+        the timer's writes. A process that dies between the two leaves a saved pending delivery without a
+        timer, which the full scan finds (``full_scan_interval_s``)."""
         mine = [d for d in deliveries if d.get("channel") == self.channel]
         if not mine:
             return
-        if self.timers is not None:
-            await self.timers.schedule([(d["notification_id"], d["next_attempt_at"]) for d in mine])
         task = asyncio.create_task(self._send_ids([d["notification_id"] for d in mine]))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+        if self.timers is not None:
+            after = timedelta(seconds=self.timeout_s)
+            await self.timers.schedule([(d["notification_id"], d["next_attempt_at"] + after) for d in mine])
 
     async def run_once(self) -> int:
         """Due deliveries from the index; now and then (always, without an index) a scan of the log."""

@@ -115,7 +115,7 @@ def _run_detail(r: dict[str, Any]) -> list[str]:
         "| measurement | value |",
         "|---|---:|",
         f"| plan file written (rows, MB, s) | {r['sample']['rows']:,} rows, {prep.get('plan_file_mb')} MB, {prep.get('plan_file_s')} s |",
-        f"| import with the CLI: rows accepted / rejected | {imp.get('rows_accepted', 0):,} / {imp.get('rows_rejected', 0):,} in {imp.get('wall_s')} s ({imp.get('tps_per_s', 0):,} TPS/s) |",
+        f"| import with the CLI: rows accepted / rejected | {imp.get('rows_accepted', 0):,} / {imp.get('rows_rejected', 0):,} in {imp.get('wall_s')} s, its events all published {imp.get('events_out_after_s')} s later ({imp.get('tps_per_s', 0):,} TPS/s over both) |",
         f"| import: plans created, legs planned, events emitted | {imp.get('plans_created')} plans, {imp.get('legs_planned', 0):,} legs, {imp.get('events_emitted', 0):,} events |",
         f"| import: logistics' own projections and notifications caught up | {imp.get('caught_up_after_s')} s later (complete: {imp.get('caught_up')}) |",
         f"| the same file imported again: plans unchanged, events emitted | {re.get('plans_unchanged')} of {imp.get('plans_created')}, {re.get('events_emitted')} events, {re.get('wall_s')} s |",

@@ -18,6 +18,11 @@ How the relay finds work:
 A crash between publishing and deleting the record publishes those entries again (the same event ids):
 at-least-once, and consumers make a repeated event a no-op.
 
+**Back-pressure.** Entries wait in memory until they are out, so a writer that saves events faster than
+the broker takes them (a national import, a consumer catching up) would grow the process without bound.
+Bulk writers therefore ``await relay.room()`` between two units of work (a consumer batch, a kab/kota of
+an import): it returns once at most ``max_backlog`` entries are waiting. Single API writes do not wait.
+
 **Order and latency.** Each key's events are published in the order they were saved. Beyond that the
 relay does not keep journals in line: a round publishes at most ``slice_entries`` entries of each journal,
 oldest journal first, so the few events of a sweep or an API call are not held behind the 20,000 of a
@@ -95,6 +100,7 @@ class OutboxRelay:
         metrics: RuntimeMetrics,
         *,
         max_entries: int = 5_000,
+        max_backlog: int = 50_000,
         slice_entries: int = 500,
         small_entries: int = 200,
         idle_interval: float = 1.0,
@@ -106,6 +112,7 @@ class OutboxRelay:
         self.enqueue = enqueue
         self.metrics = metrics
         self.max_entries = max_entries
+        self.max_backlog = max_backlog
         self.slice_entries = slice_entries
         self.small_entries = small_entries
         self.idle_interval = idle_interval
@@ -113,6 +120,8 @@ class OutboxRelay:
         self.recover_interval = recover_interval
         self._queue: OrderedDict[str, _Pending] = OrderedDict()
         self._wake = asyncio.Event()
+        self._room = asyncio.Event()  # set while ``backlog`` is at most ``max_backlog``
+        self._room.set()
         self._task: asyncio.Task[None] | None = None
         self._recovery_task: asyncio.Task[None] | None = None
         self._stopping = False
@@ -120,11 +129,24 @@ class OutboxRelay:
     def notify(self, journal_id: str, entries: Sequence[OutboxEntry]) -> None:
         """A journal's documents are written; ``entries`` are its events in write order."""
         self._queue[journal_id] = _Pending(entries)
+        self._room_changed()
         self._wake.set()
 
     @property
     def backlog(self) -> int:
         return sum(len(p.entries) - p.sent for p in self._queue.values())
+
+    async def room(self) -> None:
+        """Wait until at most ``max_backlog`` entries are waiting to be published (at once if so already,
+        or if the relay is stopping): how bulk writers keep the process's memory bounded."""
+        while not self._room.is_set() and not self._stopping:
+            await self._room.wait()
+
+    def _room_changed(self) -> None:
+        if self._stopping or self.backlog <= self.max_backlog:
+            self._room.set()
+        else:
+            self._room.clear()
 
     async def start(self) -> None:
         """Publish what a previous run left (all of it, first), then keep publishing in the background."""
@@ -137,6 +159,7 @@ class OutboxRelay:
     async def stop(self, timeout: float = 10.0) -> None:  # noqa: ASYNC109
         """Publish what is queued (bounded by ``timeout``), then stop; the rest is recovered on restart."""
         self._stopping = True
+        self._room.set()
         self._wake.set()
         if self._recovery_task is not None:
             self._recovery_task.cancel()
@@ -255,6 +278,7 @@ class OutboxRelay:
         await self.journal.retire(done)
         for journal_id in done:
             self._queue.pop(journal_id, None)
+        self._room_changed()
         self.metrics.outbox_published.inc(count)
         self._report()
         return count
@@ -269,6 +293,7 @@ class OutboxRelay:
             self._queue[record.journal_id] = _Pending(await self._entries_of(record))
             found += 1
         if found:
+            self._room_changed()
             log.info("outbox recovery: %d journal(s) left unpublished", found)
         return found
 

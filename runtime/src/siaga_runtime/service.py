@@ -76,6 +76,7 @@ class ServiceRuntime(TopicWiring, BackgroundWork):
             self._enqueue_outbox,
             self.metrics,
             stale_after=settings.outbox_stale_after_s,
+            max_backlog=settings.outbox_max_backlog,
         )
         self.metrics.outbox_oldest_age.set_function(self.relay.oldest_age)
         self.retry = TransientRetry(self.metrics, self.stopping)

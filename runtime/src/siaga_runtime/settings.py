@@ -112,6 +112,12 @@ class RuntimeSettings(BaseSettings):
         3, ge=0, description="Retries of a failing event before it is dead-lettered."
     )
     shutdown_timeout_s: float = Field(20.0, gt=0, description="Bound on graceful shutdown.")
+    outbox_max_backlog: int = Field(
+        50_000,
+        ge=1,
+        description="Events saved and not yet published beyond which the consumers and imports wait for the "
+        "outbox relay before taking more work (bounds the memory they hold).",
+    )
     outbox_stale_after_s: float = Field(
         30.0,
         gt=0,

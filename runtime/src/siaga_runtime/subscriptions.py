@@ -22,6 +22,7 @@ from .consumer import AnyProjection, BatchPipeline, TransientRetry
 from .deadletter import DeadLetterSink
 from .logs import bind
 from .metrics import RuntimeMetrics
+from .outbox import OutboxRelay
 from .settings import RuntimeSettings
 
 __all__ = ["Route", "TopicWiring", "envelope_union", "topic_models"]
@@ -93,6 +94,7 @@ class TopicWiring:
     metrics: RuntimeMetrics
     retry: TransientRetry
     dead_letters: DeadLetterSink
+    relay: OutboxRelay
     consumed: dict[str, list[type[EventData]]]
     published: dict[str, Route]
     received: dict[str, Route]
@@ -163,6 +165,8 @@ class TopicWiring:
             with bind(topic=first.topic, partition=first.partition, offset=first.offset, batch=len(records)):
                 await pipeline.process(records)
             self._observe_lag(msg, records)
+            # the next batch is fetched once the events this one saved are mostly out (bounded memory)
+            await self.relay.room()
 
         subscriber(handle)
         self._subscribers.append(subscriber)

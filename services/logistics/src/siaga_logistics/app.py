@@ -76,7 +76,9 @@ def build_app(settings: LogisticsSettings | None = None, *, clock: Clock | None 
         description=DESCRIPTION,
         routers=[
             make_plans_router(stores, runtime.clock),
-            make_import_router(stores, runtime.clock, spill_dir=settings.import_spill_dir),
+            make_import_router(
+                stores, runtime.clock, spill_dir=settings.import_spill_dir, room=runtime.relay.room
+            ),
             make_shipments_router(stores, runtime.clock, critical),
         ],
     )

@@ -15,7 +15,7 @@ import contextlib
 import json
 import os
 import tempfile
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -87,7 +87,14 @@ def _rejected_json(r: RejectedRow) -> dict[str, Any]:
     return {"line": r.line, "column": r.column, "reason": r.reason, "value": r.value}
 
 
-def make_import_router(stores: Stores, clock: Clock, *, spill_dir: str | None = None) -> APIRouter:
+def make_import_router(
+    stores: Stores,
+    clock: Clock,
+    *,
+    spill_dir: str | None = None,
+    room: Callable[[], Awaitable[None]] | None = None,
+) -> APIRouter:
+    """``room``: awaited between two kab/kota of an import (see ``import_file``)."""
     router = APIRouter(tags=["plans"])
 
     @router.post(
@@ -140,6 +147,7 @@ def make_import_router(stores: Stores, clock: Clock, *, spill_dir: str | None = 
                     progress=progress,
                     rejected=rejected,
                     spill_dir=spill_dir,
+                    room=room,
                 )
             finally:
                 path.unlink(missing_ok=True)

@@ -203,9 +203,13 @@ async def import_file(
     rejected: Callable[[RejectedRow], Awaitable[None]] | None = None,
     keep_rejected: int = 1000,
     spill_dir: str | None = None,
+    room: Callable[[], Awaitable[None]] | None = None,
 ) -> ImportReport:
     """Import a plan file: every accepted row goes in, every rejected row goes to ``rejected`` (in line
-    order, at the end, streamed from disk) and the first ``keep_rejected`` into the report too."""
+    order, at the end, streamed from disk) and the first ``keep_rejected`` into the report too.
+
+    ``room`` is awaited after each kab/kota (the outbox relay's ``room``): the next one is written once the
+    events of those before are mostly published, so the events waiting in memory stay bounded too."""
     started = time.monotonic()
     loop = asyncio.get_running_loop()
     spill = _Spill(spill_dir)
@@ -248,6 +252,8 @@ async def import_file(
                 for p in result.problems
             ]
             spill.add_rejected(problems)
+            if room is not None:
+                await room()
             out.rows_rejected += len(problems)
             out.rows_accepted += len(result.accepted)
             out.plans_created += result.created

@@ -203,3 +203,48 @@ async def test_a_new_delivery_is_sent_at_once_and_its_timer_recovers_it_only_if_
 
 async def _nothing(ids: list[str]) -> None:
     raise AssertionError(f"handed over {ids}")
+
+
+class Held(ChannelSender):
+    """A receiver that holds the sends of the ids in ``slow`` until released, and answers others at once."""
+
+    name = "webhook"
+
+    def __init__(self, slow: set[str]) -> None:
+        self.slow = slow
+        self.release = asyncio.Event()
+        self.sent: list[str] = []
+
+    async def send(self, message: Outgoing) -> None:
+        if message.notification_id in self.slow:
+            await self.release.wait()
+        self.sent.append(message.notification_id)
+
+    async def close(self) -> None:
+        return None
+
+
+async def test_a_hand_over_is_not_held_behind_an_earlier_one_still_waiting_on_its_receiver(
+    collection: Any,
+) -> None:
+    """Every caller shares one gate of ``concurrency`` sends: a new delivery handed over while an earlier
+    one waits on a slow receiver goes out at once, not after it (a lock per batch made it wait)."""
+    clock = ManualClock(T0)
+    store = AggregateStore(collection, source="/siaga/notifications", clock=clock, name="deliveries")
+    slow, fast = _delivery(1), _delivery(2)
+    for d in (slow, fast):
+        await store.mutate(d["_id"], _create(d))
+    receiver = Held({slow["_id"]})
+    worker = _worker(collection, clock, "instance-a", receiver)
+
+    await worker.enqueue([slow])
+    first = set(worker._tasks)
+    await worker.enqueue([fast])
+    second = set(worker._tasks) - first
+    await asyncio.wait_for(asyncio.gather(*second), timeout=10)
+    assert receiver.sent == [fast["_id"]]  # sent while the first still waits on its receiver
+    receiver.release.set()
+    await asyncio.gather(*first)
+    assert receiver.sent == [fast["_id"], slow["_id"]]
+    stored = [await store.get(d["_id"]) for d in (slow, fast)]
+    assert all(d is not None and d["state"] == "delivered" and d["attempts"] == 1 for d in stored)

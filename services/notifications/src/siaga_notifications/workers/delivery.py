@@ -105,7 +105,9 @@ class DeliveryWorker:
         self._last_full_scan: float | None = None
         self._inflight: set[str] = set()
         self._tasks: set[asyncio.Task[int]] = set()
-        self._queue_lock = asyncio.Lock()  # one batch at a time: the rate limit holds across callers
+        # One gate for every caller (new deliveries, the sweep, the scan): at most ``concurrency`` in
+        # flight in all, and a hand-over never waits for an earlier one's slowest receiver.
+        self._gate = asyncio.Semaphore(concurrency)
 
     async def enqueue(self, deliveries: Sequence[Doc]) -> None:
         """New deliveries for this channel (already saved): send them now, and set each a durable timer
@@ -152,18 +154,13 @@ class DeliveryWorker:
         return sent
 
     async def _send_ids(self, ids: list[str]) -> int:
-        async with self._queue_lock:
-            return await self._send_ids_locked(ids)
-
-    async def _send_ids_locked(self, ids: list[str]) -> int:
         sender = self.sender()
         if sender is None:
             return 0
         later: list[tuple[str, datetime]] = []
-        gate = asyncio.Semaphore(self.concurrency)
 
         async def one(nid: str) -> bool:
-            async with gate:
+            async with self._gate:
                 doc = await self.store.get(nid)
                 if doc is None or doc.get("state") != "pending":
                     return False
@@ -180,10 +177,6 @@ class DeliveryWorker:
         return sent
 
     async def scan_once(self) -> int:
-        async with self._queue_lock:
-            return await self._scan_locked()
-
-    async def _scan_locked(self) -> int:
         sender = self.sender()
         if sender is None:
             return 0
@@ -196,10 +189,9 @@ class DeliveryWorker:
             if d["next_attempt_at"] <= now and (d.get("lease_until") is None or d["lease_until"] <= now)
         ]
         due.sort(key=lambda d: (d["next_attempt_at"], d["_id"]))
-        gate = asyncio.Semaphore(self.concurrency)
 
         async def one(d: Doc) -> bool:
-            async with gate:
+            async with self._gate:
                 return await self.deliver_one(d["_id"], d["attempts"] + 1, sender)
 
         return sum(await asyncio.gather(*(one(d) for d in due[: self.batch])))

@@ -8,6 +8,7 @@ from typing import TypeVar
 import uvicorn
 from fastapi import FastAPI
 
+from .gc_tuning import freeze, tune
 from .logs import configure_logging
 from .settings import RuntimeSettings
 
@@ -18,6 +19,12 @@ S = TypeVar("S", bound=RuntimeSettings)
 
 def serve(build_app: Callable[[S], FastAPI], settings: S) -> None:
     """Configure logging from ``settings``, build the app and serve it with uvicorn until stopped (uvicorn's
-    own log configuration is left off, so its lines go through the service's JSON handler)."""
+    own log configuration is left off, so its lines go through the service's JSON handler).
+
+    The garbage collector is tuned before the app is built and what start-up built is frozen out of its
+    reach (``gc_tuning``)."""
     configure_logging(settings.service_name, settings.log_level, json_logs=settings.log_json)
-    uvicorn.run(build_app(settings), host=settings.http_host, port=settings.http_port, log_config=None)
+    tune(settings.gc_young_threshold)
+    app = build_app(settings)
+    freeze()
+    uvicorn.run(app, host=settings.http_host, port=settings.http_port, log_config=None)

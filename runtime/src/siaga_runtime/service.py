@@ -28,6 +28,7 @@ from .background import BackgroundWork, Periodic
 from .clock import Clock
 from .consumer import TransientRetry
 from .deadletter import DeadLetterSink
+from .gc_tuning import GcCollector
 from .journal import OutboxJournal
 from .lease import LeaseKeeper
 from .metrics import RuntimeMetrics, StoreCollector
@@ -69,6 +70,7 @@ class ServiceRuntime(TopicWiring, BackgroundWork):
         self.mongo: AsyncMongoClient[dict[str, Any]] | None = None
         self.stores: dict[str, AggregateStore] = {}
         self.registry.register(StoreCollector(settings.service_name, self.stores))
+        self.registry.register(GcCollector(settings.service_name))
         self.journal = OutboxJournal(lambda: self.db[JOURNAL_COLLECTION])
         self.relay = OutboxRelay(
             self.journal,

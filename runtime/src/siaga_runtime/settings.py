@@ -136,6 +136,13 @@ class RuntimeSettings(BaseSettings):
         description="How long start-up waits for the outbox recovery and the consumers before the service "
         "serves HTTP anyway (reporting not ready), e.g. while MongoDB is away.",
     )
+    gc_young_threshold: int = Field(
+        50_000,
+        ge=1,
+        description="Net container allocations between young passes of CPython's cyclic collector (its "
+        "default is 700). With a large live heap, every pass walks more, so the default's cost grows with "
+        "the heap; reference counting still frees acyclic garbage at once.",
+    )
     store_cache_mb: float = Field(
         32.0,
         ge=0,

@@ -9,7 +9,10 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from siaga_logistics.domain.legs import (
+    chunk_planned,
     chunk_state,
+    kec_planned,
+    kec_state,
     legs_in,
     shipment_in,
     supply_tps,
@@ -61,6 +64,22 @@ def _as_subdocuments(doc: dict[str, Any]) -> dict[str, Any]:
         "legs": {k: leg(v) for k, v in legs.items()},
         "tps": {k: tps_row(v) for k, v in rows.items()},
     }
+
+
+def test_the_planned_events_built_from_the_plan_are_those_of_the_stored_legs() -> None:
+    """The import builds ShipmentPlanned from the plan, not by materialising each stored leg; both must
+    give the same events, in the same order, for every kind of leg (PPK, PPS and TPS)."""
+    plan = _plan(5)
+    kec = plan.kecamatan[0]
+    chunk = kec.chunks[0]
+    from_chunk = [s.planned_event() for s in legs_in(chunk_state(plan, chunk))]
+    from_kec = [s.planned_event() for s in legs_in(kec_state(plan, kec))]
+    assert len(from_chunk) == 6 and len(from_kec) == 1  # one PPS leg and five TPS legs; one PPK leg
+    assert chunk_planned(plan, chunk) == from_chunk
+    assert kec_planned(plan, kec) == from_kec
+    assert [e.model_dump(mode="json") for e in chunk_planned(plan, chunk)] == [
+        e.model_dump(mode="json") for e in from_chunk
+    ]
 
 
 def test_every_leg_and_row_is_one_string_and_reads_back_with_aware_times() -> None:

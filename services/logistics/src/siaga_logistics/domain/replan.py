@@ -15,13 +15,13 @@ from typing import Any
 from siaga_schemas import EventData
 from siaga_schemas.events import logistics as ev
 
-from .legs import legs_in, shipment_in
+from .legs import shipment_in
 from .shipment import OPEN, Status
 from .stored import leg as stored_leg
 from .stored import pack
 from .stored import tps_row as stored_row
 
-__all__ = ["cancel_dropped", "planned_events", "replan_doc"]
+__all__ = ["cancel_dropped", "replan_doc"]
 
 _COMPARED = (
     "origin",
@@ -32,10 +32,6 @@ _COMPARED = (
     "planned_arrival_at",
     "deadline_at",
 )
-
-
-def planned_events(state: dict[str, Any]) -> list[EventData]:
-    return [s.planned_event() for s in legs_in(state)]
 
 
 def _tps_rows(old: dict[str, Any], new: dict[str, Any]) -> tuple[dict[str, Any], bool]:

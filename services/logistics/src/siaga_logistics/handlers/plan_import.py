@@ -14,21 +14,22 @@ compares equal and is skipped, what was not is written.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from functools import partial
 
 from siaga_runtime import Clock, Decision, Doc
 from siaga_schemas import EventData
 from siaga_schemas.events.logistics import PlanCreated, PlanRevised
 
 from ..domain.layout import chunk_doc_id, kec_doc_id, plan_id_for
-from ..domain.legs import chunk_state, kec_state, tps_counts
+from ..domain.legs import chunk_planned, chunk_state, kec_planned, kec_state, tps_counts
 from ..domain.plan_docs import header_state, leg_hashes, row_from_compact, row_key, row_to_compact, rows_state
 from ..domain.plan_types import KabPlan, RowProblem, TpsRow
 from ..domain.planning import build_kab_plan, curve
 from ..domain.readiness import kab_rollup_id, kab_rollup_state
-from ..domain.replan import cancel_dropped, planned_events, replan_doc
+from ..domain.replan import cancel_dropped, replan_doc
 from .common import Stores
 from .shipments import schedule_next
 
@@ -150,10 +151,15 @@ def plan_merged(
     return plan, kept, accepted, problems
 
 
-def _change(fresh: Doc, clock: Clock) -> Callable[[Doc | None], Decision]:
+def _change(
+    fresh: Doc, clock: Clock, planned: Callable[[], Sequence[EventData]]
+) -> Callable[[Doc | None], Decision]:
+    """The change of one leg document: ``fresh`` with its ``planned`` events when it is new, else what
+    the plan changes in the stored one."""
+
     def change(doc: Doc | None) -> Decision:
         if doc is None:
-            return Decision(state=fresh, emit=planned_events(fresh))
+            return Decision(state=fresh, emit=list(planned()))
         state, events = replan_doc(doc, fresh)
         state, cancelled = cancel_dropped(state, fresh, clock.now())
         if state is doc:
@@ -171,11 +177,11 @@ def leg_changes(
     for kec in plan.kecamatan:
         doc_id = kec_doc_id(plan.plan_id, kec.kecamatan)
         if doc_id in changed:
-            out[doc_id] = _change(kec_state(plan, kec), clock)
+            out[doc_id] = _change(kec_state(plan, kec), clock, partial(kec_planned, plan, kec))
         for chunk in kec.chunks:
             doc_id = chunk_doc_id(plan.plan_id, chunk.desa, chunk.k)
             if doc_id in changed:
-                out[doc_id] = _change(chunk_state(plan, chunk), clock)
+                out[doc_id] = _change(chunk_state(plan, chunk), clock, partial(chunk_planned, plan, chunk))
     return out
 
 

@@ -219,6 +219,10 @@ def write_results(out: Path) -> None:
         "(devstack); logistics and notifications as their own processes; the plan imported with the CLI, the "
         f"scans produced onto the inbound topic. The nation has {NATIONAL_TPS:,} TPS.",
         "",
+        "Settings that differ from the defaults: "
+        + (", ".join(f"`{k}={v}`" for k, v in biggest.get("tuned", {}).items()) or "none recorded")
+        + ".",
+        "",
         "## Scaling",
         "",
         *_scaling(runs),

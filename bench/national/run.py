@@ -27,7 +27,7 @@ import httpx
 from siaga_logistics.importing.national import write_national_csv
 
 from .feed import Feed, legs_of_file, write_feed
-from .harness import TOKEN, Run, Service, lag, new_run, sampler, start_receiver, store_counts
+from .harness import TOKEN, TUNED, Run, Service, lag, new_run, sampler, start_receiver, store_counts
 from .latency import latency_phase
 from .phases import ADMIN, end_offsets, events_topic, import_plan, produce_feed, status_topic, wait_consumed
 from .profiling import CpuLedger, Profilers, ferretdb_cpu_profile
@@ -221,6 +221,7 @@ async def bench_one(args: argparse.Namespace, fraction: float) -> dict[str, Any]
         "started_at": datetime.now(UTC).isoformat(),
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "load": os.getloadavg()},
         "fraction": fraction,
+        "tuned": dict(TUNED),
         "sample": {
             "provinces": plan.provinces,
             "kab_kota": plan.kab_kota,

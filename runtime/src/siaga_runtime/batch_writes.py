@@ -1,15 +1,7 @@
 """The batch write path of ``AggregateStore`` (in ``store``), which takes it from ``BatchWrites``: the
-load-decide-write loop of ``apply``, the next document with its dedup marks and outbox, and the unordered
-bulk write in chunks with the classification of its outcomes.
-
-Why offsets and not a list of event ids: a consumed record can come again only as itself (same topic,
-partition and offset): after a crash before its offsets were committed, after a rebalance, or after a
-reset of the group's offsets. Within a partition records are applied in order, so "the record's offset is
-at most the watermark this document holds for its partition" is exact however many events came in
-between, and costs one number per partition instead of a list that grows with the events. An event that
-was *published* twice (the outbox relay after a crash, an agency re-sending) arrives as a new record; the
-services' decisions make such a copy a no-op themselves (a shipment already dispatched, a TPS already
-counted, a signal older than the alert's last one), which the service tests check event by event.
+load-decide-write loop of ``apply`` and the unordered bulk write in chunks with the classification of its
+outcomes. The next version of each document, with its dedup mark and outbox, comes from ``next_doc``, which
+also says why consumed records are deduplicated by offset.
 
 A consumer applies a whole batch with point reads (or none: the write-through cache holds the documents
 this process wrote or read last) and one unordered bulk write in chunks; a document whose version moved
@@ -24,27 +16,24 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from pymongo import InsertOne, ReplaceOne
 from pymongo.errors import BulkWriteError
-from siaga_schemas import AnyEnvelope, Envelope, new_event_id
-from siaga_schemas.decision import Decision, Doc
+from siaga_schemas import AnyEnvelope
+from siaga_schemas.decision import Doc
 
-from .clock import Clock
 from .doccache import DocCache
-from .journal import OutboxJournal
-from .outbox_entry import OutboxEntry, entry_for
+from .next_doc import DocumentVersions, mark_of, seen
+from .outbox_entry import OutboxEntry
 from .packing import pack_sized
-from .records import RESERVED, ApplyResult, BeforeWrite, Decide, OutboxListener, Routed
+from .records import ApplyResult, BeforeWrite, Decide, OutboxListener, Routed
 
 __all__ = [
     "BULK_CHUNK",
     "DOCS_PER_ROUND",
-    "KEYS_WINDOW",
     "MAX_CONFLICT_ROUNDS",
     "YIELD_EVERY",
     "BatchWrites",
     "paced",
 ]
 
-KEYS_WINDOW = 64
 MAX_CONFLICT_ROUNDS = 50
 # FerretDB v1.24 stops answering an ``update`` command that carries 100 or more statements (measured here:
 # 99 returns in ~0.13 s, 100 never returns), so bulk writes are sent in chunks well below that.
@@ -67,13 +56,9 @@ async def paced(items: Iterable[T]) -> AsyncIterator[T]:
         yield item
 
 
-class BatchWrites:
+class BatchWrites(DocumentVersions):
     """Applying batches of events and writing documents in bulk (an ``AggregateStore`` part)."""
 
-    source: str
-    schema_base: str | None
-    clock: Clock
-    journal: OutboxJournal | None
     _on_outbox: OutboxListener | None
     _docs: DocCache
     writes: int
@@ -95,80 +80,6 @@ class BatchWrites:
         ) -> dict[str, Doc]: ...
 
         def forget(self, doc_id: str) -> None: ...
-
-    def _envelopes(self, decision: Decision, cause: AnyEnvelope | None) -> list[AnyEnvelope]:
-        out: list[AnyEnvelope] = []
-        for item in decision.emit:
-            if isinstance(item, Envelope):
-                out.append(item)
-            else:
-                out.append(
-                    Envelope.wrap(
-                        item,
-                        source=self.source,
-                        schema_base=self.schema_base,
-                        time=self.clock.now(),
-                        correlation_id=(cause.correlationid or cause.id) if cause else None,
-                        causation_id=cause.id if cause else None,
-                    )
-                )
-        return out
-
-    def _kept_entries(self, current: Doc | None) -> list[OutboxEntry]:
-        """The current document's entries that are not published yet (or not known to be): those of a
-        retired journal, and those the broker acknowledged from a journal still being published, go."""
-        entries: list[OutboxEntry] = list(current.get("_outbox", ())) if current else []
-        if not entries or self.journal is None:
-            return entries
-        return [e for e in entries if not self.journal.is_published(e.get("j", ""), e["id"])]
-
-    def _next_doc(
-        self,
-        current: Doc | None,
-        doc_id: str,
-        state: Mapping[str, Any],
-        mark: tuple[str, int] | str | None,
-        envelopes: list[AnyEnvelope],
-        journal_id: str | None,
-    ) -> Doc:
-        """The document to write: the new state, the dedup mark of what caused it, the outbox."""
-        wm: dict[str, int] = dict(current.get("_wm", {})) if current else {}
-        keys: list[str] = list(current.get("_keys", ())) if current else []
-        if isinstance(mark, tuple):
-            scope, offset = mark
-            wm[scope] = max(offset, wm.get(scope, -1))
-        elif mark is not None:
-            keys = [*keys, mark][-KEYS_WINDOW:]
-        outbox = self._kept_entries(current)
-        outbox.extend(entry_for(e, journal_id or "") for e in envelopes)
-        doc = {k: v for k, v in state.items() if k not in RESERVED}
-        doc.update(
-            _id=doc_id,
-            _v=(current["_v"] if current else 0) + 1,
-            _wm=wm,
-            _keys=keys,
-            _outbox=outbox,
-            _updated_at=self.clock.now(),
-            _w=new_event_id(),
-        )
-        return doc
-
-    @staticmethod
-    def _mark(item: Routed, scope: str) -> tuple[str, int] | str:
-        pos = item.position
-        if pos is None:
-            return item.event.id
-        return (f"{scope}|{pos.topic}|{pos.partition}", pos.offset)
-
-    @staticmethod
-    def _seen(doc: Doc | None, mark: tuple[str, int] | str) -> bool:
-        if doc is None:
-            return False
-        if isinstance(mark, tuple):
-            scope, offset = mark
-            applied: int = doc.get("_wm", {}).get(scope, -1)
-            return offset <= applied
-        return mark in doc.get("_keys", ())
 
     async def apply(
         self,
@@ -251,8 +162,8 @@ class BatchWrites:
                 if doc_id not in working:
                     originals[doc_id] = working[doc_id] = current.get(doc_id)
                 doc = working[doc_id]
-                mark = self._mark(it, scope)
-                if self._seen(doc, mark):
+                mark = mark_of(it, scope)
+                if seen(doc, mark):
                     dups[doc_id] = dups.get(doc_id, 0) + 1
                     continue
                 try:

@@ -13,8 +13,8 @@ together lives in ONE document and is written with ONE replace guarded by a vers
 
 Documents are stored packed (``siaga_runtime.packing``): three top-level values, whatever the state.
 
-How a batch of events is applied, and why consumed records are deduplicated by offset, is described
-in ``batch_writes``.
+How a batch of events is applied is described in ``batch_writes``, and why consumed records are
+deduplicated by offset in ``next_doc``.
 """
 
 from __future__ import annotations
@@ -29,10 +29,11 @@ from pymongo.errors import DuplicateKeyError
 from siaga_schemas import AnyEnvelope
 from siaga_schemas.decision import Decision, Doc
 
-from .batch_writes import BULK_CHUNK, KEYS_WINDOW, MAX_CONFLICT_ROUNDS, BatchWrites, paced
+from .batch_writes import BULK_CHUNK, MAX_CONFLICT_ROUNDS, BatchWrites, paced
 from .clock import Clock, SystemClock
 from .doccache import DocCache
 from .journal import OutboxJournal
+from .next_doc import KEYS_WINDOW
 from .outbox_entry import OutboxEntry
 from .packing import pack_sized, unpack, unpack_sized
 from .records import ApplyResult, Change, Merged, OutboxListener

@@ -272,3 +272,45 @@ class _Body(BaseModel):
 
 def test_example_of_skips_optional_fields_without_examples_and_takes_literals() -> None:
     assert example_json(_Body) == {"version": "4", "name": "contoh", "count": 7, "region": "65.01"}
+
+
+def _free_form(schema: dict[str, Any], components: dict[str, Any]) -> bool:
+    """A schema that says nothing of its fields: empty, or an object (or a list of them) with none named."""
+    if "$ref" in schema:
+        return _free_form(components[schema["$ref"].rsplit("/", 1)[1]], components)
+    if schema.get("type") == "array":
+        return _free_form(schema.get("items", {}), components)
+    if "anyOf" in schema:
+        return any(_free_form(s, components) for s in schema["anyOf"] if s.get("type") != "null")
+    if schema.get("type") in {"string", "integer", "number", "boolean"}:
+        return False
+    if isinstance(schema.get("additionalProperties"), dict):  # a map whose values are typed
+        return _free_form(schema["additionalProperties"], components)
+    return not schema.get("properties")
+
+
+# Bodies that are free-form by nature, each for a reason of its own.
+FREE_FORM_BODIES = {
+    ("get", "/asyncapi.json"),  # the AsyncAPI document itself
+    ("get", "/schemas/{event_type}/{version}"),  # a JSON Schema document
+}
+
+
+@pytest.mark.parametrize("service", list(BUILDERS))
+def test_every_successful_json_answer_has_a_schema_that_names_its_fields(
+    apps: dict[str, FastAPI], service: str
+) -> None:
+    doc = apps[service].openapi()
+    components = doc["components"]["schemas"]
+    answers = 0
+    vague = []
+    for path, method, operation in _operations(doc):
+        for status_code, response in operation["responses"].items():
+            schema = response.get("content", {}).get("application/json", {}).get("schema")
+            if not status_code.startswith("2") or schema is None or (method, path) in FREE_FORM_BODIES:
+                continue
+            answers += 1
+            if _free_form(schema, components):
+                vague.append(f"{method} {path} {status_code}")
+    assert answers >= 8
+    assert vague == []

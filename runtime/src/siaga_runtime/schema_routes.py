@@ -14,13 +14,14 @@ from typing import Any
 
 from fastapi import APIRouter, HTTPException
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 from siaga_schemas import TOPICS, EventData, registry
 from siaga_schemas.envelope import SCHEMA_PATH
 from siaga_schemas.export import event_schema
 
 from .settings import RuntimeSettings
 
-__all__ = ["SCHEMA_MEDIA_TYPE", "make_schemas_router", "owned_models"]
+__all__ = ["SCHEMA_MEDIA_TYPE", "SchemaEntry", "make_schemas_router", "owned_models"]
 
 SCHEMA_MEDIA_TYPE = "application/schema+json"
 
@@ -28,6 +29,16 @@ SCHEMA_MEDIA_TYPE = "application/schema+json"
 def owned_models(service: str) -> list[type[EventData]]:
     """The event models whose topic this service owns, by type and version."""
     return [m for m in registry.models() if m.topic in TOPICS and TOPICS[m.topic].owner == service]
+
+
+class SchemaEntry(BaseModel):
+    """One event type and version this service owns, and where its schema is."""
+
+    type: str = Field(description="The CloudEvents type.", examples=["siaga.logistics.shipment-delayed"])
+    schemaversion: int = Field(description="The payload's schema version.", examples=[1])
+    topic: str = Field(description="The topic its events travel on.")
+    url: str = Field(description="The dataschema URL, served here (its URN without a public URL).")
+    urn: str = Field(description="The schema's URN, stable across hosts.")
 
 
 @cache
@@ -41,15 +52,11 @@ def make_schemas_router(settings: RuntimeSettings) -> APIRouter:
     base = settings.schema_base_url()
 
     @router.get("", summary="The JSON Schemas of the events this service owns")
-    async def index() -> list[dict[str, Any]]:
+    async def index() -> list[SchemaEntry]:
         return [
-            {
-                "type": t,
-                "schemaversion": v,
-                "topic": m.topic,
-                "url": m.data_schema_uri(base),
-                "urn": m.schema_urn(),
-            }
+            SchemaEntry(
+                type=t, schemaversion=v, topic=m.topic, url=m.data_schema_uri(base), urn=m.schema_urn()
+            )
             for (t, v), m in sorted(models.items())
         ]
 

@@ -29,6 +29,7 @@ from siaga_schemas.errors import DomainError
 from ..handlers import Stores
 from ..handlers.file_import import ImportProgress, ImportReport, RejectedRow, import_file
 from ..importing import XLSX_TYPE
+from .views import ImportReportView
 
 __all__ = ["make_import_router"]
 
@@ -99,6 +100,7 @@ def make_import_router(
 
     @router.post(
         "/plans/import",
+        response_model=ImportReportView,
         summary="Import a distribution plan file (CSV or XLSX, one row per TPS or per TPS and item)",
         responses={
             200: {"content": {"application/json": {}, "application/x-ndjson": {}}},

@@ -12,6 +12,7 @@ from siaga_schemas.common import Identifier
 from .. import handlers, repository
 from ..domain.plan_spec import PlanSpec
 from ..handlers import Stores
+from .views import PlanView, ReadinessView
 
 __all__ = ["make_plans_router"]
 
@@ -27,6 +28,7 @@ def make_plans_router(stores: Stores, clock: Clock) -> APIRouter:
     @router.post(
         "/plans",
         status_code=201,
+        response_model=PlanView,
         summary="Create a distribution plan for one kab/kota (up to 5,000 TPS; larger: import a file)",
         openapi_extra=omit_problems(404),
     )
@@ -35,7 +37,9 @@ def make_plans_router(stores: Stores, clock: Clock) -> APIRouter:
         return await handlers.create_plan(stores, spec, clock)
 
     @router.get(
-        "/plans/{plan_id}", summary="A plan: its kecamatan, and its legs (per kecamatan for a large plan)"
+        "/plans/{plan_id}",
+        response_model=PlanView,
+        summary="A plan: its kecamatan, and its legs (per kecamatan for a large plan)",
     )
     async def get_plan(
         plan_id: Identifier,
@@ -48,6 +52,7 @@ def make_plans_router(stores: Stores, clock: Clock) -> APIRouter:
 
     @router.get(
         "/readiness",
+        response_model=ReadinessView,
         summary="Share of TPS fully supplied in the whole nation, against the plans' curves, per province",
         responses=problem_responses(404),
     )
@@ -60,6 +65,7 @@ def make_plans_router(stores: Stores, clock: Clock) -> APIRouter:
 
     @router.get(
         "/readiness/{region}",
+        response_model=ReadinessView,
         summary="Share of TPS fully supplied in a province, kab/kota or kecamatan, against the plan curve",
     )
     async def readiness(

@@ -29,6 +29,7 @@ from .common import (
     local_or_now,
     require_party,
 )
+from .views import DelayedShipmentView, ShipmentView
 
 __all__ = ["make_shipments_router"]
 
@@ -70,6 +71,7 @@ def make_shipments_router(stores: Stores, clock: Clock, critical_slack: timedelt
     @router.post(
         "/shipments",
         status_code=201,
+        response_model=ShipmentView,
         summary="A shipment of its own for one leg of a plan (a second truck, a replacement after a shortage)",
         description="Every leg of a plan is a shipment already, with the id '<plan id>:<leg id>' (see the "
         "plan); this creates another one for the same leg, with its own id, lines and times.",
@@ -102,6 +104,7 @@ def make_shipments_router(stores: Stores, clock: Clock, critical_slack: timedelt
 
     @router.get(
         "/shipments/delayed",
+        response_model=list[DelayedShipmentView],
         summary="Open shipments with a delay raised, most severe first, with their slack to H-1",
     )
     async def delayed(
@@ -113,13 +116,17 @@ def make_shipments_router(stores: Stores, clock: Clock, critical_slack: timedelt
             principal.require_read(scope)
         return await repository.delayed_shipments(stores, scope)
 
-    @router.get("/shipments/{shipment_id}", summary="One shipment with its checkpoints and proof of delivery")
+    @router.get(
+        "/shipments/{shipment_id}",
+        response_model=ShipmentView,
+        summary="One shipment with its checkpoints and proof of delivery",
+    )
     async def get(shipment_id: Identifier, principal: Caller) -> dict[str, Any]:
         shipment = await handlers.get_shipment(stores, shipment_id)
         require_party(principal, shipment, write=False)
         return await repository.shipment_view(stores, shipment)
 
-    @router.post("/shipments/{shipment_id}/dispatch", summary="It left")
+    @router.post("/shipments/{shipment_id}/dispatch", response_model=ShipmentView, summary="It left")
     async def dispatch(shipment_id: Identifier, principal: Party, body: DispatchBody) -> dict[str, Any]:
         def step(s: Shipment) -> tuple[Shipment, list[EventData]]:
             at = local_or_now(body.dispatched_at, s.destination_region, clock.now())
@@ -127,7 +134,9 @@ def make_shipments_router(stores: Stores, clock: Clock, critical_slack: timedelt
 
         return await act(shipment_id, step)
 
-    @router.post("/shipments/{shipment_id}/checkpoints", summary="It passed a checkpoint")
+    @router.post(
+        "/shipments/{shipment_id}/checkpoints", response_model=ShipmentView, summary="It passed a checkpoint"
+    )
     async def checkpoint(shipment_id: Identifier, principal: Party, body: CheckpointBody) -> dict[str, Any]:
         def step(s: Shipment) -> tuple[Shipment, list[EventData]]:
             r = s.destination_region
@@ -141,7 +150,11 @@ def make_shipments_router(stores: Stores, clock: Clock, critical_slack: timedelt
 
         return await act(shipment_id, step)
 
-    @router.post("/shipments/{shipment_id}/deliver", summary="It arrived: proof of delivery and handover")
+    @router.post(
+        "/shipments/{shipment_id}/deliver",
+        response_model=ShipmentView,
+        summary="It arrived: proof of delivery and handover",
+    )
     async def deliver(shipment_id: Identifier, principal: Party, body: DeliverBody) -> dict[str, Any]:
         def step(s: Shipment) -> tuple[Shipment, list[EventData]]:
             at = local_or_now(body.delivered_at, s.destination_region, clock.now())
@@ -150,7 +163,9 @@ def make_shipments_router(stores: Stores, clock: Clock, critical_slack: timedelt
         return await act(shipment_id, step)
 
     @router.post(
-        "/shipments/{shipment_id}/reroute", summary="It takes another route (e.g. after a landslide)"
+        "/shipments/{shipment_id}/reroute",
+        response_model=ShipmentView,
+        summary="It takes another route (e.g. after a landslide)",
     )
     async def reroute(shipment_id: Identifier, principal: Party, body: RerouteBody) -> dict[str, Any]:
         def step(s: Shipment) -> tuple[Shipment, list[EventData]]:
@@ -162,12 +177,13 @@ def make_shipments_router(stores: Stores, clock: Clock, critical_slack: timedelt
 
         return await act(shipment_id, step)
 
-    @router.post("/shipments/{shipment_id}/cancel", summary="It will not go")
+    @router.post("/shipments/{shipment_id}/cancel", response_model=ShipmentView, summary="It will not go")
     async def cancel(shipment_id: Identifier, principal: Party, body: CancelBody) -> dict[str, Any]:
         return await act(shipment_id, lambda s: s.cancel(clock.now(), body.reason))
 
     @router.post(
         "/shipments/{shipment_id}/close",
+        response_model=ShipmentView,
         summary="Proof of delivery reviewed: close it",
     )
     async def close(shipment_id: Identifier, principal: Party) -> dict[str, Any]:

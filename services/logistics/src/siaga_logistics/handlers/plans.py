@@ -119,6 +119,7 @@ async def load_plan(
     if header is None:
         raise DomainError("plan_id", f"plan {plan_id} does not exist", ErrorKind.NOT_FOUND)
     view = {k: v for k, v in header.items() if not k.startswith("_") and k != "kecamatan"}
+    view["legs_total"] = header["legs"]
     if not with_legs:
         return view
     view["kecamatan"] = [

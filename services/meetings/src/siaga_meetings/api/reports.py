@@ -19,6 +19,7 @@ from ..domain.templates import ReportTemplate
 from ..handlers import Stores
 from ..settings import MeetingsSettings
 from .common import SubmitBody, organiser_of_body, organiser_only, require_institution
+from .views import NextPeriod, Rollup, ScheduleSummary
 
 __all__ = ["make_reports_router"]
 
@@ -75,6 +76,7 @@ def make_reports_router(stores: Stores, clock: Clock, settings: MeetingsSettings
 
     @router.get(
         "/schedules",
+        response_model=list[ScheduleSummary],
         summary="Reporting schedules you may read, with their latest periods due so far and the next one",
     )
     async def list_schedules(
@@ -147,7 +149,9 @@ def make_reports_router(stores: Stores, clock: Clock, settings: MeetingsSettings
         return await repository.compliance(stores, schedule, period_id, clock.now(), within=within)
 
     @router.get(
-        "/schedules/{schedule_id}/rollup", summary="Totals per province and period-over-period comparison"
+        "/schedules/{schedule_id}/rollup",
+        response_model=Rollup,
+        summary="Totals per province and period-over-period comparison",
     )
     async def rollup(
         schedule_id: str,
@@ -162,7 +166,9 @@ def make_reports_router(stores: Stores, clock: Clock, settings: MeetingsSettings
         template = await handlers.load_template(stores, schedule.template_id)
         return await repository.rollup(stores, schedule, template, period_id, previous_period_id)
 
-    @router.get("/schedules/{schedule_id}/next", summary="The next due period of a region")
+    @router.get(
+        "/schedules/{schedule_id}/next", response_model=NextPeriod, summary="The next due period of a region"
+    )
     async def next_due(
         schedule_id: str, region: Annotated[RegionCode, Query()], principal: Caller
     ) -> dict[str, Any]:

@@ -97,6 +97,16 @@ def signal_of(alert: AmAlert, index: int = 0) -> AlertSignal:
     )
 
 
+class ReceivedAlert(BaseModel):
+    fingerprint: str = Field(description="Siaga's key of the alert (hex).")
+    status: str = Field(description="Its state now: firing, acknowledged, resolved (unknown: not kept).")
+
+
+class WebhookReceived(BaseModel):
+    received: int = Field(description="Alerts in the payload.")
+    alerts: list[ReceivedAlert]
+
+
 def make_alertmanager_router(
     stores: Stores, engine: Engine, config: RoutingConfig, clock: Clock
 ) -> APIRouter:
@@ -104,6 +114,7 @@ def make_alertmanager_router(
 
     @router.post(
         "/alertmanager/webhook",
+        response_model=WebhookReceived,
         summary="Receive an Alertmanager webhook (version 4)",
         openapi_extra=omit_problems(404, 409),
     )

@@ -26,6 +26,7 @@ from .planning import curve
 __all__ = [
     "header_state",
     "leg_hashes",
+    "plan_fields",
     "row_from_compact",
     "row_key",
     "row_to_compact",
@@ -139,7 +140,8 @@ def _kec_summary(plan: KabPlan, kec: KecPlan) -> dict[str, Any]:
     }
 
 
-def header_state(plan: KabPlan, *, created_at: datetime, revision: int) -> dict[str, Any]:
+def plan_fields(plan: KabPlan) -> dict[str, Any]:
+    """What a plan's header and its view share: the plan's own fields."""
     return {
         "plan_id": plan.plan_id,
         "election_id": plan.election_id,
@@ -150,6 +152,12 @@ def header_state(plan: KabPlan, *, created_at: datetime, revision: int) -> dict[
         "distribution_starts_at": plan.distribution_starts_at,
         "warehouse": plan.warehouse.model_dump(mode="python"),
         "tps_total": plan.tps_total,
+    }
+
+
+def header_state(plan: KabPlan, *, created_at: datetime, revision: int) -> dict[str, Any]:
+    return {
+        **plan_fields(plan),
         "legs": plan.legs,
         "curve": _curve_json(curve([t.planned_at for t in plan.all_tps()])),
         "kecamatan": {k.kecamatan: _kec_summary(plan, k) for k in plan.kecamatan},

@@ -9,7 +9,7 @@ from siaga_schemas.errors import DomainError, ErrorKind
 
 from ..domain.layout import shipment_id
 from ..domain.legs import legs_in
-from ..domain.plan_docs import row_from_compact, row_key, row_to_compact
+from ..domain.plan_docs import plan_fields, row_from_compact, row_key, row_to_compact
 from ..domain.plan_spec import PlanSpec, rows_of, spec_field
 from ..domain.plan_types import KabPlan, PlannedLeg
 from ..domain.readiness import kab_rollup_id
@@ -49,19 +49,7 @@ def plan_view(plan: KabPlan) -> dict[str, Any]:
                 _leg_view(plan.plan_id, lg)
                 for lg in ([chunk.pps_leg] if chunk.pps_leg else []) + chunk.tps_legs
             )
-    return {
-        "plan_id": plan.plan_id,
-        "election_id": plan.election_id,
-        "region": plan.region,
-        "voting_day": plan.voting_day.isoformat(),
-        "contests": list(plan.contests),
-        "legal_deadline_at": plan.legal_deadline_at.isoformat(),
-        "distribution_starts_at": plan.distribution_starts_at.isoformat(),
-        "warehouse": plan.warehouse.model_dump(mode="json"),
-        "tps_total": plan.tps_total,
-        "legs_total": plan.legs,
-        "legs": legs,
-    }
+    return {**plan_fields(plan), "legs_total": plan.legs, "legs": legs}
 
 
 async def create_plan(stores: Stores, spec: PlanSpec, clock: Clock) -> dict[str, Any]:

@@ -9,7 +9,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-__all__ = ["cost_per_unit", "targets", "write_results"]
+__all__ = ["cost_per_unit", "limits", "targets", "write_results"]
 
 NATIONAL_TPS = 820_161
 PROCESSES = ("logistics", "notifications", "replay", "ferretdb", "kafka")
@@ -67,6 +67,108 @@ def targets(result: dict[str, Any]) -> dict[str, tuple[bool, str]]:
         "whole run < 45 min": (whole < 45 * 60, f"{whole / 60:.1f} min"),
         "peak RSS < 500 MB per service": (bool(rss) and max(rss.values()) < 500, f"{rss} MB"),
     }
+
+
+# The phase whose run decides each target (None: not one phase's CPU).
+_TARGET_PHASE = {
+    "import >= 5,000 TPS/s": "import",
+    "logistics >= 2,000 events/s": "distribution",
+    "notifications replay >= 5,000 events/s": "replay",
+}
+_IDLE = ("idle", "threads idle")
+_OUTER = ("<module>", "main ", "_serve ", "serve ")  # frames every sample of a service passes
+
+
+def _phase_limit(result: dict[str, Any], phase: str) -> str:
+    """Which process was busiest in ``phase``, and where its CPU went by its own profile."""
+    cpu = next((p for p in result.get("cpu_by_phase", []) if p["phase"] == phase), None)
+    if cpu is None or not cpu.get("cores"):
+        return f"no CPU reading of the {phase} phase"
+    cores = cpu["cores"]
+    busiest = max(cores, key=lambda n: cores[n])
+    total = sum(cores.values())
+    text = (
+        f"the {phase} phase kept {total:.2f} of the 2 cores busy, {busiest} {cores[busiest]:.2f} of them "
+        f"("
+        + ", ".join(f"{n} {c:.2f}" for n, c in sorted(cores.items(), key=lambda kv: -kv[1]) if n != busiest)
+        + ")"
+    )
+    profile = result.get("profiles", {}).get(phase, {}).get(busiest)
+    if profile:
+        busy = [(c, v) for c, v in profile["self_share"].items() if not c.startswith(_IDLE)]
+        busy.sort(key=lambda kv: -kv[1])
+        idle = sum(v for c, v in profile["self_share"].items() if c.startswith(_IDLE))
+        frames: list[tuple[str, float]] = []
+        for n, v in profile["siaga_inclusive_share"]:  # a wrapper and what it wraps: only the outer one
+            if not n.startswith(_OUTER) and (not frames or v < 0.95 * frames[-1][1]):
+                frames.append((n, v))
+        text += (
+            f"; by its py-spy profile {busiest} spent "
+            + ", ".join(f"{100 * v:.0f}% in {c}" for c, v in busy[:3])
+            + f" and {100 * idle:.0f}% waiting"
+        )
+        if frames:
+            text += "; its heaviest Siaga frames (inclusive): " + ", ".join(
+                f"`{n}` {100 * v:.0f}%" for n, v in frames[:4]
+            )
+    return text
+
+
+def _logistics_memory(dist: dict[str, Any]) -> str:
+    """Logistics' memory is mostly its shipment cache, sized on purpose: what it costs and what it buys."""
+    from siaga_logistics.settings import LogisticsSettings
+
+    fields = LogisticsSettings.model_fields
+    decoded, packed = fields["shipment_cache_mb"].default, fields["shipment_packed_cache_mb"].default
+    st = dist.get("shipment_store") or {}
+    lookups = sum(st.get(k, 0) for k in ("decoded", "packed", "miss"))
+    text = (
+        f"its shipment cache may hold {decoded:.0f} MB of decoded documents (charged at their Python size) "
+        f"and {packed:.0f} MB of packed ones (SHIPMENT_CACHE_MB, SHIPMENT_PACKED_CACHE_MB), room for every "
+        "desa chunk of the nation"
+    )
+    if lookups:
+        text += (
+            f", so that of {lookups:,} lookups during the distribution {st.get('miss', 0):,} went to FerretDB "
+            f"({st.get('reads', 0):,} documents read): a smaller cache trades memory for a FerretDB read, "
+            "which decodes the whole document, per scan"
+        )
+    return text
+
+
+def limits(result: dict[str, Any]) -> dict[str, str]:
+    """For every target the run missed, what limited it, from the run's own readings and profiles."""
+    out: dict[str, str] = {}
+    for name, (ok, _) in targets(result).items():
+        if ok:
+            continue
+        if name in _TARGET_PHASE:
+            out[name] = _phase_limit(result, _TARGET_PHASE[name])
+        elif name.startswith("alert latency"):
+            stages = result.get("latency", {}).get("stages_ms", {})
+            if stages:
+                ranked = sorted(stages.items(), key=lambda kv: -float(kv[1].get("p99") or 0))
+                out[name] = "p99 by stage: " + "; ".join(f"{st} {q.get('p99')} ms" for st, q in ranked)
+            else:
+                out[name] = "no stage timings in this run"
+        elif name.startswith("whole run"):
+            phases = sorted(result.get("cpu_by_phase", []), key=lambda p: -float(p["wall_s"]))
+            out[name] = "by phase: " + ", ".join(f"{p['phase']} {p['wall_s'] / 60:.1f} min" for p in phases)
+            if phases:
+                out[name] += "; the longest: " + _phase_limit(result, phases[0]["phase"])
+        elif name.startswith("peak RSS"):
+            rss = result.get("peak_rss_mb", {})
+            over = {n: v for n, v in rss.items() if v >= 500}
+            out[name] = "; ".join(
+                f"{n} peaked at {v} MB: "
+                + (
+                    _logistics_memory(result.get("distribution", {}))
+                    if n == "logistics"
+                    else "this run recorded no breakdown of its memory"
+                )
+                for n, v in over.items()
+            )
+    return out
 
 
 def _load(out: Path) -> list[dict[str, Any]]:
@@ -233,6 +335,10 @@ def write_results(out: Path) -> None:
         "|---|---:|---|",
         *[f"| {k} | {fig} | {'met' if ok else 'MISSED'} |" for k, (ok, fig) in met.items()],
     ]
+    missed = limits(biggest)
+    if missed:
+        lines += ["", "What limited each missed target, from this run's own readings and profiles:", ""]
+        lines += [f"- **{k}**: {why}." for k, why in missed.items()]
     for r in reversed(runs):
         lines += ["", f"## Fraction {r['fraction']} ({r['sample']['tps']:,} TPS)", "", *_run_detail(r)]
         lines += _evidence(r)

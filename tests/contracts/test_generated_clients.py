@@ -107,7 +107,10 @@ def test_logistics_client_creates_a_plan_from_the_documented_example(client_of: 
     create = _module(package, "api.plans.create_plan_plans_post")
     created = create.sync_detailed(client=operator, body=body)
     assert created.status_code == 201, created.content
-    assert created.parsed.additional_properties["plan_id"] == body.plan_id
+    created_plan = created.parsed  # a typed PlanView, not a bag of properties
+    assert isinstance(created_plan, models.PlanView) and created_plan.plan_id == body.plan_id
+    assert created_plan.region == body.region and created_plan.legs_total == len(created_plan.legs) > 0
+    assert {leg.mode.value for leg in created_plan.legs} <= {"land", "river", "sea", "air", "on_foot"}
     reader = package.AuthenticatedClient(base_url=base_url, token=f"dev:bawaslu:{body.region}:reader")
     refused = create.sync(client=reader, body=body)  # a reader may not plan: a typed problem
     assert isinstance(refused, models.Problem) and refused.status == 403
@@ -115,7 +118,9 @@ def test_logistics_client_creates_a_plan_from_the_documented_example(client_of: 
     plan = _module(package, "api.plans.get_plan_plans_plan_id_get").sync(
         plan_id=body.plan_id, client=operator
     )
-    assert plan.additional_properties["plan_id"] == body.plan_id
+    assert isinstance(plan, models.PlanView) and plan.plan_id == body.plan_id
+    assert plan.legs_total == created_plan.legs_total and plan.legs_listed == "all"
+    assert sum(k.tps_total for k in plan.kecamatan) == plan.tps_total == created_plan.tps_total
 
 
 def test_notifications_client_puts_and_lists_a_contact(client_of: Any) -> None:

@@ -88,7 +88,9 @@ async def load_readiness(ctx: Context, q: Mapping[str, str]) -> dict[str, Any]:
         if region and level is not None and level < RegionLevel.KECAMATAN
         else [],
         "grid": (GRID_COLUMNS, GRID_ROWS),
-        "tps": sorted(readiness.get("tps", []), key=lambda t: (t["ready"], t["tps_id"])) if readiness else [],
+        "tps": sorted(readiness.get("tps") or [], key=lambda t: (t["ready"], t["tps_id"]))
+        if readiness
+        else [],
         "shipments": shipment_rows(delayed or []),
         "short": short_rows(open_short, short, readiness.get("as_of") if readiness else None),
         "live_query": {"region": region or "", "election": election},

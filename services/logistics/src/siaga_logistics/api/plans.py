@@ -29,6 +29,7 @@ def make_plans_router(stores: Stores, clock: Clock) -> APIRouter:
         "/plans",
         status_code=201,
         response_model=PlanView,
+        response_model_exclude_unset=True,
         summary="Create a distribution plan for one kab/kota (up to 5,000 TPS; larger: import a file)",
         openapi_extra=omit_problems(404),
     )
@@ -39,6 +40,7 @@ def make_plans_router(stores: Stores, clock: Clock) -> APIRouter:
     @router.get(
         "/plans/{plan_id}",
         response_model=PlanView,
+        response_model_exclude_unset=True,
         summary="A plan: its kecamatan, and its legs (per kecamatan for a large plan)",
     )
     async def get_plan(
@@ -53,6 +55,7 @@ def make_plans_router(stores: Stores, clock: Clock) -> APIRouter:
     @router.get(
         "/readiness",
         response_model=ReadinessView,
+        response_model_exclude_unset=True,
         summary="Share of TPS fully supplied in the whole nation, against the plans' curves, per province",
         responses=problem_responses(404),
     )
@@ -66,6 +69,7 @@ def make_plans_router(stores: Stores, clock: Clock) -> APIRouter:
     @router.get(
         "/readiness/{region}",
         response_model=ReadinessView,
+        response_model_exclude_unset=True,
         summary="Share of TPS fully supplied in a province, kab/kota or kecamatan, against the plan curve",
     )
     async def readiness(

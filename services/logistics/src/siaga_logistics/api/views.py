@@ -2,7 +2,8 @@
 
 The repository and handlers build these answers as plain JSON-ready mappings; FastAPI validates each
 against its model here and serialises only the fields declared, so the OpenAPI document describes every
-field an integrator receives, and a field nobody declared never leaks out of a stored document.
+field an integrator receives, and a field nobody declared never leaks out of a stored document. Plans and
+readiness are answered without the optional fields that do not apply (a province has no ``tps`` list).
 """
 
 from __future__ import annotations

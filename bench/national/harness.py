@@ -243,6 +243,7 @@ __all__ = [
     "Receiver",
     "Run",
     "lag",
+    "memory_readings",
     "new_run",
     "produce",
     "sampler",
@@ -278,4 +279,28 @@ def store_counts(svc: Service, store: str) -> dict[str, int]:
                 and having in labels
             )
         )
+    return out
+
+
+def memory_readings(svc: Service) -> dict[str, float]:
+    """Where a service's memory and collector time are, by its own metrics: MB each store's cache holds per
+    tier (``store/tier``), the outbox's waiting events, and the garbage collector's seconds by generation."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{svc.port}/metrics", timeout=5) as r:
+        lines = r.read().decode().splitlines()
+    out: dict[str, float] = {}
+    for line in lines:
+        if line.startswith("siaga_store_cache_bytes{"):
+            labels = dict(
+                part.split("=", 1) for part in line[line.index("{") + 1 : line.index("}")].split(",")
+            )
+            mb = float(line.rsplit(" ", 1)[1]) / 1e6
+            if mb:
+                out[f"cache_mb:{labels['store'].strip(chr(34))}/{labels['tier'].strip(chr(34))}"] = round(
+                    mb, 1
+                )
+        elif line.startswith("siaga_outbox_backlog_events "):
+            out["outbox_waiting_events"] = float(line.rsplit(" ", 1)[1])
+        elif line.startswith("siaga_gc_seconds_total{"):
+            gen = line.split('generation="', 1)[1].split('"', 1)[0]
+            out[f"gc_s:gen{gen}"] = round(float(line.rsplit(" ", 1)[1]), 1)
     return out

@@ -127,6 +127,15 @@ def _logistics_memory(dist: dict[str, Any]) -> str:
         f"and {packed:.0f} MB of packed ones (SHIPMENT_CACHE_MB, SHIPMENT_PACKED_CACHE_MB), room for every "
         "desa chunk of the nation"
     )
+    memory = dist.get("logistics_memory") or {}
+    held = {k.split(":", 1)[1]: v for k, v in memory.items() if k.startswith("cache_mb:")}
+    if held:
+        text += (
+            f"; at the end of the distribution its caches held {sum(held.values()):.0f} MB by their own "
+            "accounting ("
+            + ", ".join(f"{k} {v:.0f}" for k, v in sorted(held.items(), key=lambda kv: -kv[1]))
+            + ")"
+        )
     if lookups:
         text += (
             f", so that of {lookups:,} lookups during the distribution {st.get('miss', 0):,} went to FerretDB "

@@ -27,7 +27,18 @@ import httpx
 from siaga_logistics.importing.national import write_national_csv
 
 from .feed import Feed, legs_of_file, write_feed
-from .harness import TOKEN, TUNED, Run, Service, lag, new_run, sampler, start_receiver, store_counts
+from .harness import (
+    TOKEN,
+    TUNED,
+    Run,
+    Service,
+    lag,
+    memory_readings,
+    new_run,
+    sampler,
+    start_receiver,
+    store_counts,
+)
 from .latency import latency_phase
 from .phases import ADMIN, end_offsets, events_topic, import_plan, produce_feed, status_topic, wait_consumed
 from .profiling import CpuLedger, Profilers, ferretdb_cpu_profile
@@ -169,6 +180,7 @@ async def _distribute(run: Run, feed: Feed, budget: float, result: dict[str, Any
         own = await _outbox_drained(log, budget)
     own_done_s = round(time.monotonic() - started, 1)
     stores_after = await asyncio.to_thread(store_counts, log, "shipments")
+    memory = await asyncio.to_thread(memory_readings, log)
     batches = await asyncio.to_thread(log.metric, "siaga_consumer_batch_records_count", status_topic(run))
     emitted = await end_offsets(run, topic) - before
     caught = await wait_consumed(notif, topic, emitted, budget, since=started, base=base_notif)
@@ -186,6 +198,7 @@ async def _distribute(run: Run, feed: Feed, budget: float, result: dict[str, Any
         "wall_s": round(time.monotonic() - started, 1),
         "batches": int(batches - batches_before),
         "shipment_store": {k: stores_after[k] - stores_before[k] for k in stores_after},
+        "logistics_memory": memory,
     }
 
 

@@ -137,6 +137,11 @@ def test_each_missed_target_is_explained_from_the_run_readings() -> None:
         }
     }
     run["distribution"]["logistics_events_per_s"] = 1500  # type: ignore[index]
+    run["distribution"]["logistics_memory"] = {  # type: ignore[index]
+        "cache_mb:shipments/packed": 230.0,
+        "cache_mb:shipments/decoded": 160.4,
+        "gc_s:gen0": 3.0,
+    }
     why = limits(run)
     assert set(why) == {
         "logistics >= 2,000 events/s",
@@ -155,3 +160,7 @@ def test_each_missed_target_is_explained_from_the_run_readings() -> None:
     assert why["notifications replay >= 5,000 events/s"] == "no CPU reading of the replay phase"
     assert why["peak RSS < 500 MB per service"].startswith("logistics peaked at 700 MB: its shipment cache")
     assert "of 100 lookups during the distribution 0 went to FerretDB" in why["peak RSS < 500 MB per service"]
+    assert (
+        "its caches held 390 MB by their own accounting (shipments/packed 230, shipments/decoded 160)"
+        in (why["peak RSS < 500 MB per service"])
+    )

@@ -124,8 +124,7 @@ def _logistics_memory(dist: dict[str, Any]) -> str:
     lookups = sum(st.get(k, 0) for k in ("decoded", "packed", "miss"))
     text = (
         f"its shipment cache may hold {decoded:.0f} MB of decoded documents (charged at their Python size) "
-        f"and {packed:.0f} MB of packed ones (SHIPMENT_CACHE_MB, SHIPMENT_PACKED_CACHE_MB), room for every "
-        "desa chunk of the nation"
+        f"and {packed:.0f} MB of packed ones (SHIPMENT_CACHE_MB, SHIPMENT_PACKED_CACHE_MB)"
     )
     memory = dist.get("logistics_memory") or {}
     held = {k.split(":", 1)[1]: v for k, v in memory.items() if k.startswith("cache_mb:")}
@@ -155,11 +154,23 @@ def limits(result: dict[str, Any]) -> dict[str, str]:
             out[name] = _phase_limit(result, _TARGET_PHASE[name])
         elif name.startswith("alert latency"):
             stages = result.get("latency", {}).get("stages_ms", {})
+            lat = result.get("latency", {})
             if stages:
                 ranked = sorted(stages.items(), key=lambda kv: -float(kv[1].get("p99") or 0))
-                out[name] = "p99 by stage: " + "; ".join(f"{st} {q.get('p99')} ms" for st, q in ranked)
+                out[name] = (
+                    f"{lat.get('notified', 0):,} delays were notified during the phase; p99 by stage: "
+                    + "; ".join(f"{st} {q.get('p99')} ms" for st, q in ranked)
+                )
             else:
                 out[name] = "no stage timings in this run"
+            cpu = next((p for p in result.get("cpu_by_phase", []) if p["phase"] == "latency"), None)
+            if cpu and cpu.get("cores"):
+                cores = cpu["cores"]
+                out[name] += (
+                    f"; the phase kept {sum(cores.values()):.2f} of the 2 cores busy ("
+                    + ", ".join(f"{n} {c:.2f}" for n, c in sorted(cores.items(), key=lambda kv: -kv[1]))
+                    + ")"
+                )
         elif name.startswith("whole run"):
             phases = sorted(result.get("cpu_by_phase", []), key=lambda p: -float(p["wall_s"]))
             out[name] = "by phase: " + ", ".join(f"{p['phase']} {p['wall_s'] / 60:.1f} min" for p in phases)
@@ -306,7 +317,9 @@ def _plot(runs: list[dict[str, Any]], path: Path) -> None:
         rates = [(b[0], (b[1] - a[1]) / max(b[0] - a[0], 1e-9)) for a, b in itertools.pairwise(pts)]
         if rates:
             ax.plot([x for x, _ in rates], [y for _, y in rates], label=name, linewidth=0.8)
-    ax.set_title(f"events applied/s, fraction {biggest['fraction']}")
+    # siaga_events_applied_total counts the events that changed a document: most of what notifications
+    # (and its replay) consume is decided from the event alone and changes nothing
+    ax.set_title(f"events that changed a document, per s (fraction {biggest['fraction']})", fontsize=10)
     ax.set_xlabel("s since start")
     if ax.get_lines():
         ax.legend(fontsize=7)

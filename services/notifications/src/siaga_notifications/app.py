@@ -204,6 +204,7 @@ def build_app(
         default_language=settings.default_language,
         timers=timers,
         full_scan_interval_s=settings.full_scan_interval_s,
+        sweep_every_s=settings.sweep_interval_s,
         on_deliveries=enqueue,
         metrics=metrics,
     )

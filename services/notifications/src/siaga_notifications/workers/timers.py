@@ -6,7 +6,8 @@ of a fired escalation step; escalate when the step's wait is over) and ``group:<
 arrives, and the engine reschedules them for the next due time. Scanning the alerts and groups
 collections, which grow with every alert ever raised, is only a safety net run every
 ``full_scan_interval_s`` (for changes made by hand through the API, or by a replica that died between its
-writes).
+writes). Such a scan takes seconds at the national scale, so the due timers are swept between its documents
+(every ``sweep_every_s``): a new alert is not held up by the safety net.
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ class Engine:
         default_language: str,
         timers: DueIndex | None = None,
         full_scan_interval_s: float = 60.0,
+        sweep_every_s: float = 0.5,
         on_deliveries: Callable[[list[Doc]], Awaitable[None]] | None = None,
         metrics: NotificationMetrics | None = None,
     ) -> None:
@@ -55,9 +57,11 @@ class Engine:
         self.default_language = default_language
         self.timers = timers
         self.full_scan_interval_s = full_scan_interval_s
+        self.sweep_every_s = sweep_every_s
         self.on_deliveries = on_deliveries
         self.metrics = metrics
         self._last_full_scan: float | None = None
+        self._last_sweep = 0.0
         self._batched: list[tuple[str, datetime]] | None = None
         # silences and contacts read once for all the groups a round flushes (None: read per group)
         self._shared: tuple[list[Silence], list[Contact]] | None = None
@@ -71,11 +75,26 @@ class Engine:
             or mono - self._last_full_scan >= self.full_scan_interval_s
         ):
             self._last_full_scan = mono
-            await self.escalate_due()
-            await self.apply_joins()
+            await self.scan_alerts()
             await self.flush_due()
         if self.timers is not None:
-            await self.timers.sweep(self._handle_due)
+            await self._sweep()
+
+    async def _sweep(self) -> None:
+        assert self.timers is not None
+        self._last_sweep = time.monotonic()
+        await self.timers.sweep(self._handle_due)
+
+    async def _between(self) -> None:
+        """Between two documents of a full scan: the due timers, once ``sweep_every_s`` has passed since
+        they were last swept. The scan's own state is kept (a sweep reads and clears ``_shared``)."""
+        if self.timers is None or time.monotonic() - self._last_sweep < self.sweep_every_s:
+            return
+        shared = self._shared
+        try:
+            await self._sweep()
+        finally:
+            self._shared = shared
 
     async def _handle_due(self, ids: list[str]) -> None:
         now = self.clock.now()
@@ -133,17 +152,22 @@ class Engine:
 
     # -- escalation ---------------------------------------------------------------------------------------
 
-    async def escalate_due(self) -> None:
+    async def scan_alerts(self) -> None:
+        """The safety net over every alert, in one pass: escalate those whose step is due, then join what
+        their escalation steps queued (also what an escalation in this pass queued)."""
         now = self.clock.now()
-        async for d in self.stores.alerts.scan(lambda d: d.get("status") == "firing"):
+        waiting: list[str] = []
+        async for d in self.stores.alerts.scan(
+            lambda d: d.get("status") == "firing" or bool(d.get("pending_joins"))
+        ):
+            await self._between()
             due = (d.get("esc") or {}).get("next_due_at")
-            if due is None or due > now:
-                continue
-            await self._escalate_one(d, now)
-
-    async def apply_joins(self) -> None:
-        waiting = [d["_id"] async for d in self.stores.alerts.scan(lambda d: bool(d.get("pending_joins")))]
+            if d.get("status") == "firing" and due is not None and due <= now:
+                d = await self._escalate_one(d, now) or d
+            if d.get("pending_joins"):
+                waiting.append(d["_id"])
         for fp in waiting:
+            await self._between()
             await self.join_pending(fp)
 
     async def join_pending(self, fp: str) -> None:
@@ -182,12 +206,16 @@ class Engine:
                 or (g.get("next_flush_at") is not None and g["next_flush_at"] <= now)
             )
         )
-        gids = [d["_id"] async for d in due]
+        gids = []
+        async for d in due:
+            await self._between()
+            gids.append(d["_id"])
         if not gids:
             return
         self._shared = await self._silences_and_contacts()
         try:
             for gid in gids:
+                await self._between()
                 await self.flush_group(gid, now)
         finally:
             self._shared = None

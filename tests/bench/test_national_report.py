@@ -6,7 +6,8 @@ import json
 from pathlib import Path
 
 from bench.national.profiling import _pprof_rows, categorise, summarise_collapsed
-from bench.national.report import cost_per_unit, limits, targets, write_results
+from bench.national.report import cost_per_unit, write_results
+from bench.national.targets import limits, targets
 
 COLLAPSED = """\
 thread (0x7F01) "MainThread";<module> (siaga_logistics/__main__.py:19);select (selectors.py:468) 60

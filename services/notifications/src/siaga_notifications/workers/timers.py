@@ -6,8 +6,8 @@ of a fired escalation step; escalate when the step's wait is over) and ``group:<
 arrives, and the engine reschedules them for the next due time. Scanning the alerts and groups
 collections, which grow with every alert ever raised, is only a safety net run every
 ``full_scan_interval_s`` (for changes made by hand through the API, or by a replica that died between its
-writes). Such a scan takes seconds at the national scale, so the due timers are swept between its documents
-(every ``sweep_every_s``): a new alert is not held up by the safety net.
+writes). Such a scan grows with the nation, so the due timers are swept between its documents (every
+``sweep_every_s``): a new alert is not held up by the safety net.
 """
 
 from __future__ import annotations
